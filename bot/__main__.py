@@ -1,0 +1,134 @@
+"""Command line: `python -m bot [run|chat|ask|kb|report|backup]`; one-line start-up errors."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from bot import __version__
+from bot.config import ConfigError, Settings, load_settings
+from bot.knowledge import check
+from bot.models import Lang
+from bot.views import card_text
+
+DEMO_DB = Path("data/demo.db")
+
+
+class StartupError(Exception):
+    """Stops the program with one line and exit status 2."""
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="counter-coach",
+        description="Counter Coach: answers, micro-drills and retraining records for bank staff. "
+        "With no command: the Telegram bot if TELEGRAM_BOT_TOKEN is set, else the console chat.",
+    )
+    parser.add_argument("--version", action="version", version=f"counter-coach {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub.add_parser("run", help="run the Telegram bot (needs TELEGRAM_BOT_TOKEN)",
+                   description="Run the Telegram bot: long polling, or a webhook when "
+                   "COACH_WEBHOOK_URL is set.")
+    sub.add_parser("chat", help="chat with the bot in the terminal (demo data unless COACH_DB)",
+                   description="Terminal chat over the same assistant. One message per line; "
+                   "type /1, /2 ... to press a numbered button. Uses data/demo.db unless "
+                   "COACH_DB is set.")
+    ask = sub.add_parser("ask", help="match questions to cards, print JSON",
+                         description="Print the best cards for QUESTION as one JSON object; "
+                         "without QUESTION, read one question per line from stdin.")
+    ask.add_argument("question", nargs="?", help="the question; omit to read stdin")
+    ask.add_argument("--json", action="store_true", help="JSON output (the only format)")
+    ask.add_argument("--top", type=int, default=3, help="how many matches (default 3)")
+    ask.add_argument("--kb", type=Path, help="card folder (default COACH_KNOWLEDGE)")
+    kb = sub.add_parser("kb", help="check, list or show knowledge cards",
+                        description="Knowledge-base tools.")
+    kb_sub = kb.add_subparsers(dest="kb_command", metavar="KB_COMMAND", required=True)
+    kb_check = kb_sub.add_parser("check", help="validate every card file, list every problem")
+    kb_check.add_argument("path", nargs="?", type=Path, help="file or folder (default COACH_KNOWLEDGE)")
+    kb_list = kb_sub.add_parser("list", help="list the cards")
+    kb_list.add_argument("--json", action="store_true", help="one JSON array")
+    kb_list.add_argument("--kb", type=Path, help="card folder (default COACH_KNOWLEDGE)")
+    kb_show = kb_sub.add_parser("show", help="show one card as the bot sends it")
+    kb_show.add_argument("id", help="card id, e.g. dispute.fee")
+    kb_show.add_argument("--lang", choices=["zh", "en"], default="zh")
+    kb_show.add_argument("--kb", type=Path, help="card folder (default COACH_KNOWLEDGE)")
+    return parser
+
+
+def _kb(args: argparse.Namespace, settings: Settings) -> int:
+    path = getattr(args, "path", None) or getattr(args, "kb", None) or settings.knowledge
+    cards, problems = check(path)
+    if args.kb_command == "check":
+        for problem in problems:
+            print(problem)
+        print(f"{len(cards)} cards, {len(problems)} problem(s)", file=sys.stderr)
+        return 1 if problems else 0
+    if problems:
+        print(f"warning: {len(problems)} problem(s) in the cards; run `kb check`", file=sys.stderr)
+    if args.kb_command == "list":
+        rows = [{"id": c.id, "type": c.type, "version": c.version,
+                 "title": {"zh": c.title.zh, "en": c.title.en}, "languages": ["zh", "en"],
+                 "questions": len(c.questions.zh) + len(c.questions.en),
+                 "drills": len(c.drills)} for c in cards]
+        if args.json:
+            print(json.dumps(rows, ensure_ascii=False))
+        else:
+            for row in rows:
+                print(f"{row['id']:<40} {row['type']:<7} v{row['version']}")
+        return 0
+    card = next((c for c in cards if c.id == args.id), None)
+    if card is None:
+        raise StartupError(f"no card {args.id!r}; see `python -m bot kb list`")
+    title, body = card_text(card, Lang(args.lang))
+    print(f"{title}\n\n{body}")
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of `counter-coach` and `python -m bot`."""
+    args = _parser().parse_args(argv)
+    try:
+        settings = load_settings()
+        return _dispatch(args, settings)
+    except (ConfigError, StartupError) as err:
+        print(f"counter-coach: {err}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
+    command = args.command
+    if command is None:
+        if settings.token:
+            command = "run"
+        else:
+            print("No TELEGRAM_BOT_TOKEN set: opening the console chat on demo data.",
+                  file=sys.stderr)
+            command = "chat"
+    if command == "kb":
+        return _kb(args, settings)
+    if command == "ask":
+        from bot.cli_ask import ask
+
+        return ask(args, settings)
+    if command == "chat":
+        from bot.adapters.console import chat
+
+        return asyncio.run(chat(settings))
+    if command == "run":
+        if not settings.token:
+            raise StartupError("TELEGRAM_BOT_TOKEN: expected a bot token from @BotFather; "
+                               "set it in the environment or .env")
+        from bot.adapters.telegram import run
+
+        return run(settings)
+    raise StartupError(f"unknown command {command}")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

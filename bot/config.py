@@ -1,0 +1,168 @@
+"""Settings, read from the environment and `.env` in one place (environment wins)."""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import tzinfo
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+
+class ConfigError(Exception):
+    """A setting has a bad value; `str()` is the one line shown at start-up."""
+
+    def __init__(self, key: str, expected: str, value: str) -> None:
+        shown = "(hidden)" if key == "TELEGRAM_BOT_TOKEN" else repr(value)
+        super().__init__(f"{key}: expected {expected}, got {shown}")
+        self.key = key
+
+
+def _text(value: str) -> str:
+    return value
+
+
+def _optional_url(value: str) -> str:
+    if value and not re.match(r"^https?://\S+$", value):
+        raise ValueError("an http(s) URL")
+    return value
+
+
+def _url(value: str) -> str:
+    if not re.match(r"^https?://\S+$", value):
+        raise ValueError("an http(s) URL")
+    return value
+
+
+def _token(value: str) -> str:
+    if value and not re.fullmatch(r"\d+:[A-Za-z0-9_-]{20,}", value):
+        raise ValueError("a BotFather token like 123456:ABC-DEF... (or empty)")
+    return value
+
+
+def _ids(value: str) -> frozenset[int]:
+    parts = [p.strip() for p in value.split(",") if p.strip()]
+    if not all(re.fullmatch(r"\d+", p) for p in parts):
+        raise ValueError("comma-separated numeric Telegram user ids")
+    return frozenset(int(p) for p in parts)
+
+
+def _zone(value: str) -> tzinfo:
+    try:
+        return ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError("an IANA time zone name such as Asia/Shanghai") from None
+
+
+def _level(value: str) -> str:
+    level = value.upper()
+    if level not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
+        raise ValueError("one of DEBUG, INFO, WARNING, ERROR, CRITICAL")
+    return level
+
+
+def _int_between(low: int, high: int) -> Callable[[str], int]:
+    def parse(value: str) -> int:
+        if not re.fullmatch(r"\d+", value.strip()) or not low <= int(value) <= high:
+            raise ValueError(f"a whole number from {low} to {high}")
+        return int(value)
+
+    return parse
+
+
+def _path(value: str) -> Path:
+    if not value.strip():
+        raise ValueError("a file or folder path")
+    return Path(value)
+
+
+def _optional_path(value: str) -> Path | None:
+    return Path(value) if value.strip() else None
+
+
+# key -> (field name, default text, parser, comment for .env.example)
+SPEC: dict[str, tuple[str, str, Callable[[str], Any], str]] = {
+    "TELEGRAM_BOT_TOKEN": ("token", "", _token, "Bot token from @BotFather; empty = console chat"),
+    "TELEGRAM_BASE_URL": (
+        "base_url", "https://api.telegram.org/bot", _url,
+        "Bot API URL; point at a self-hosted Bot API server if you run one"),
+    "TELEGRAM_BASE_FILE_URL": (
+        "base_file_url", "https://api.telegram.org/file/bot", _url,
+        "Bot API file URL (self-hosted server: its /file/bot URL)"),
+    "TELEGRAM_PROXY": ("proxy", "", _optional_url, "Proxy for reaching Telegram, e.g. http://proxy:8080"),
+    "COACH_DB": ("db", "data/coach.db", _path, "SQLite database file"),
+    "COACH_KNOWLEDGE": ("knowledge", "knowledge/", _path, "Folder of knowledge cards (YAML)"),
+    "COACH_ADMINS": ("admins", "", _ids, "Comma-separated Telegram user ids of administrators"),
+    "COACH_TIMEZONE": ("timezone", "Asia/Shanghai", _zone, "IANA time zone for schedules and reports"),
+    "COACH_LOG_LEVEL": ("log_level", "INFO", _level, "DEBUG, INFO, WARNING, ERROR or CRITICAL"),
+    "COACH_DRILL_SIZE": ("drill_size", "3", _int_between(1, 10), "Questions per micro-drill"),
+    "COACH_GRACE_DAYS": ("grace_days", "7", _int_between(0, 365), "Days a due topic may wait before it is overdue"),
+    "COACH_RETENTION_DAYS": (
+        "retention_days", "365", _int_between(30, 3650),
+        "Answer and question logs older than this are purged"),
+    "COACH_CHART_FONT": ("chart_font", "", _optional_path, "CJK font file for charts; empty = find one"),
+    "COACH_WEBHOOK_URL": ("webhook_url", "", _optional_url, "Public HTTPS URL; set = webhook mode, empty = polling"),
+    "COACH_WEBHOOK_LISTEN": ("webhook_listen", "0.0.0.0", _text, "Address the webhook server listens on"),
+    "COACH_WEBHOOK_PORT": ("webhook_port", "8443", _int_between(1, 65535), "Port the webhook server listens on"),
+    "COACH_WEBHOOK_SECRET": (
+        "webhook_secret", "", _text, "Secret token Telegram sends with each webhook call"),
+}
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Every setting of the bot; build it with `load_settings`."""
+
+    token: str = ""
+    base_url: str = "https://api.telegram.org/bot"
+    base_file_url: str = "https://api.telegram.org/file/bot"
+    proxy: str = ""
+    db: Path = Path("data/coach.db")
+    knowledge: Path = Path("knowledge/")
+    admins: frozenset[int] = frozenset()
+    timezone: tzinfo = field(default_factory=lambda: ZoneInfo("Asia/Shanghai"))
+    log_level: str = "INFO"
+    drill_size: int = 3
+    grace_days: int = 7
+    retention_days: int = 365
+    chart_font: Path | None = None
+    webhook_url: str = ""
+    webhook_listen: str = "0.0.0.0"
+    webhook_port: int = 8443
+    webhook_secret: str = ""
+    explicit: frozenset[str] = frozenset()  # keys that were set, not defaulted
+
+
+def read_env_file(path: Path) -> dict[str, str]:
+    """`KEY=value` lines; blank lines and `#` comments ignored, optional quotes stripped."""
+    values: dict[str, str] = {}
+    if not path.is_file():
+        return values
+    for line in path.read_text(encoding="utf-8").splitlines():
+        line = line.strip()
+        if not line or line.startswith("#") or "=" not in line:
+            continue
+        key, _, value = line.partition("=")
+        value = value.strip()
+        if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
+            value = value[1:-1]
+        values[key.strip().removeprefix("export ").strip()] = value
+    return values
+
+
+def load_settings(environ: Mapping[str, str] | None = None, env_file: Path = Path(".env")) -> Settings:
+    """Merge `.env` and the environment (environment wins) and parse every key."""
+    env = dict(os.environ if environ is None else environ)
+    merged = {**read_env_file(env_file), **{k: v for k, v in env.items() if k in SPEC}}
+    values: dict[str, Any] = {}
+    for key, (name, default, parse, _) in SPEC.items():
+        raw = merged.get(key, default)
+        try:
+            values[name] = parse(raw)
+        except ValueError as err:
+            raise ConfigError(key, str(err), raw) from None
+    explicit = frozenset(k for k in SPEC if merged.get(k, "") != "")
+    return Settings(**values, explicit=explicit)

@@ -1,0 +1,161 @@
+"""Frozen dataclasses shared by every layer."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+
+
+class Lang(StrEnum):
+    ZH = "zh"
+    EN = "en"
+
+
+SECTIONS = ("basics", "skills", "process", "complaints", "relationships", "assessment")
+CARD_TYPES = ("sop", "script", "safety", "policy", "skill")
+
+
+@dataclass(frozen=True)
+class Text:
+    """One text in both languages."""
+
+    zh: str
+    en: str
+
+    def get(self, lang: Lang) -> str:
+        return self.zh if lang is Lang.ZH else self.en
+
+
+@dataclass(frozen=True)
+class Lines:
+    """A list of lines in both languages."""
+
+    zh: tuple[str, ...]
+    en: tuple[str, ...]
+
+    def get(self, lang: Lang) -> tuple[str, ...]:
+        return self.zh if lang is Lang.ZH else self.en
+
+
+@dataclass(frozen=True)
+class Option:
+    id: str
+    text: Text
+    correct: bool
+
+
+@dataclass(frozen=True)
+class DrillItem:
+    id: str
+    card_id: str
+    question: Text
+    options: tuple[Option, ...]
+    explain: Text
+
+    @property
+    def correct(self) -> Option:
+        return next(o for o in self.options if o.correct)
+
+    def option(self, option_id: str) -> Option | None:
+        return next((o for o in self.options if o.id == option_id), None)
+
+
+@dataclass(frozen=True)
+class Card:
+    id: str
+    section: str
+    type: str
+    version: int
+    retrain_days: int
+    title: Text
+    summary: Text
+    steps: Lines
+    say: Lines
+    escalate: Lines
+    never: Lines
+    related: tuple[str, ...]
+    questions: Lines
+    drills: tuple[DrillItem, ...]
+    source: str = ""
+
+
+@dataclass(frozen=True)
+class Match:
+    card: Card
+    score: float
+
+
+@dataclass(frozen=True)
+class SearchResult:
+    query: str
+    confident: bool
+    matches: tuple[Match, ...]
+    plausible: bool = False  # worth a "did you mean" when not confident
+
+
+class Role(StrEnum):
+    STAFF = "staff"
+    SUPERVISOR = "supervisor"
+    ADMIN = "admin"
+
+
+@dataclass(frozen=True)
+class Person:
+    user_id: int
+    name: str
+    lang: Lang | None
+    roles: frozenset[Role]
+    team: str | None = None
+    supervises: frozenset[str] = frozenset()
+    active: bool = True
+
+
+@dataclass(frozen=True)
+class Inbound:
+    """What a person sent: a text line or a button payload."""
+
+    user_id: int
+    name: str = ""
+    text: str | None = None
+    callback: str | None = None
+    lang_hint: str | None = None  # the client's language code, e.g. "zh-hans"
+    private: bool = True
+
+
+@dataclass(frozen=True)
+class Button:
+    label: str
+    payload: str
+
+
+class ReplyKind(StrEnum):
+    TEXT = "text"
+    FILE = "file"
+    PHOTO = "photo"
+
+
+@dataclass(frozen=True)
+class Reply:
+    """One message to show: plain text (adapters escape it), optional bold title and buttons."""
+
+    text: str
+    title: str = ""
+    buttons: tuple[tuple[Button, ...], ...] = ()
+    kind: ReplyKind = ReplyKind.TEXT
+    data: bytes = b""
+    filename: str = ""
+    edit: bool = False  # replaces the message whose button was pressed
+
+
+@dataclass(frozen=True)
+class Push:
+    """A message the assistant sends on its own (invitations, weekly summaries)."""
+
+    user_id: int
+    reply: Reply
+    key: str = ""  # de-duplication key, e.g. "invite:2026-11-30"
+
+
+Now = Callable[[], datetime]

@@ -1,0 +1,51 @@
+"""Normalising text for matching: NFKC, width, case, traditional -> simplified, tokens."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+import opencc
+
+_T2S = opencc.OpenCC("t2s")
+_S2T = opencc.OpenCC("s2t")
+
+CJK = r"\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
+_CJK_RE = re.compile(f"[{CJK}]")
+_TOKEN_RE = re.compile(f"[{CJK}]+|[a-z0-9]+(?:'[a-z]+)?")
+_INVISIBLE_RE = re.compile(r"[\u200b-\u200f\u202a-\u202e\u2060-\u2064\ufeff\x00-\x1f\x7f]")
+
+
+def clean(text: str) -> str:
+    """NFKC (full-width -> half-width), drop control / zero-width / bidi marks, squeeze spaces."""
+    text = unicodedata.normalize("NFKC", text)
+    text = _INVISIBLE_RE.sub(" ", text)
+    return " ".join(text.split())
+
+
+def normalise(text: str) -> str:
+    """`clean`, case-folded, traditional characters converted to simplified."""
+    return to_simplified(clean(text).casefold())
+
+
+def to_simplified(text: str) -> str:
+    return str(_T2S.convert(text))
+
+
+def to_traditional(text: str) -> str:
+    return str(_S2T.convert(text))
+
+
+def has_cjk(text: str) -> bool:
+    return bool(_CJK_RE.search(text))
+
+
+def is_traditional(text: str) -> bool:
+    """True when the text has Chinese characters that change under traditional -> simplified."""
+    text = clean(text)
+    return has_cjk(text) and to_simplified(text) != text
+
+
+def chunks(text: str) -> list[str]:
+    """Runs of CJK characters and English words / numbers from normalised text."""
+    return _TOKEN_RE.findall(text)
