@@ -10,17 +10,11 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from bot import __version__
+from bot.app import StartupError
 from bot.config import ConfigError, Settings, load_settings
 from bot.knowledge import check
 from bot.models import Lang
 from bot.views import card_text
-
-DEMO_DB = Path("data/demo.db")
-
-
-class StartupError(Exception):
-    """Stops the program with one line and exit status 2."""
-
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(

@@ -107,6 +107,7 @@ class Person:
     name: str
     lang: Lang | None
     roles: frozenset[Role]
+    last_lang: Lang | None = None
     team: str | None = None
     supervises: frozenset[str] = frozenset()
     active: bool = True

@@ -1,0 +1,1 @@
+"""Adapters: translate a transport to and from the assistant's `Inbound` / `Reply`."""

@@ -1,0 +1,47 @@
+"""Composition root: build the `Assistant` from `Settings`."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import UTC, datetime
+from pathlib import Path
+
+from bot.assistant import Assistant, Library
+from bot.config import Settings
+from bot.knowledge import KnowledgeError, load
+from bot.models import Now
+from bot.store import Store
+
+DEMO_DB = Path("data/demo.db")
+DEMO_USER = 1
+
+
+class StartupError(Exception):
+    """Stops the program with one line and exit status 2."""
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def load_library(settings: Settings) -> Library:
+    """Load and index the knowledge base, or stop with its first problem."""
+    try:
+        return Library.build(load(settings.knowledge))
+    except KnowledgeError as err:
+        first = err.problems[0]
+        more = f" (and {len(err.problems) - 1} more; run `python -m bot kb check`)"
+        raise StartupError(f"knowledge base: {first}{more if len(err.problems) > 1 else ''}") from None
+
+
+async def build(settings: Settings, now: Now = utc_now) -> Assistant:
+    """Open the store and load the knowledge base; the caller closes `assistant.store`."""
+    library = load_library(settings)
+    store = await Store.open(settings.db)
+    return Assistant(settings, store, library, now)
+
+
+def demo_settings(settings: Settings) -> Settings:
+    """The console's settings: its own demo database unless COACH_DB is set; demo user is admin."""
+    db = settings.db if "COACH_DB" in settings.explicit else DEMO_DB
+    return replace(settings, db=db, admins=settings.admins | {DEMO_USER})

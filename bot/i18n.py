@@ -1,0 +1,79 @@
+"""Everything the bot says that is not a card, in both languages."""
+
+from __future__ import annotations
+
+from bot.models import Lang
+
+STRINGS: dict[str, tuple[str, str]] = {
+    # key: (zh, en)
+    "greeting": ("您好，{name}！我是柜面教练 Counter Coach。",
+                 "Hello, {name}! I'm Counter Coach."),
+    "help": (
+        "直接输入您的问题，例如“客户说手续费多扣了”或“老人要转钱到安全账户”，我会给出处理卡片：步骤、话术、何时上报、切勿。\n\n"
+        "命令：\n/drill 开始 2–3 分钟小测\n/due 我该复训的内容\n/progress 我的学习进度\n"
+        "/topics 按章节浏览卡片\n/card ID 查看一张卡片\n/remind HH:MM 每日提醒时间（/remind off 关闭）\n"
+        "/pause 天数 请假暂停提醒\n/lang zh|en 切换语言\n/whoami 我的身份\n/help 帮助",
+        "Type your question, e.g. \"customer says we overcharged a fee\" or \"old man wants to move "
+        "money to a 'safe account'\", and I'll reply with the card: steps, what to say, when to "
+        "escalate, what never to do.\n\nCommands:\n/drill a 2–3 minute quiz\n/due what I must "
+        "refresh\n/progress my progress\n/topics browse cards by section\n/card ID show one card\n"
+        "/remind HH:MM daily reminder time (/remind off to stop)\n/pause DAYS pause reminders\n"
+        "/lang zh|en language\n/whoami who I am\n/help this help",
+    ),
+    "help_supervisor": ("主管命令：\n/summary [团队] [7d|30d|90d] 团队汇总\n/export [团队] 导出 CSV\n/nudge [团队] 提醒逾期人员",
+                        "Supervisor commands:\n/summary [TEAM] [7d|30d|90d] team summary\n"
+                        "/export [TEAM] CSV export\n/nudge [TEAM] remind people with overdue topics"),
+    "help_admin": ("管理员命令：\n/team add 名称 建团队\n/invite 团队 staff|supervisor 生成邀请码\n"
+                   "/people 人员列表\n/move 用户ID 团队\n/remove 用户ID\n/reload 重新加载知识库",
+                   "Administrator commands:\n/team add NAME create a team\n"
+                   "/invite TEAM staff|supervisor invite code\n/people list people\n"
+                   "/move USER_ID TEAM\n/remove USER_ID\n/reload re-read the knowledge base"),
+    "did_you_mean": ("不太确定您要找哪张卡片，是以下之一吗？",
+                     "I'm not sure which card you mean. Did you mean one of these?"),
+    "no_match": ("抱歉，知识库里暂时没有这个问题的答案，已记录下来交给内容负责人补充。可以换个说法再问，或输入 /help、/topics 浏览。",
+                 "Sorry, the knowledge base has no answer for that yet; I've noted it for the "
+                 "content owners. Try other words, or see /help and /topics."),
+    "empty": ("请输入文字问题，例如“客户说利息算少了”。", "Please type a question, e.g. \"customer says the interest is too low\"."),
+    "text_only": ("我只能读文字消息，请用文字输入问题。", "I can only read text messages - please type your question."),
+    "feedback_up": ("谢谢反馈！", "Thanks for the feedback!"),
+    "feedback_down": ("谢谢，已记录，内容负责人会改进这张卡片。", "Thanks - noted for the content owners to improve this card."),
+    "feedback_done": ("已收到反馈。", "Feedback received."),
+    "unknown_command": ("没有这个命令，输入 /help 查看可用命令。", "Unknown command - see /help."),
+    "card_usage": ("用法：/card 卡片ID，例如 /card dispute.fee。输入 /topics 浏览全部。",
+                   "Usage: /card ID, e.g. /card dispute.fee. See /topics for all cards."),
+    "no_card": ("没有这张卡片：{id}。输入 /topics 浏览全部。", "No card {id}. See /topics for all cards."),
+    "topics": ("请选择章节：", "Choose a section:"),
+    "section_cards": ("{section} 的卡片：", "Cards in {section}:"),
+    "lang_usage": ("用法：/lang zh 或 /lang en", "Usage: /lang zh or /lang en"),
+    "lang_set": ("好的，以后用中文回复。", "OK, I'll reply in English from now on."),
+    "stale_button": ("这个按钮已过期，请重新提问或输入 /help。", "That button has expired - ask again or see /help."),
+    "privacy_warning": ("提醒：请不要在这里粘贴客户的卡号、身份证号、手机号等信息，已自动隐去。",
+                        "Reminder: please don't paste customer card, ID or phone numbers here - "
+                        "I've masked them."),
+    "error": ("抱歉，出了点问题，请稍后再试。", "Sorry, something went wrong - please try again."),
+    "not_enrolled": ("您还未加入。请向主管索取邀请码，然后发送 /start 邀请码。",
+                     "You're not enrolled yet. Ask your supervisor for an invite code, then send /start CODE."),
+    "fb_up": ("👍 有用", "👍 Helpful"),
+    "fb_down": ("👎 没用", "👎 Not helpful"),
+}
+
+SECTION_NAMES = {
+    "basics": ("基础服务要求", "Basic service requirements"),
+    "skills": ("专业技能", "Professional skills"),
+    "process": ("服务流程", "Service process"),
+    "complaints": ("投诉与应急", "Complaints and emergencies"),
+    "relationships": ("客户关系", "Customer relationships"),
+    "assessment": ("考核跟踪", "Assessment and tracking"),
+}
+
+
+def t(key: str, lang: Lang, **values: object) -> str:
+    """The string `key` in `lang`, formatted with `values`."""
+    zh, en = STRINGS[key]
+    text = zh if lang is Lang.ZH else en
+    return text.format(**values) if values else text
+
+
+def section_name(section: str, lang: Lang) -> str:
+    zh, en = SECTION_NAMES.get(section, (section, section))
+    return zh if lang is Lang.ZH else en

@@ -1,0 +1,220 @@
+"""Matching a hurried question to a card.
+
+Design (chosen by measurement, see bench/search_bench.py and the README):
+1. Normalise (NFKC, case, traditional -> simplified, Cantonese and English
+   shorthand), then tokens: CJK unigrams + bigrams, English word stems.
+2. English words the index has never seen are corrected to the nearest index
+   word (rapidfuzz), so "balnce" finds "balance".
+3. BM25 over each card (titles and questions weighted up) retrieves candidates;
+   the top ones are re-ranked by query coverage and by fuzzy similarity to the
+   card's titles and questions.
+4. `confident` needs an absolute score and a lead over the runner-up.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import Counter
+from dataclasses import dataclass
+
+import numpy as np
+from rapidfuzz import fuzz, process
+
+from bot.models import Card, Match, SearchResult
+from bot.text import CJK, chunks, normalise
+
+_CJK_RUN = re.compile(f"^[{CJK}]+$")
+
+# Cantonese and spoken forms -> Mandarin written forms (applied after t2s).
+DIALECT = {
+    "咗": "了", "嘅": "的", "唔": "不", "佢哋": "他们", "佢": "他", "攞": "拿", "係": "是",
+    "点样": "怎样", "点算": "怎么办", "冇": "没有", "畀": "给", "啲": "些", "喺": "在",
+    "乜嘢": "什么", "咩": "什么", "边度": "哪里", "嘢": "东西", "睇": "看", "俾": "给",
+    "咁": "这么", "而家": "现在", "唔该": "请", "搞掂": "搞定", "话": "说", "客人": "客户",
+    "顾客": "客户", "咋整": "怎么办", "咋办": "怎么办", "咋弄": "怎么办", "咋": "怎么",
+    "啥": "什么", "帐户": "账户", "帐号": "账号",
+}
+# English shorthand and typos common in chat -> words the cards use.
+SHORTHAND = {
+    "cust": "customer", "custs": "customers", "cus": "customer", "clnt": "client",
+    "abt": "about", "wat": "what", "wht": "what", "pls": "please", "plz": "please",
+    "acct": "account", "acc": "account", "a/c": "account", "txn": "transaction",
+    "trx": "transaction", "bal": "balance", "pwd": "password", "pw": "password",
+    "otp": "verification code", "sms": "sms text message", "msg": "message",
+    "u": "you", "ur": "your", "r": "are", "b4": "before", "w/": "with", "w": "with",
+    "n": "and", "&": "and", "2": "to", "4": "for", "thx": "thanks", "govt": "government",
+    "mgr": "manager", "sup": "supervisor", "svc": "service", "amt": "amount",
+    "int": "interest", "xfer": "transfer", "xfr": "transfer", "tfr": "transfer",
+    "atm": "atm", "app": "app", "hv": "have", "cuz": "because", "bc": "because",
+    "sez": "says", "sed": "said", "ppl": "people", "info": "information", "vip": "vip",
+    "kpi": "kpi", "kpis": "kpi", "wanna": "want to", "gonna": "going to", "dunno": "do not know",
+}
+EN_STOP = frozenset(
+    "a an the i me my we our you your he she it its they them his her is are was were be been "
+    "am do does did doing how what which who whom when where why can could should would will "
+    "shall may might must to of in on at for from by with and or but if so as than then there "
+    "this that these those please help tell about any some just now also very really need get "
+    "got have has had want wants ok okay hi hello one thing things say says said".split()
+)
+ZH_FILLER = sorted(
+    ("怎么办", "怎么处理", "怎么弄", "怎么样", "怎么", "什么", "如何", "请问", "一下", "应该",
+     "需要", "可以", "有没有", "是不是", "能不能", "要不要", "我们", "他们", "这个", "那个",
+     "哪些", "有哪些", "是否", "的话", "一个", "吗", "呢", "啊", "吧", "呀", "嘛", "哦", "了",
+     "的", "我", "你", "他", "她", "么"),
+    key=len, reverse=True,
+)
+_ZH_FILLER_RE = re.compile("|".join(map(re.escape, ZH_FILLER)))
+_DIALECT_RE = re.compile("|".join(map(re.escape, sorted(DIALECT, key=len, reverse=True))))
+
+FIELD_WEIGHTS = {"title": 3, "questions": 2, "summary": 1, "body": 1}
+K1, B = 1.2, 0.75
+RERANK = 10
+
+
+def stem(word: str) -> str:
+    """A light English stemmer: enough to fold plurals and -ing/-ed forms."""
+    if len(word) <= 3 or not word.isalpha():
+        return word
+    for suffix, repl, min_len in (("ies", "y", 5), ("sses", "ss", 5), ("ing", "", 6),
+                                  ("ed", "", 5), ("es", "", 5), ("s", "", 4)):
+        if word.endswith(suffix) and len(word) >= min_len and not word.endswith("ss"):
+            return word[: -len(suffix)] + repl
+    return word
+
+
+def prepare(text: str) -> str:
+    """Normalised text with dialect and shorthand folded; shared by index and query."""
+    text = normalise(text)
+    text = _DIALECT_RE.sub(lambda m: DIALECT[m.group(0)], text)
+    return " ".join(SHORTHAND.get(w, w) for w in text.split())
+
+
+def tokens(text: str, drop_filler: bool = True) -> list[str]:
+    """CJK unigrams + bigrams and English stems of already `prepare`d text."""
+    out: list[str] = []
+    for chunk in chunks(text):
+        if _CJK_RUN.match(chunk):
+            parts = _ZH_FILLER_RE.split(chunk) if drop_filler else [chunk]
+            for run in parts:
+                out.extend(run)
+                out.extend(map(str.__add__, run, run[1:]))
+        elif not (drop_filler and chunk in EN_STOP):
+            out.append(stem(chunk))
+    return out
+
+
+@dataclass(frozen=True)
+class _Doc:
+    card: Card
+    phrases: tuple[str, ...]  # prepared titles and questions, for fuzzy re-ranking
+    terms: frozenset[str]
+
+
+class Index:
+    """BM25 over cards plus fuzzy re-ranking; build once per knowledge base."""
+
+    # Calibrated on the dev set + out-of-scope questions (bench/search_bench.py).
+    CONFIDENT = 0.50
+    LEAD = 0.06
+    PLAUSIBLE = 0.30
+
+    def __init__(self, cards: list[Card]) -> None:
+        self.docs: list[_Doc] = []
+        counts: list[Counter[str]] = []
+        for card in cards:
+            fields = _fields(card)
+            tf: Counter[str] = Counter()
+            for name, texts in fields.items():
+                weight = FIELD_WEIGHTS[name]
+                for t in texts:
+                    for tok in tokens(prepare(t), drop_filler=False):
+                        tf[tok] += weight
+            counts.append(tf)
+            phrases = tuple(prepare(t) for t in (*fields["title"], *fields["questions"]))
+            self.docs.append(_Doc(card, phrases, frozenset(tf)))
+        n = len(counts)
+        lengths = np.array([sum(c.values()) for c in counts] or [1], dtype=np.float64)
+        avg = float(lengths.mean()) or 1.0
+        postings: dict[str, tuple[list[int], list[float]]] = {}
+        for i, tf in enumerate(counts):
+            norm = K1 * (1 - B + B * lengths[i] / avg)
+            for tok, f in tf.items():
+                ids, ws = postings.setdefault(tok, ([], []))
+                ids.append(i)
+                ws.append(f * (K1 + 1) / (f + norm))
+        self.idf: dict[str, float] = {}
+        self.postings: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+        for tok, (ids, ws) in postings.items():
+            df = len(ids)
+            self.idf[tok] = math.log(1 + (n - df + 0.5) / (df + 0.5))
+            self.postings[tok] = (np.array(ids, dtype=np.int32), np.array(ws, dtype=np.float32))
+        self.words = [t for t in self.postings if t.isascii() and t.isalpha() and len(t) >= 4]
+        self._fixes: dict[str, str | None] = {}
+
+    def _correct(self, word: str) -> str | None:
+        """Nearest index word for an unknown English word (typo tolerance), cached."""
+        if word not in self._fixes:
+            hit = None
+            if len(word) >= 4 and word.isalpha():
+                found = process.extractOne(word, self.words, scorer=fuzz.ratio, score_cutoff=80)
+                hit = found[0] if found else None
+            self._fixes[word] = hit
+        return self._fixes[word]
+
+    def query_terms(self, query: str) -> list[str]:
+        terms = []
+        for tok in tokens(prepare(query)):
+            if tok in self.postings:
+                terms.append(tok)
+            elif tok.isascii():
+                fixed = self._correct(tok)
+                if fixed:
+                    terms.append(fixed)
+        return terms
+
+    def search(self, query: str, limit: int = 3) -> SearchResult:
+        """Best cards for `query`, best first, with scores in [0, 1] and a confidence decision."""
+        terms = self.query_terms(query)
+        if not terms or not self.docs:
+            return SearchResult(query, False, ())
+        scores = np.zeros(len(self.docs), dtype=np.float32)
+        weights = Counter(terms)
+        for tok, qtf in weights.items():
+            ids, ws = self.postings[tok]
+            scores[ids] += ws * (self.idf[tok] * qtf)
+        top = np.argsort(-scores)[:RERANK]
+        top = [int(i) for i in top if scores[i] > 0]
+        if not top:
+            return SearchResult(query, False, ())
+        best_bm25 = float(scores[top[0]])
+        total_idf = sum(self.idf[t] * q for t, q in weights.items())
+        prepared = prepare(query)
+        ranked = []
+        for i in top:
+            doc = self.docs[i]
+            covered = sum(self.idf[t] * q for t, q in weights.items() if t in doc.terms)
+            coverage = covered / total_idf if total_idf else 0.0
+            fz = process.extractOne(prepared, doc.phrases, scorer=fuzz.token_set_ratio)
+            fuzzy = (fz[1] / 100.0) if fz else 0.0
+            relative = float(scores[i]) / best_bm25
+            score = 0.45 * coverage + 0.35 * fuzzy + 0.20 * relative
+            ranked.append((score, i))
+        ranked.sort(reverse=True)
+        matches = tuple(Match(self.docs[i].card, round(min(1.0, s), 4)) for s, i in ranked[:limit])
+        lead = ranked[0][0] - (ranked[1][0] if len(ranked) > 1 else 0.0)
+        confident = ranked[0][0] >= self.CONFIDENT and lead >= self.LEAD
+        plausible = ranked[0][0] >= self.PLAUSIBLE
+        return SearchResult(query, confident, matches, plausible)
+
+
+def _fields(card: Card) -> dict[str, list[str]]:
+    body: list[str] = []
+    for lines in (card.steps, card.say, card.escalate, card.never):
+        body += [*lines.zh, *lines.en]
+    return {
+        "title": [card.title.zh, card.title.en, card.id.replace(".", " ").replace("_", " ")],
+        "questions": [*card.questions.zh, *card.questions.en],
+        "summary": [card.summary.zh, card.summary.en],
+        "body": body,
+    }
