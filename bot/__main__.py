@@ -7,6 +7,7 @@ import asyncio
 import json
 import sys
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 
 from bot import __version__
@@ -14,7 +15,9 @@ from bot.app import StartupError
 from bot.config import ConfigError, Settings, load_settings
 from bot.knowledge import check
 from bot.models import Lang
+from bot.text import has_cjk
 from bot.views import card_text
+
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
@@ -82,6 +85,29 @@ def _kb(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _ask(args: argparse.Namespace, settings: Settings) -> int:
+    """The evaluation contract: one JSON object per question; never touches the database."""
+    from bot.app import load_library
+
+    library = load_library(replace(settings, knowledge=args.kb or settings.knowledge))
+    top = max(1, args.top)
+
+    def answer(question: str) -> str:
+        result = library.index.search(question, limit=top)
+        lang = Lang.ZH if has_cjk(question) else Lang.EN
+        matches = [{"id": m.card.id, "score": m.score, "title": m.card.title.get(lang)}
+                   for m in result.matches]
+        return json.dumps({"query": question, "confident": result.confident,
+                           "matches": matches}, ensure_ascii=False)
+
+    if args.question is not None:
+        print(answer(args.question))
+        return 0
+    for line in sys.stdin:
+        print(answer(line.rstrip("\r\n")), flush=True)
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of `counter-coach` and `python -m bot`."""
     args = _parser().parse_args(argv)
@@ -107,9 +133,7 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
     if command == "kb":
         return _kb(args, settings)
     if command == "ask":
-        from bot.cli_ask import ask
-
-        return ask(args, settings)
+        return _ask(args, settings)
     if command == "chat":
         from bot.adapters.console import chat
 

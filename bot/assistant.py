@@ -142,9 +142,9 @@ class Assistant:
             offered = [m.card.id for m in result.matches[:3]]
             score = result.matches[0].score
             qid = await self.store.log_question(uid, now, masked, "unsure", None, score, offered)
-            buttons = tuple((Button(m.card.title.get(lang), f"dym:{qid}:{n}"),)
+            options = tuple((Button(m.card.title.get(lang), f"dym:{qid}:{n}"),)
                             for n, m in enumerate(result.matches[:3]))
-            return [*replies, Reply(t("did_you_mean", lang), buttons=buttons)]
+            return [*replies, Reply(t("did_you_mean", lang), buttons=options)]
         score = result.matches[0].score if result.matches else 0.0
         await self.store.log_question(uid, now, masked, "none", None, score, [])
         return [*replies, Reply(t("no_match", lang))]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from enum import StrEnum
 
 
@@ -111,6 +111,48 @@ class Person:
     team: str | None = None
     supervises: frozenset[str] = frozenset()
     active: bool = True
+    remind_at: str | None = "09:00"  # HH:MM local time, None = reminders off
+    paused_until: date | None = None
+
+
+@dataclass(frozen=True)
+class TopicState:
+    """What the store knows of one person and one topic."""
+
+    card_id: str
+    first_answer_at: datetime
+    last_answer_at: datetime
+    last_pass_at: datetime | None
+    last_pass_version: int | None
+    answers: int
+    correct: int
+
+
+@dataclass(frozen=True)
+class ItemState:
+    """A drill item a person got wrong, waiting to come back."""
+
+    item_id: str
+    card_id: str
+    step: int  # index into INTERVALS_DAYS of the next interval
+    due_at: datetime
+
+
+@dataclass(frozen=True)
+class Drill:
+    """A micro-drill in progress or finished; `items` pairs each item id with its option order."""
+
+    id: int
+    user_id: int
+    started_at: datetime
+    finished_at: datetime | None
+    items: tuple[tuple[str, tuple[str, ...]], ...]
+    position: int
+    correct: int
+
+    @property
+    def done(self) -> bool:
+        return self.finished_at is not None
 
 
 @dataclass(frozen=True)

@@ -31,7 +31,7 @@ DIALECT = {
     "咗": "了", "嘅": "的", "唔": "不", "佢哋": "他们", "佢": "他", "攞": "拿", "係": "是",
     "点样": "怎样", "点算": "怎么办", "冇": "没有", "畀": "给", "啲": "些", "喺": "在",
     "乜嘢": "什么", "咩": "什么", "边度": "哪里", "嘢": "东西", "睇": "看", "俾": "给",
-    "咁": "这么", "而家": "现在", "唔该": "请", "搞掂": "搞定", "话": "说", "客人": "客户",
+    "咁": "这么", "而家": "现在", "唔该": "请", "搞掂": "搞定", "客人": "客户",
     "顾客": "客户", "咋整": "怎么办", "咋办": "怎么办", "咋弄": "怎么办", "咋": "怎么",
     "啥": "什么", "帐户": "账户", "帐号": "账号",
 }
@@ -51,11 +51,7 @@ SHORTHAND = {
     "kpi": "kpi", "kpis": "kpi", "wanna": "want to", "gonna": "going to", "dunno": "do not know",
 }
 EN_STOP = frozenset(
-    "a an the i me my we our you your he she it its they them his her is are was were be been "
-    "am do does did doing how what which who whom when where why can could should would will "
-    "shall may might must to of in on at for from by with and or but if so as than then there "
-    "this that these those please help tell about any some just now also very really need get "
-    "got have has had want wants ok okay hi hello one thing things say says said".split()
+    ["a", "an", "the", "i", "me", "my", "we", "our", "you", "your", "he", "she", "it", "its", "they", "them", "his", "her", "is", "are", "was", "were", "be", "been", "am", "do", "does", "did", "doing", "how", "what", "which", "who", "whom", "when", "where", "why", "can", "could", "should", "would", "will", "shall", "may", "might", "must", "to", "of", "in", "on", "at", "for", "from", "by", "with", "and", "or", "but", "if", "so", "as", "than", "then", "there", "this", "that", "these", "those", "please", "help", "tell", "about", "any", "some", "just", "now", "also", "very", "really", "need", "get", "got", "have", "has", "had", "want", "wants", "ok", "okay", "hi", "hello", "one", "thing", "things", "say", "says", "said"]
 )
 ZH_FILLER = sorted(
     ("怎么办", "怎么处理", "怎么弄", "怎么样", "怎么", "什么", "如何", "请问", "一下", "应该",
@@ -87,7 +83,8 @@ def prepare(text: str) -> str:
     """Normalised text with dialect and shorthand folded; shared by index and query."""
     text = normalise(text)
     text = _DIALECT_RE.sub(lambda m: DIALECT[m.group(0)], text)
-    return " ".join(SHORTHAND.get(w, w) for w in text.split())
+    words = (w.removesuffix("'s").removesuffix("’s") for w in text.split())
+    return " ".join(SHORTHAND.get(w, w) for w in words)
 
 
 def tokens(text: str, drop_filler: bool = True) -> list[str]:
@@ -183,8 +180,7 @@ class Index:
         for tok, qtf in weights.items():
             ids, ws = self.postings[tok]
             scores[ids] += ws * (self.idf[tok] * qtf)
-        top = np.argsort(-scores)[:RERANK]
-        top = [int(i) for i in top if scores[i] > 0]
+        top = [int(i) for i in np.argsort(-scores)[:RERANK] if scores[i] > 0]
         if not top:
             return SearchResult(query, False, ())
         best_bm25 = float(scores[top[0]])

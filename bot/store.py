@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import json
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import aiosqlite
 
-from bot.models import Lang, Person, Role
+from bot.models import Drill, DrillItem, ItemState, Lang, Person, Role, TopicState
+
+# How an answer changes an item's spacing: (state before, correct, now) -> state after.
+Spacing = Callable[[ItemState | None, bool, DrillItem, datetime], ItemState | None]
 
 # Append only: an applied migration is never edited, a change is a new number.
 MIGRATIONS: list[str] = [
@@ -44,6 +48,71 @@ MIGRATIONS: list[str] = [
         user_id INTEGER NOT NULL,
         kind    TEXT NOT NULL,
         day     TEXT NOT NULL,
+        PRIMARY KEY (user_id, kind, day)
+    );
+    """,
+    # 3: micro-drills, every answer, and per-person state derived from answers.
+    # topic_state / item_state are updated in the same transaction as each answer
+    # so the daily plan for thousands of people never re-reads a year of answers.
+    """
+    CREATE TABLE card_versions (
+        card_id TEXT PRIMARY KEY,
+        version INTEGER NOT NULL,
+        since   TEXT NOT NULL
+    );
+    CREATE TABLE drills (
+        id          INTEGER PRIMARY KEY,
+        user_id     INTEGER NOT NULL,
+        started_at  TEXT NOT NULL,
+        finished_at TEXT,
+        items       TEXT NOT NULL,
+        position    INTEGER NOT NULL DEFAULT 0,
+        correct     INTEGER NOT NULL DEFAULT 0
+    );
+    CREATE INDEX drills_open ON drills (user_id, finished_at);
+    CREATE TABLE answers (
+        id             INTEGER PRIMARY KEY,
+        user_id        INTEGER NOT NULL,
+        drill_id       INTEGER NOT NULL,
+        position       INTEGER NOT NULL,
+        item_id        TEXT NOT NULL,
+        card_id        TEXT NOT NULL,
+        card_version   INTEGER NOT NULL,
+        chosen         TEXT NOT NULL,
+        correct_option TEXT NOT NULL,
+        is_correct     INTEGER NOT NULL,
+        answered_at    TEXT NOT NULL,
+        UNIQUE (drill_id, position)
+    );
+    CREATE INDEX answers_user ON answers (user_id, answered_at);
+    CREATE INDEX answers_time ON answers (answered_at);
+    CREATE TABLE topic_state (
+        user_id           INTEGER NOT NULL,
+        card_id           TEXT NOT NULL,
+        first_answer_at   TEXT NOT NULL,
+        last_answer_at    TEXT NOT NULL,
+        last_pass_at      TEXT,
+        last_pass_version INTEGER,
+        answers           INTEGER NOT NULL DEFAULT 0,
+        correct           INTEGER NOT NULL DEFAULT 0,
+        PRIMARY KEY (user_id, card_id)
+    );
+    CREATE TABLE item_state (
+        user_id INTEGER NOT NULL,
+        item_id TEXT NOT NULL,
+        card_id TEXT NOT NULL,
+        step    INTEGER NOT NULL,
+        due_at  TEXT NOT NULL,
+        PRIMARY KEY (user_id, item_id)
+    );
+    ALTER TABLE people ADD COLUMN remind_at TEXT DEFAULT '09:00';
+    ALTER TABLE people ADD COLUMN paused_until TEXT;
+    ALTER TABLE people ADD COLUMN active INTEGER NOT NULL DEFAULT 1;
+    CREATE TABLE pushes (
+        user_id INTEGER NOT NULL,
+        kind    TEXT NOT NULL,
+        day     TEXT NOT NULL,
+        sent_at TEXT NOT NULL,
         PRIMARY KEY (user_id, kind, day)
     );
     """,
@@ -121,7 +190,7 @@ class Store:
                 "INSERT INTO people (user_id, name, lang, roles, created_at) VALUES (?, ?, ?, ?, ?)"
                 " ON CONFLICT(user_id) DO UPDATE SET name = excluded.name, roles = excluded.roles,"
                 " lang = COALESCE(excluded.lang, people.lang)",
-                (user_id, name, lang.value if lang else None, roles_text, now.isoformat()),
+                (user_id, name, lang.value if lang else None, roles_text, _ts(now)),
             )
         person = await self.person(user_id)
         assert person is not None
@@ -147,7 +216,7 @@ class Store:
             cur = await db.execute(
                 "INSERT INTO questions (user_id, asked_at, text, outcome, card_id, score, offered)"
                 " VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (user_id, now.isoformat(), text, outcome, card_id, score, ",".join(offered)),
+                (user_id, _ts(now), text, outcome, card_id, score, ",".join(offered)),
             )
             return int(cur.lastrowid or 0)
 
@@ -191,7 +260,7 @@ class Store:
             "SELECT text, COUNT(*) AS n FROM questions WHERE asked_at >= ? AND"
             " (outcome = 'none' OR (outcome = 'unsure' AND card_id IS NULL) OR feedback = -1)"
         )
-        args: list[object] = [since.isoformat()]
+        args: list[object] = [_ts(since)]
         if user_ids is not None:
             sql += f" AND user_id IN ({','.join('?' * len(user_ids))})"
             args += user_ids
@@ -209,6 +278,151 @@ class Store:
             return cur.rowcount == 1
 
 
+    # --- drills -------------------------------------------------------------------
+
+    async def sync_card_versions(self, versions: dict[str, int], now: datetime) -> dict[str, datetime]:
+        """Record each card's current version; return when each version was first seen."""
+        async with self.transaction() as db:
+            for card_id, version in versions.items():
+                await db.execute(
+                    "INSERT INTO card_versions VALUES (?, ?, ?) ON CONFLICT(card_id) DO UPDATE"
+                    " SET version = excluded.version, since = excluded.since"
+                    " WHERE card_versions.version != excluded.version",
+                    (card_id, version, _ts(now)),
+                )
+        async with self.db.execute("SELECT card_id, since FROM card_versions") as cur:
+            return {r["card_id"]: _dt(r["since"]) for r in await cur.fetchall()}
+
+    async def start_drill(self, user_id: int, now: datetime,
+                          items: list[tuple[str, list[str]]]) -> Drill:
+        """Close any unfinished drill of the person and start a new one."""
+        async with self.transaction() as db:
+            await db.execute("UPDATE drills SET finished_at = ? WHERE user_id = ? AND"
+                             " finished_at IS NULL", (_ts(now), user_id))
+            cur = await db.execute(
+                "INSERT INTO drills (user_id, started_at, items) VALUES (?, ?, ?)",
+                (user_id, _ts(now), json.dumps(items)),
+            )
+            drill_id = int(cur.lastrowid or 0)
+        drill = await self.drill(drill_id)
+        assert drill is not None
+        return drill
+
+    async def drill(self, drill_id: int) -> Drill | None:
+        async with self.db.execute("SELECT * FROM drills WHERE id = ?", (drill_id,)) as cur:
+            row = await cur.fetchone()
+        return _drill(row) if row else None
+
+    async def open_drill(self, user_id: int) -> Drill | None:
+        async with self.db.execute(
+            "SELECT * FROM drills WHERE user_id = ? AND finished_at IS NULL ORDER BY id DESC"
+            " LIMIT 1", (user_id,),
+        ) as cur:
+            row = await cur.fetchone()
+        return _drill(row) if row else None
+
+    async def record_answer(self, drill: Drill, item: DrillItem, version: int, chosen: str,
+                            now: datetime, spacing: Spacing) -> bool:
+        """Store one answer and everything derived from it, atomically; False if already stored."""
+        correct = item.correct.id == chosen
+        async with self.transaction() as db:
+            cur = await db.execute(
+                "INSERT OR IGNORE INTO answers (user_id, drill_id, position, item_id, card_id,"
+                " card_version, chosen, correct_option, is_correct, answered_at)"
+                " SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, ? FROM drills"
+                " WHERE id = ? AND position = ? AND finished_at IS NULL",
+                (drill.user_id, drill.id, drill.position, item.id, item.card_id, version, chosen,
+                 item.correct.id, int(correct), _ts(now), drill.id, drill.position),
+            )
+            if cur.rowcount != 1:
+                return False
+            await db.execute(
+                "INSERT INTO topic_state VALUES (?, ?, ?, ?, ?, ?, 1, ?)"
+                " ON CONFLICT(user_id, card_id) DO UPDATE SET last_answer_at = excluded.last_answer_at,"
+                " answers = answers + 1, correct = correct + excluded.correct,"
+                " last_pass_at = COALESCE(excluded.last_pass_at, last_pass_at),"
+                " last_pass_version = COALESCE(excluded.last_pass_version, last_pass_version)",
+                (drill.user_id, item.card_id, _ts(now), _ts(now), _ts(now) if correct else None,
+                 version if correct else None, int(correct)),
+            )
+            async with db.execute("SELECT * FROM item_state WHERE user_id = ? AND item_id = ?",
+                                  (drill.user_id, item.id)) as c:
+                row = await c.fetchone()
+            spaced = spacing(_item_state(row) if row else None, correct, item, now)
+            if spaced is None:
+                await db.execute("DELETE FROM item_state WHERE user_id = ? AND item_id = ?",
+                                 (drill.user_id, item.id))
+            else:
+                await db.execute(
+                    "INSERT OR REPLACE INTO item_state VALUES (?, ?, ?, ?, ?)",
+                    (drill.user_id, item.id, item.card_id, spaced.step, _ts(spaced.due_at)),
+                )
+            last = drill.position + 1 >= len(drill.items)
+            await db.execute(
+                "UPDATE drills SET position = position + 1, correct = correct + ?,"
+                " finished_at = CASE WHEN ? THEN ? ELSE NULL END WHERE id = ?",
+                (int(correct), int(last), _ts(now), drill.id),
+            )
+        return True
+
+    async def topic_states(self, user_id: int) -> dict[str, TopicState]:
+        async with self.db.execute("SELECT * FROM topic_state WHERE user_id = ?", (user_id,)) as cur:
+            return {r["card_id"]: _topic_state(r) for r in await cur.fetchall()}
+
+    async def item_states(self, user_id: int) -> list[ItemState]:
+        async with self.db.execute("SELECT * FROM item_state WHERE user_id = ?", (user_id,)) as cur:
+            return [_item_state(r) for r in await cur.fetchall()]
+
+    async def recent_items(self, user_id: int, since: datetime) -> set[str]:
+        async with self.db.execute(
+            "SELECT DISTINCT item_id FROM answers WHERE user_id = ? AND answered_at >= ?",
+            (user_id, _ts(since)),
+        ) as cur:
+            return {r["item_id"] for r in await cur.fetchall()}
+
+    async def answers(self, user_id: int) -> list[AnswerRow]:
+        async with self.db.execute(
+            "SELECT card_id, is_correct, answered_at, drill_id FROM answers WHERE user_id = ?"
+            " ORDER BY answered_at", (user_id,),
+        ) as cur:
+            return [AnswerRow(r["card_id"], bool(r["is_correct"]), _dt(r["answered_at"]),
+                              r["drill_id"]) for r in await cur.fetchall()]
+
+    # --- reminders ------------------------------------------------------------------
+
+    async def set_reminder(self, user_id: int, at: str | None) -> None:
+        async with self.transaction() as db:
+            await db.execute("UPDATE people SET remind_at = ? WHERE user_id = ?", (at, user_id))
+
+    async def set_pause(self, user_id: int, until: date | None) -> None:
+        async with self.transaction() as db:
+            await db.execute("UPDATE people SET paused_until = ? WHERE user_id = ?",
+                             (until.isoformat() if until else None, user_id))
+
+    async def set_active(self, user_id: int, active: bool) -> None:
+        async with self.transaction() as db:
+            await db.execute("UPDATE people SET active = ? WHERE user_id = ?", (int(active), user_id))
+
+    async def people(self) -> list[Person]:
+        async with self.db.execute("SELECT * FROM people ORDER BY user_id") as cur:
+            return [_person(r) for r in await cur.fetchall()]
+
+    async def claim_push(self, user_id: int, kind: str, day: str, now: datetime) -> bool:
+        """Reserve the one push of `kind` for a person and day; False if already sent."""
+        async with self.transaction() as db:
+            cur = await db.execute("INSERT OR IGNORE INTO pushes VALUES (?, ?, ?, ?)",
+                                   (user_id, kind, day, _ts(now)))
+            return cur.rowcount == 1
+
+
+@dataclass(frozen=True)
+class AnswerRow:
+    card_id: str
+    correct: bool
+    answered_at: datetime
+    drill_id: int
+
+
 @dataclass(frozen=True)
 class QuestionRow:
     id: int
@@ -218,6 +432,38 @@ class QuestionRow:
     feedback: int | None
 
 
+def _ts(value: datetime) -> str:
+    """Times are stored as UTC ISO-8601 text, so text order is time order."""
+    return value.astimezone(UTC).isoformat(timespec="seconds")
+
+
+def _dt(value: str) -> datetime:
+    return datetime.fromisoformat(value)
+
+
+def _drill(row: aiosqlite.Row) -> Drill:
+    return Drill(
+        id=row["id"], user_id=row["user_id"], started_at=_dt(row["started_at"]),
+        finished_at=_dt(row["finished_at"]) if row["finished_at"] else None,
+        items=tuple((i, tuple(order)) for i, order in json.loads(row["items"])),
+        position=row["position"], correct=row["correct"],
+    )
+
+
+def _topic_state(row: aiosqlite.Row) -> TopicState:
+    return TopicState(
+        card_id=row["card_id"], first_answer_at=_dt(row["first_answer_at"]),
+        last_answer_at=_dt(row["last_answer_at"]),
+        last_pass_at=_dt(row["last_pass_at"]) if row["last_pass_at"] else None,
+        last_pass_version=row["last_pass_version"], answers=row["answers"],
+        correct=row["correct"],
+    )
+
+
+def _item_state(row: aiosqlite.Row) -> ItemState:
+    return ItemState(row["item_id"], row["card_id"], row["step"], _dt(row["due_at"]))
+
+
 def _person(row: aiosqlite.Row) -> Person:
     return Person(
         user_id=row["user_id"],
@@ -225,4 +471,7 @@ def _person(row: aiosqlite.Row) -> Person:
         lang=Lang(row["lang"]) if row["lang"] else None,
         last_lang=Lang(row["last_lang"]) if row["last_lang"] else None,
         roles=frozenset(Role(r) for r in row["roles"].split(",") if r),
+        active=bool(row["active"]),
+        remind_at=row["remind_at"],
+        paused_until=date.fromisoformat(row["paused_until"]) if row["paused_until"] else None,
     )

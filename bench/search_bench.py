@@ -1,0 +1,349 @@
+"""Benchmark the question matcher (bot.search.Index) against two baselines.
+
+Run from the repo root: .venv/bin/python bench/search_bench.py [--sizes 40,1000,10000] [--quick]
+Prints quality per question set and language, ours' misses, a calibration sweep for the
+confidence thresholds, latency / build time / memory at synthetic scale, and text costs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import random
+import statistics
+import subprocess
+import sys
+import time
+from collections import Counter
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+import numpy as np  # noqa: E402
+import yaml  # noqa: E402
+from rapidfuzz import fuzz, process  # noqa: E402
+
+from bot.knowledge import check  # noqa: E402
+from bot.models import Card, Lines, Text  # noqa: E402
+from bot.search import Index, prepare, tokens  # noqa: E402
+from bot.text import normalise  # noqa: E402
+
+SETS = ("dev-questions", "hard-questions", "out-of-scope")
+LANGS = ("zh-Hans", "zh-Hant", "en", "mixed")
+NUM_ZH = "一二三四五六七八九十"
+NUM_EN = ["one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten"]
+
+
+@dataclass(frozen=True)
+class Q:
+    q: str
+    expect: str | None
+    lang: str
+    style: str
+
+
+def load_set(name: str) -> list[Q]:
+    raw = yaml.safe_load((ROOT / "bench" / f"{name}.yaml").read_text(encoding="utf-8"))
+    return [Q(str(d["q"]), d.get("expect"), str(d.get("lang", "?")), str(d.get("style", "?")))
+            for d in raw["questions"]]
+
+
+def doc_text(card: Card) -> str:
+    parts = [card.title.zh, card.title.en, *card.questions.zh, *card.questions.en,
+             card.summary.zh, card.summary.en]
+    for lines in (card.steps, card.say, card.escalate, card.never):
+        parts += [*lines.zh, *lines.en]
+    return "\n".join(parts)
+
+
+class Fuzzy:
+    """Baseline (a): rapidfuzz WRatio over each card's whole text."""
+
+    def __init__(self, cards: list[Card]) -> None:
+        self.ids = [c.id for c in cards]
+        self.docs = [doc_text(c) for c in cards]
+
+    def search(self, query: str, limit: int = 3) -> list[str]:
+        hits = process.extract(query, self.docs, scorer=fuzz.WRatio, limit=limit)
+        return [self.ids[i] for _, _, i in hits]
+
+
+class BM25:
+    """Baseline (b): plain BM25 (k1=1.2, b=0.75) over bot.search tokens of the whole text."""
+
+    def __init__(self, cards: list[Card], k1: float = 1.2, b: float = 0.75) -> None:
+        self.ids = [c.id for c in cards]
+        tfs = [Counter(tokens(prepare(doc_text(c)))) for c in cards]
+        lengths = np.array([sum(tf.values()) for tf in tfs] or [1], dtype=np.float64)
+        avg = float(lengths.mean()) or 1.0
+        post: dict[str, tuple[list[int], list[float]]] = {}
+        for i, tf in enumerate(tfs):
+            norm = k1 * (1 - b + b * lengths[i] / avg)
+            for tok, f in tf.items():
+                ids, ws = post.setdefault(tok, ([], []))
+                ids.append(i)
+                ws.append(f * (k1 + 1) / (f + norm))
+        n = len(tfs)
+        self.post = {t: (np.array(ids, dtype=np.int32),
+                         np.array(ws) * math.log(1 + (n - len(ids) + 0.5) / (len(ids) + 0.5)))
+                     for t, (ids, ws) in post.items()}
+
+    def search(self, query: str, limit: int = 3) -> list[str]:
+        scores = np.zeros(len(self.ids))
+        for tok, qtf in Counter(tokens(prepare(query))).items():
+            if tok in self.post:
+                ids, ws = self.post[tok]
+                scores[ids] += ws * qtf
+        top = np.argsort(-scores)[:limit]
+        return [self.ids[i] for i in top if scores[i] > 0]
+
+
+@dataclass(frozen=True)
+class Row:
+    q: Q
+    ours: list[tuple[str, float]]
+    confident: bool
+    fuzzy: list[str]
+    bm25: list[str]
+
+    @property
+    def top(self) -> float:
+        return self.ours[0][1] if self.ours else 0.0
+
+    @property
+    def lead(self) -> float:
+        return self.top - (self.ours[1][1] if len(self.ours) > 1 else 0.0)
+
+    @property
+    def right(self) -> bool:
+        return bool(self.ours) and self.ours[0][0] == self.q.expect
+
+
+def table(headers: list[str], rows: list[list[Any]]) -> None:
+    cells = [headers, *[[str(c) for c in r] for r in rows]]
+    widths = [max(len(r[i]) for r in cells) for i in range(len(headers))]
+    for n, r in enumerate(cells):
+        print("  ".join(c.ljust(w) if i < 2 else c.rjust(w)
+                        for i, (c, w) in enumerate(zip(r, widths, strict=True))))
+        if n == 0:
+            print("  ".join("-" * w for w in widths))
+    print()
+
+
+def pct(hits: int | float, n: int) -> str:
+    return f"{100 * hits / n:.1f}" if n else "-"
+
+
+def e(ids: list[str], r: Row) -> bool:
+    return r.q.expect in ids
+
+
+def quality(sets: dict[str, list[Row]]) -> None:
+    print("== 1. Quality (top-1 / top-3 %; conf = confident %, ok = confident-and-correct %,"
+          " unconf = out-of-scope correctly unconfident %)\n")
+    rows: list[list[Any]] = []
+    for name, data in sets.items():
+        oos = name == "out-of-scope"
+        for lang in (*LANGS, "all"):
+            rs = [r for r in data if lang in ("all", r.q.lang)]
+            if not rs:
+                continue
+            n = len(rs)
+            if oos:
+                un = sum(not r.confident for r in rs)
+                rows.append([name, lang, n, *["-"] * 8, pct(un, n)])
+                continue
+            def rate(hit: Any, rs: list[Row] = rs) -> str:
+                return pct(sum(bool(hit(r)) for r in rs), len(rs))
+
+            rows.append([
+                name, lang, n, rate(lambda r: r.right), rate(lambda r: e([m for m, _ in r.ours], r)),
+                rate(lambda r: r.confident), rate(lambda r: r.confident and r.right),
+                rate(lambda r: e(r.fuzzy[:1], r)), rate(lambda r: e(r.fuzzy, r)),
+                rate(lambda r: e(r.bm25[:1], r)), rate(lambda r: e(r.bm25, r)), "-",
+            ])
+    table(["set", "lang", "n", "ours@1", "ours@3", "conf", "ok", "rf@1", "rf@3",
+           "bm25@1", "bm25@3", "unconf"], rows)
+
+
+def misses(sets: dict[str, list[Row]]) -> None:
+    print("== 2. Ours' top-1 misses on dev and hard sets\n")
+    for name in SETS[:2]:
+        bad = [r for r in sets[name] if not r.right]
+        print(f"-- {name}: {len(bad)} miss(es)")
+        for r in bad:
+            got = ", ".join(f"{i} {s:.3f}" for i, s in r.ours) or "(nothing)"
+            flag = "CONFIDENT" if r.confident else "unconfident"
+            print(f"  [{r.q.lang}/{r.q.style}] {r.q.q}\n    expect {r.q.expect}; got {got}; {flag}")
+        print()
+
+
+def calibrate(sets: dict[str, list[Row]]) -> None:
+    ins = [r for n in SETS[:2] for r in sets[n]]
+    oos = sets["out-of-scope"]
+    feats_in = [(r.top, r.lead, r.right) for r in ins]
+    feats_out = [(r.top, r.lead) for r in oos]
+    grid = []
+    for ti in range(26):
+        for li in range(11):
+            t, lead = round(0.30 + 0.02 * ti, 2), round(0.02 * li, 2)
+            ok = sum(s >= t and d >= lead - 1e-9 and c for s, d, c in feats_in)
+            wrong = sum(s >= t and d >= lead - 1e-9 and not c for s, d, c in feats_in)
+            un = sum(not (s >= t and d >= lead - 1e-9) for s, d in feats_out)
+            grid.append((t, lead, ok / len(ins), wrong / len(ins), un / len(oos)))
+    print(f"== 3. Calibration sweep (in-scope n={len(ins)}, out-of-scope n={len(oos)}); "
+          f"current T={Index.CONFIDENT} L={Index.LEAD}\n")
+    best = sorted((g for g in grid if g[4] >= 0.90), key=lambda g: (-g[2], g[3], -g[4]))[:10]
+    cur = [g for g in grid if (g[0], g[1]) == (Index.CONFIDENT, Index.LEAD)]
+    rows = [[f"{t:.2f}{mark}", f"{lead:.2f}", pct(ok, 1), pct(w, 1), pct(u, 1)]
+            for mark, (t, lead, ok, w, u) in [*(("", g) for g in best), *(("*", g) for g in cur)]]
+    table(["T", "L", "in conf+ok %", "in conf+wrong %", "oos unconf %"], rows)
+    print("  (* = current setting)\n")
+
+
+def synth(real: list[Card], n: int, seed: int = 7) -> list[Card]:
+    """n cards: the real ones, then perturbed copies with ids like <id>.v123."""
+    rng = random.Random(seed)
+    pool_zh = [q for c in real for q in c.questions.zh]
+    pool_en = [q for c in real for q in c.questions.en]
+    out = list(real[:n])
+    k = 0
+    while len(out) < n:
+        k += 1
+        base = rng.choice(real)
+
+        def vary(lines: tuple[str, ...], pool: list[str], zh: bool) -> tuple[str, ...]:
+            kept = [x for x in lines if rng.random() > 0.3] or list(lines[:1])
+            kept += rng.sample(pool, min(len(pool), rng.randint(0, 2)))
+            rng.shuffle(kept)
+            if kept:
+                word = rng.choice(NUM_ZH) if zh else rng.choice(NUM_EN)
+                i = rng.randrange(len(kept))
+                kept[i] = f"{kept[i]}{'' if zh else ' '}{word}"
+            return tuple(kept)
+
+        q, s = base.questions, base.steps
+        out.append(replace(
+            base, id=f"{base.id}.v{k}",
+            title=Text(f"{base.title.zh}{rng.choice(NUM_ZH)}",
+                       f"{base.title.en} {rng.choice(NUM_EN)}"),
+            questions=Lines(vary(q.zh, pool_zh, True), vary(q.en, pool_en, False)),
+            steps=Lines(vary(s.zh, [], True), vary(s.en, [], False)),
+        ))
+    return out
+
+
+def lat(fn: Any, queries: list[str]) -> tuple[float, float]:
+    times = []
+    for q in queries:
+        t = time.perf_counter()
+        fn(q, 3)
+        times.append((time.perf_counter() - t) * 1000)
+    times.sort()
+    return statistics.median(times), times[min(len(times) - 1, math.ceil(0.99 * len(times)) - 1)]
+
+
+def scale(real: list[Card], sizes: list[int], queries: list[str]) -> None:
+    print("== 4. Build time and per-query latency over dev questions (synthetic card sets)\n")
+    rows = []
+    for n in sizes:
+        cards = synth(real, n)
+        for name, cls in (("ours", Index), ("rapidfuzz", Fuzzy), ("bm25", BM25)):
+            t = time.perf_counter()
+            idx = cls(cards)
+            built = time.perf_counter() - t
+            qs = queries[:30] if name == "rapidfuzz" and n >= 10000 else queries
+            idx.search("warm up", 3)
+            med, p99 = lat(idx.search, qs)
+            rows.append([name, n, f"{built:.3f}", len(qs), f"{med:.2f}", f"{p99:.2f}"])
+    table(["matcher", "cards", "build s", "queries", "median ms", "p99 ms"], rows)
+    big = max(sizes)
+    out = subprocess.run([sys.executable, __file__, "--mem-child", str(big)],
+                         capture_output=True, text=True, check=True, cwd=ROOT).stdout
+    print(f"Memory, ours at {big} cards (fresh subprocess): {out.strip()}\n")
+
+
+def rss_mb() -> float:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def mem_child(n: int) -> None:
+    import resource
+
+    cards = synth(check(ROOT / "knowledge")[0], n)
+    before = rss_mb()
+    idx = Index(cards)
+    after = rss_mb()
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(f"VmRSS before build {before:.1f} MB, after {after:.1f} MB "
+          f"(+{after - before:.1f} MB for {len(idx.docs)} cards); ru_maxrss {peak:.1f} MB")
+
+
+def text_costs(queries: list[str]) -> None:
+    print("== 5. Text normalisation costs\n")
+    code = ("import time; t0 = time.perf_counter(); import opencc; t1 = time.perf_counter(); "
+            "opencc.OpenCC('t2s'); opencc.OpenCC('s2t'); t2 = time.perf_counter(); "
+            "print(f'{(t1 - t0) * 1000:.1f} {(t2 - t1) * 1000:.1f}')")
+    imp, conv = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                               check=True).stdout.split()
+    print(f"  import opencc: {imp} ms; load t2s + s2t converters: {conv} ms (fresh subprocess)")
+    for name, fn in (("bot.text.normalise", normalise), ("bot.search.prepare", prepare)):
+        reps = 20
+        t = time.perf_counter()
+        for _ in range(reps):
+            for q in queries:
+                fn(q)
+        us = (time.perf_counter() - t) / (reps * len(queries)) * 1e6
+        print(f"  {name}: {us:.1f} us per call (dev questions, {reps * len(queries)} calls)")
+    print()
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--sizes", default="40,1000,10000")
+    ap.add_argument("--quick", action="store_true", help="skip sizes of 10,000 and up")
+    ap.add_argument("--mem-child", type=int, help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    if args.mem_child:
+        mem_child(args.mem_child)
+        return
+    real, problems = check(ROOT / "knowledge")
+    real = [c for c in real if c.id]
+    print(f"{len(real)} cards loaded from knowledge/ ({len(problems)} problem(s) tolerated)\n")
+    ours, fz, bm = Index(real), Fuzzy(real), BM25(real)
+    known = {c.id for c in real}
+    sets: dict[str, list[Row]] = {}
+    for name in SETS:
+        qs = load_set(name)
+        kept = [q for q in qs if q.expect is None or q.expect in known]
+        if len(kept) < len(qs):
+            missing = sorted({str(q.expect) for q in qs if q not in kept})
+            print(f"{name}: skipped {len(qs) - len(kept)} question(s) whose card is missing: "
+                  f"{', '.join(missing)}")
+        rows = []
+        for q in kept:
+            res = ours.search(q.q, limit=3)
+            rows.append(Row(q, [(m.card.id, m.score) for m in res.matches], res.confident,
+                            fz.search(q.q), bm.search(q.q)))
+        sets[name] = rows
+    print()
+    quality(sets)
+    misses(sets)
+    calibrate(sets)
+    sizes = [int(s) for s in args.sizes.split(",") if s.strip()]
+    if args.quick:
+        sizes = [s for s in sizes if s < 10000]
+    dev = [q.q for q in load_set("dev-questions")]
+    if sizes:
+        scale(real, sizes, dev)
+    text_costs(dev)
+
+
+if __name__ == "__main__":
+    main()
