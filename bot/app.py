@@ -38,7 +38,9 @@ async def build(settings: Settings, now: Now = utc_now) -> Assistant:
     """Open the store and load the knowledge base; the caller closes `assistant.store`."""
     library = load_library(settings)
     store = await Store.open(settings.db)
-    return Assistant(settings, store, library, now)
+    assistant = Assistant(settings, store, library, now)
+    await assistant.start()
+    return assistant
 
 
 def demo_settings(settings: Settings) -> Settings:

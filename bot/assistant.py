@@ -6,6 +6,7 @@ import logging
 import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from datetime import datetime
 
 from bot.config import Settings
 from bot.i18n import section_name, t
@@ -15,6 +16,7 @@ from bot.privacy import mask
 from bot.search import Index
 from bot.store import Store
 from bot.text import clean, has_cjk, is_traditional
+from bot.training import Training, Who
 from bot.views import card_reply
 
 log = logging.getLogger(__name__)
@@ -56,14 +58,21 @@ class Assistant:
         self.store = store
         self.library = library
         self.now = now
+        self.training = Training(settings, store, lambda: self.library.kb)
         self.commands: dict[str, Handler] = {
             "start": self.cmd_start, "help": self.cmd_help, "topics": self.cmd_topics,
-            "card": self.cmd_card, "lang": self.cmd_lang,
+            "card": self.cmd_card, "lang": self.cmd_lang, "drill": self.cmd_drill,
+            "due": self.cmd_due, "progress": self.cmd_progress, "remind": self.cmd_remind,
+            "pause": self.cmd_pause,
         }
         self.callbacks: dict[str, Handler] = {
             "card": self.cb_card, "sec": self.cb_section, "dym": self.cb_did_you_mean,
-            "fb": self.cb_feedback,
+            "fb": self.cb_feedback, "a": self.cb_answer, "drill": self.cmd_drill,
         }
+
+    async def start(self) -> None:
+        """Work to do once the store is open (record card versions)."""
+        await self.training.sync_versions(self.now())
 
     # --- entry points ---------------------------------------------------------------
 
@@ -93,9 +102,9 @@ class Assistant:
             return await self.cmd_start(ctx, "")
         return await self.answer(ctx, text)
 
-    async def tick(self, now: object) -> list[Push]:
-        """Scheduled work (drill invitations, weekly summaries); nothing yet."""
-        return []
+    async def tick(self, now: datetime) -> list[Push]:
+        """Scheduled work due by `now`: drill invitations."""
+        return await self.training.invitations(now)
 
     async def enrol_demo(self, user_id: int, name: str) -> Person:
         """The console's demo user: every role, enrolled without an invite."""
@@ -215,6 +224,30 @@ class Assistant:
 
     async def cb_card(self, ctx: Context, card_id: str) -> list[Reply]:
         return await self.cmd_card(ctx, card_id) if card_id else [Reply(t("stale_button", ctx.lang))]
+
+    # --- drills and schedule (bot/training.py does the work) ---------------------------
+
+    @staticmethod
+    def _who(ctx: Context) -> Who:
+        return Who(ctx.person, ctx.lang)
+
+    async def cmd_drill(self, ctx: Context, args: str) -> list[Reply]:
+        return await self.training.start(self._who(ctx), self.now())
+
+    async def cb_answer(self, ctx: Context, rest: str) -> list[Reply]:
+        return await self.training.answer(self._who(ctx), rest, self.now())
+
+    async def cmd_due(self, ctx: Context, args: str) -> list[Reply]:
+        return await self.training.due(self._who(ctx), self.now())
+
+    async def cmd_progress(self, ctx: Context, args: str) -> list[Reply]:
+        return await self.training.progress(self._who(ctx), self.now())
+
+    async def cmd_remind(self, ctx: Context, args: str) -> list[Reply]:
+        return await self.training.remind(self._who(ctx), args)
+
+    async def cmd_pause(self, ctx: Context, args: str) -> list[Reply]:
+        return await self.training.pause(self._who(ctx), args, self.now())
 
     async def cmd_lang(self, ctx: Context, args: str) -> list[Reply]:
         choice = args.strip().lower()

@@ -3,7 +3,7 @@
 Order of preference:
 1. items the person got wrong that are due again (spaced), soonest first;
 2. topics that are due or overdue (cycle lapsed, version changed, never passed);
-3. topics never drilled, in catalogue order;
+3. topics never drilled, section by section of the catalogue;
 4. review: current topics, the longest-ago pass first.
 No item twice; at most one item per card unless nothing else is left.
 """
@@ -14,7 +14,7 @@ import random
 from collections.abc import Sequence
 from datetime import datetime
 
-from bot.models import Card, DrillItem, ItemState
+from bot.models import SECTIONS, Card, DrillItem, ItemState
 from bot.schedule import Status, TopicStatus
 
 
@@ -39,6 +39,8 @@ def choose(cards: Sequence[Card], statuses: dict[str, TopicStatus], spaced: Sequ
     due = [s for s in statuses.values() if s.status in (Status.OVERDUE, Status.DUE)]
     due.sort(key=lambda s: (s.status is not Status.OVERDUE, s.due_at or now))
     new = [c for c in cards if statuses.get(c.id) is None or statuses[c.id].status is Status.NEW]
+    rng.shuffle(new)  # varied within a section, so a team does not all get the same drill
+    new.sort(key=lambda c: SECTIONS.index(c.section) if c.section in SECTIONS else len(SECTIONS))
     review = [s for s in statuses.values() if s.status is Status.CURRENT]
     review.sort(key=lambda s: s.due_at or now)
     for card in [by_id[s.card.id] for s in due if s.card.id in by_id] + new + \

@@ -1,0 +1,256 @@
+"""The drill dialogue and the retraining commands: /drill, /due, /progress, /remind, /pause.
+
+Dialogue state (which drill, which question, option order) lives in the store, so
+a drill survives a restart and works the same in every adapter.
+"""
+
+from __future__ import annotations
+
+import random
+import re
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+
+from bot.config import Settings
+from bot.drills import choose, shuffled_options
+from bot.i18n import section_name, t
+from bot.knowledge import KnowledgeBase
+from bot.models import SECTIONS, Button, Drill, Lang, Person, Push, Reply
+from bot.schedule import Status, TopicStatus, after_answer, is_working_day, topic_status
+from bot.store import Store
+
+RECENT_DAYS = 14
+LAST_INVITE = time(18, 0)  # a missed invitation still goes out until this local time
+
+
+@dataclass(frozen=True)
+class Who:
+    person: Person
+    lang: Lang
+
+
+class Training:
+    """Micro-drills and the retraining schedule for one knowledge base at a time."""
+
+    def __init__(self, settings: Settings, store: Store, kb: Callable[[], KnowledgeBase],
+                 rng: random.Random | None = None) -> None:
+        self.settings = settings
+        self.store = store
+        self.kb = kb
+        self.rng = rng or random.Random()
+        self.version_since: dict[str, datetime] = {}
+
+    async def sync_versions(self, now: datetime) -> None:
+        """Note card versions (a bump makes the topic due for everyone who passed it)."""
+        versions = {c.id: c.version for c in self.kb().cards.values()}
+        self.version_since = await self.store.sync_card_versions(versions, now)
+
+    def today(self, now: datetime) -> date:
+        return now.astimezone(self.settings.timezone).date()
+
+    async def statuses(self, user_id: int, now: datetime) -> dict[str, TopicStatus]:
+        states = await self.store.topic_states(user_id)
+        return {
+            c.id: topic_status(c, states.get(c.id), self.version_since.get(c.id), now,
+                               self.settings.grace_days)
+            for c in self.kb().cards.values()
+        }
+
+    # --- drills ---------------------------------------------------------------------
+
+    async def start(self, who: Who, now: datetime) -> list[Reply]:
+        """Resume today's unfinished drill, or start a new one."""
+        current = await self.store.open_drill(who.person.user_id)
+        if current is not None and self.today(current.started_at) == self.today(now):
+            return [Reply(t("drill_resume", who.lang)), self.question(current, who.lang)]
+        kb = self.kb()
+        statuses = await self.statuses(who.person.user_id, now)
+        spaced = await self.store.item_states(who.person.user_id)
+        recent = await self.store.recent_items(who.person.user_id, now - timedelta(days=RECENT_DAYS))
+        items = choose(list(kb.cards.values()), statuses, spaced, recent, now,
+                       self.settings.drill_size, self.rng)
+        if not items:
+            return [Reply(t("drill_empty", who.lang))]
+        drill = await self.store.start_drill(
+            who.person.user_id, now, [(i.id, shuffled_options(i, self.rng)) for i in items])
+        return [self.question(drill, who.lang)]
+
+    def question(self, drill: Drill, lang: Lang) -> Reply:
+        item_id, order = drill.items[drill.position]
+        item = self.kb().items.get(item_id)
+        title = t("drill_title", lang, n=drill.position + 1, total=len(drill.items))
+        if item is None:  # removed by a reload; the drill cannot go on
+            return Reply(t("drill_ended", lang), title=title)
+        buttons = []
+        for option_id in order:
+            option = item.option(option_id)
+            if option is not None:
+                payload = f"a:{drill.id}:{drill.position}:{option_id}"
+                buttons.append((Button(option.text.get(lang), payload),))
+        return Reply(item.question.get(lang), title=title, buttons=tuple(buttons))
+
+    async def answer(self, who: Who, payload: str, now: datetime) -> list[Reply]:
+        """A pressed option `DRILL:POSITION:OPTION`: record first, then reply."""
+        parts = payload.split(":")
+        if len(parts) != 3 or not parts[0].isdigit() or not parts[1].isdigit():
+            return [Reply(t("stale_button", who.lang))]
+        drill = await self.store.drill(int(parts[0]))
+        position, chosen = int(parts[1]), parts[2]
+        if drill is None or drill.user_id != who.person.user_id:
+            return [Reply(t("stale_button", who.lang))]
+        if position < drill.position:
+            return [Reply(t("drill_already", who.lang))]
+        if drill.done or position != drill.position or position >= len(drill.items):
+            return [Reply(t("drill_ended", who.lang))]
+        item = self.kb().items.get(drill.items[position][0])
+        card = self.kb().cards.get(item.card_id) if item else None
+        if item is None or card is None or item.option(chosen) is None:
+            return [Reply(t("drill_ended", who.lang))]
+        stored = await self.store.record_answer(drill, item, card.version, chosen, now, after_answer)
+        if not stored:
+            return [Reply(t("drill_already", who.lang))]
+        lang = who.lang
+        picked = item.option(chosen)
+        assert picked is not None
+        right = picked.correct
+        shown = Reply(f"{item.question.get(lang)}\n\n{t('you_chose', lang, choice=picked.text.get(lang))}"
+                      f" {'✅' if right else '❌'}", edit=True)
+        verdict = t("drill_right", lang) if right else t(
+            "drill_wrong", lang, answer=item.correct.text.get(lang))
+        feedback = Reply(f"{verdict}\n{item.explain.get(lang)}",
+                         buttons=((Button(t("drill_open_card", lang), f"card:{card.id}"),),))
+        after = await self.store.drill(drill.id)
+        assert after is not None
+        if not after.done:
+            return [shown, feedback, self.question(after, lang)]
+        return [shown, feedback, await self.finish(who, after, now)]
+
+    async def finish(self, who: Who, drill: Drill, now: datetime) -> Reply:
+        lang = who.lang
+        score = f"{drill.correct}/{len(drill.items)}"
+        due = await self.due_list(who.person.user_id, now)
+        cards = self.kb().cards
+        if due:
+            titles = "、".join if lang is Lang.ZH else ", ".join
+            nxt = t("drill_next_due", lang, titles=titles(cards[s.card.id].title.get(lang) for s in due[:3]))
+        else:
+            nxt = t("drill_all_current", lang)
+        return Reply(f"{t('drill_score', lang, score=score)}\n{nxt}")
+
+    # --- schedule views ------------------------------------------------------------
+
+    async def due_list(self, user_id: int, now: datetime) -> list[TopicStatus]:
+        statuses = await self.statuses(user_id, now)
+        due = [s for s in statuses.values() if s.status in (Status.DUE, Status.OVERDUE)]
+        return sorted(due, key=lambda s: s.due_at or now)
+
+    async def due(self, who: Who, now: datetime) -> list[Reply]:
+        lang = who.lang
+        statuses = await self.statuses(who.person.user_id, now)
+        new = sum(s.status is Status.NEW for s in statuses.values())
+        due = await self.due_list(who.person.user_id, now)
+        if not due:
+            return [Reply(t("due_none", lang, new=new))]
+        lines = [t("due_head", lang)]
+        for s in due:
+            overdue = s.status is Status.OVERDUE
+            since = self.today(s.due_at or now).isoformat()
+            lines.append(t("due_line", lang, mark="⚠️" if overdue else "•",
+                           title=s.card.title.get(lang),
+                           status=t("status_overdue" if overdue else "status_due", lang),
+                           since=since))
+        if new:
+            lines.append(t("due_new", lang, new=new))
+        return [Reply("\n".join(lines), buttons=((Button(t("invite_button", lang), "drill:start"),),))]
+
+    async def progress(self, who: Who, now: datetime) -> list[Reply]:
+        lang = who.lang
+        answers = await self.store.answers(who.person.user_id)
+        if not answers:
+            return [Reply(t("progress_none", lang))]
+        cards = self.kb().cards
+        per_section: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+        for a in answers:
+            card = cards.get(a.card_id)
+            if card is not None:
+                per_section[card.section][0] += a.correct
+                per_section[card.section][1] += 1
+        drills = len({a.drill_id for a in answers})
+        right = sum(a.correct for a in answers)
+        days = {self.today(a.answered_at) for a in answers}
+        text = t("progress", lang, streak=self.streak(days, now), drills=drills,
+                 answers=len(answers), accuracy=_pct(right, len(answers)))
+        lines = [text, "", t("progress_sections", lang)]
+        for section in SECTIONS:
+            if section in per_section:
+                ok, n = per_section[section]
+                lines.append(f"• {section_name(section, lang)}: {_pct(ok, n)} ({ok}/{n})")
+        return [Reply("\n".join(lines))]
+
+    def streak(self, days: set[date], now: datetime) -> int:
+        """Consecutive working days with a drill, ending today (or yesterday if not yet today)."""
+        day = self.today(now)
+        if day not in days:
+            day -= timedelta(days=1)
+        count = 0
+        for _ in range(400):
+            if day in days:
+                count += 1
+            elif is_working_day(day):
+                break
+            day -= timedelta(days=1)
+        return count
+
+    # --- reminders --------------------------------------------------------------------
+
+    async def remind(self, who: Who, args: str) -> list[Reply]:
+        value = args.strip().lower()
+        if value == "off":
+            await self.store.set_reminder(who.person.user_id, None)
+            return [Reply(t("remind_off", who.lang))]
+        match = re.fullmatch(r"(\d{1,2})[:：.](\d{2})", value)
+        if not match or int(match[1]) > 23 or int(match[2]) > 59:
+            return [Reply(t("remind_usage", who.lang))]
+        at = f"{int(match[1]):02d}:{match[2]}"
+        await self.store.set_reminder(who.person.user_id, at)
+        return [Reply(t("remind_set", who.lang, at=at))]
+
+    async def pause(self, who: Who, args: str, now: datetime) -> list[Reply]:
+        value = args.strip().lower()
+        if value in ("off", "0"):
+            await self.store.set_pause(who.person.user_id, None)
+            return [Reply(t("pause_off", who.lang))]
+        if not value.isdigit() or not 1 <= int(value) <= 60:
+            return [Reply(t("pause_usage", who.lang))]
+        until = self.today(now) + timedelta(days=int(value) - 1)
+        await self.store.set_pause(who.person.user_id, until)
+        return [Reply(t("pause_set", who.lang, until=until.isoformat()))]
+
+    async def invitations(self, now: datetime) -> list[Push]:
+        """Today's drill invitations that are due by now; each person at most once a day."""
+        local = now.astimezone(self.settings.timezone)
+        today = local.date()
+        if not is_working_day(today) or local.time() >= LAST_INVITE:
+            return []
+        pushes = []
+        for person in await self.store.people():
+            if not person.active or person.remind_at is None:
+                continue
+            if person.paused_until is not None and person.paused_until >= today:
+                continue
+            hour, minute = (int(x) for x in person.remind_at.split(":"))
+            if local.time() < time(hour, minute):
+                continue
+            if await self.store.claim_push(person.user_id, "invite", today.isoformat(), now):
+                lang = person.lang or person.last_lang or Lang.ZH
+                pushes.append(Push(person.user_id, Reply(
+                    t("invite", lang),
+                    buttons=((Button(t("invite_button", lang), "drill:start"),),)),
+                    key=f"invite:{today.isoformat()}"))
+        return pushes
+
+
+def _pct(part: int, whole: int) -> str:
+    return f"{round(100 * part / whole)}%" if whole else "-"
