@@ -160,7 +160,8 @@ def quality(sets: dict[str, list[Row]]) -> None:
                 return pct(sum(bool(hit(r)) for r in rs), len(rs))
 
             rows.append([
-                name, lang, n, rate(lambda r: r.right), rate(lambda r: e([m for m, _ in r.ours], r)),
+                name, lang, n, rate(lambda r: r.right),
+                rate(lambda r: e([m for m, _ in r.ours], r)),
                 rate(lambda r: r.confident), rate(lambda r: r.confident and r.right),
                 rate(lambda r: e(r.fuzzy[:1], r)), rate(lambda r: e(r.fuzzy, r)),
                 rate(lambda r: e(r.bm25[:1], r)), rate(lambda r: e(r.bm25, r)), "-",

@@ -22,6 +22,9 @@ from bot.views import card_reply
 log = logging.getLogger(__name__)
 
 MAX_QUESTION = 500
+# In a group the bot shows only what is not personal; the rest goes to a private chat.
+GROUP_OK = {"help", "topics", "card", None}
+GROUP_OK_BUTTONS = {"card", "sec", "dym", "fb"}
 _GREETING = re.compile(r"^(hi|hello|hey|start|你好|您好|嗨|哈喽|在吗|早上好|morning|good morning)[!！.。~ ]*$",
                        re.IGNORECASE)  # longer texts are cut before matching and logging
 
@@ -89,10 +92,14 @@ class Assistant:
             if command == "start":
                 return await self.cmd_start(Context(person, lang, inbound), args)
         ctx = Context(person, lang, inbound)
+        if not inbound.private and not _group_ok(command, inbound.callback):
+            return [Reply(t("private_only", lang))]
         if person.lang is None and lang is not person.last_lang:
             await self.store.note_lang(person.user_id, lang)
         if inbound.callback is not None:
             return await self._callback(ctx, inbound.callback)
+        if inbound.text is None:
+            return [Reply(t("text_only", lang))]
         if command is not None:
             handler = self.commands.get(command)
             return await handler(ctx, args) if handler else [Reply(t("unknown_command", lang))]
@@ -101,6 +108,10 @@ class Assistant:
         if _GREETING.match(text):
             return await self.cmd_start(ctx, "")
         return await self.answer(ctx, text)
+
+    async def first_delivery(self, key: str) -> bool:
+        """False when this update was handled before (redelivered after a restart)."""
+        return await self.store.first_delivery(key, self.now())
 
     async def tick(self, now: datetime) -> list[Push]:
         """Scheduled work due by `now`: drill invitations."""
@@ -256,6 +267,12 @@ class Assistant:
         lang = Lang(choice)
         await self.store.set_lang(ctx.person.user_id, lang)
         return [Reply(t("lang_set", lang))]
+
+
+def _group_ok(command: str | None, callback: str | None) -> bool:
+    if callback is not None:
+        return callback.partition(":")[0] in GROUP_OK_BUTTONS
+    return command in GROUP_OK
 
 
 def _split_command(text: str) -> tuple[str | None, str]:

@@ -86,6 +86,7 @@ STRINGS: dict[str, tuple[str, str]] = {
     "pause_off": ("已恢复每日提醒。", "Daily reminders resumed."),
     "invite": ("早上好！今天的 2 分钟小测准备好了。", "Good morning! Today's 2-minute drill is ready."),
     "invite_button": ("开始小测", "Start the drill"),
+    "private_only": ("这个功能请在与我的私聊中使用。", "Please use this in a private chat with me."),
     "fb_up": ("👍 有用", "👍 Helpful"),
     "fb_down": ("👎 没用", "👎 Not helpful"),
 }

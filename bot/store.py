@@ -6,7 +6,7 @@ import json
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import aiosqlite
@@ -116,6 +116,13 @@ MIGRATIONS: list[str] = [
         PRIMARY KEY (user_id, kind, day)
     );
     """,
+    # 4: updates already handled, so a redelivery after a crash changes nothing
+    """
+    CREATE TABLE deliveries (
+        key     TEXT PRIMARY KEY,
+        seen_at TEXT NOT NULL
+    );
+    """,
 ]
 
 
@@ -173,6 +180,15 @@ class Store:
                     "INSERT INTO schema_migrations VALUES (?, datetime('now'))", (number,)
                 )
         return len(MIGRATIONS)
+
+    async def first_delivery(self, key: str, now: datetime) -> bool:
+        """True the first time an update key is seen; old keys are pruned after a day."""
+        async with self.transaction() as db:
+            cur = await db.execute("INSERT OR IGNORE INTO deliveries VALUES (?, ?)", (key, _ts(now)))
+            if cur.rowcount == 1 and hash(key) % 500 == 0:
+                await db.execute("DELETE FROM deliveries WHERE seen_at < ?",
+                                 (_ts(now - timedelta(days=1)),))
+            return cur.rowcount == 1
 
     # --- people ---------------------------------------------------------------
 

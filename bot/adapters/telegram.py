@@ -1,0 +1,378 @@
+"""The Telegram adapter: `Update` -> `Inbound`, `Reply` -> Bot API calls, jobs, errors.
+
+Thin by design: every decision is the assistant's. Runs long polling, or a
+webhook (with a health endpoint) when COACH_WEBHOOK_URL is set.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import html
+import logging
+import signal
+import sys
+import time
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from functools import partial
+from urllib.parse import urlparse
+
+from telegram import (
+    BotCommand,
+    BotCommandScopeDefault,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    InputFile,
+    Message,
+    Update,
+)
+from telegram.constants import ChatType, MessageLimit, ParseMode
+from telegram.error import Conflict, Forbidden, InvalidToken, NetworkError, RetryAfter, TimedOut
+from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, ContextTypes, TypeHandler
+
+from bot.app import build
+from bot.assistant import Assistant
+from bot.config import Settings
+from bot.logs import setup_logging
+from bot.models import Inbound, Push, Reply, ReplyKind
+
+log = logging.getLogger(__name__)
+
+COMMANDS = {
+    "en": [("drill", "2-3 minute drill"), ("due", "what I must refresh"),
+           ("progress", "my progress"), ("topics", "browse cards"), ("help", "help"),
+           ("remind", "daily reminder time"), ("lang", "language zh / en")],
+    "zh": [("drill", "2–3 分钟小测"), ("due", "我该复训的内容"), ("progress", "我的进度"),
+           ("topics", "浏览卡片"), ("help", "帮助"), ("remind", "每日提醒时间"),
+           ("lang", "切换语言")],
+}
+TICK_SECONDS = 60
+SEND_RETRIES = 3
+
+
+def split_text(text: str, limit: int = MessageLimit.MAX_TEXT_LENGTH) -> list[str]:
+    """Split on line boundaries into chunks of at most `limit` characters."""
+    chunks: list[str] = []
+    current = ""
+    for line in text.split("\n"):
+        while len(line) > limit:  # a single over-long line: hard split
+            if current:
+                chunks.append(current)
+                current = ""
+            chunks.append(line[:limit])
+            line = line[limit:]
+        candidate = f"{current}\n{line}" if current else line
+        if len(candidate) > limit:
+            chunks.append(current)
+            current = line
+        else:
+            current = candidate
+    if current or not chunks:
+        chunks.append(current)
+    return chunks
+
+
+def to_html(reply: Reply) -> str:
+    """Reply text as Telegram HTML; everything the assistant passes is escaped."""
+    body = html.escape(reply.text, quote=False)
+    return f"<b>{html.escape(reply.title, quote=False)}</b>\n{body}" if reply.title else body
+
+
+def keyboard(reply: Reply) -> InlineKeyboardMarkup | None:
+    if not reply.buttons:
+        return None
+    return InlineKeyboardMarkup(
+        [[InlineKeyboardButton(b.label[:64], callback_data=b.payload) for b in row]
+         for row in reply.buttons]
+    )
+
+
+async def with_retries(call: Callable[[], Awaitable[object]], idempotent: bool) -> object:
+    """Retry 5xx / connection errors with back-off; 429 waits `retry_after`.
+
+    A time-out is retried only for idempotent calls (edits, callback answers): a
+    timed-out send may already have been delivered, and sending it again would
+    duplicate the message. Drill answers are stored before any send, so a lost
+    reply loses no record.
+    """
+    delay = 0.5
+    for attempt in range(SEND_RETRIES + 1):
+        try:
+            return await call()
+        except RetryAfter as err:
+            if attempt == SEND_RETRIES:
+                raise
+            wait = err.retry_after
+            await asyncio.sleep(wait.total_seconds() if hasattr(wait, "total_seconds") else wait)
+        except TimedOut:
+            if not idempotent or attempt == SEND_RETRIES:
+                raise
+            await asyncio.sleep(delay)
+            delay *= 2
+        except (Forbidden, InvalidToken):
+            raise
+        except NetworkError as err:
+            if "bad request" in str(err).lower() or attempt == SEND_RETRIES:
+                raise
+            await asyncio.sleep(delay)
+            delay *= 2
+    raise AssertionError("unreachable")
+
+
+class PushQueue:
+    """Paced sending of pushes, apart from interactive replies: <= rate/s, >= gap per chat."""
+
+    def __init__(self, send: Callable[[Push], Awaitable[None]], rate: float = 20.0,
+                 per_chat_gap: float = 1.0) -> None:
+        self.send = send
+        self.interval = 1.0 / rate
+        self.gap = per_chat_gap
+        self.queue: asyncio.Queue[Push] = asyncio.Queue()
+        self.last: dict[int, float] = {}
+        self.task: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        self.task = asyncio.create_task(self.run())
+
+    async def stop(self) -> None:
+        if self.task:
+            self.task.cancel()
+            await asyncio.gather(self.task, return_exceptions=True)
+
+    async def run(self) -> None:
+        while True:
+            push = await self.queue.get()
+            wait = self.last.get(push.user_id, 0.0) + self.gap - time.monotonic()
+            if wait > 0:
+                await asyncio.sleep(wait)
+            self.last[push.user_id] = time.monotonic()
+            try:
+                await self.send(push)
+            except Exception:  # one failed push must not stop the others
+                log.exception("push to a person failed")
+            await asyncio.sleep(self.interval)
+
+
+class TelegramBot:
+    """Owns the Application, the assistant and the push queue for one process."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.assistant: Assistant | None = None
+        self.pushes = PushQueue(self.send_push)
+        self.conflict = False
+        self.app: Application | None = None
+
+    def application(self) -> Application:
+        """The configured python-telegram-bot Application."""
+        s = self.settings
+        builder = (
+            ApplicationBuilder().token(s.token).base_url(s.base_url)
+            .base_file_url(s.base_file_url).rate_limiter(AIORateLimiter(max_retries=2))
+            .post_init(self.post_init).post_shutdown(self.post_shutdown)
+        )
+        if s.proxy:
+            builder = builder.proxy(s.proxy).get_updates_proxy(s.proxy)
+        app = builder.build()
+        app.add_handler(TypeHandler(Update, self.on_update))
+        app.add_error_handler(self.on_error)
+        return app
+
+    # --- lifecycle -----------------------------------------------------------------
+
+    async def post_init(self, app: Application) -> None:
+        """Open the store, load the knowledge base, register the command menu, start jobs."""
+        self.assistant = await build(self.settings)
+        for lang, commands in COMMANDS.items():
+            await app.bot.set_my_commands(
+                [BotCommand(c, d) for c, d in commands], scope=BotCommandScopeDefault(),
+                language_code=None if lang == "en" else lang)
+        self.pushes.start()
+        if app.job_queue is not None:
+            app.job_queue.run_repeating(self.on_tick, interval=TICK_SECONDS, first=1)
+        log.info("bot started as @%s", app.bot.username)
+
+    async def post_shutdown(self, app: Application) -> None:
+        await self.pushes.stop()
+        if self.assistant is not None:
+            await self.assistant.store.close()
+
+    # --- updates ---------------------------------------------------------------------
+
+    async def on_update(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """Convert, ask the assistant, render."""
+        assert self.assistant is not None
+        if not await self.assistant.first_delivery(f"u{update.update_id}"):
+            return
+        if update.callback_query is not None:
+            await with_retries(update.callback_query.answer, idempotent=True)
+        inbound = self.to_inbound(update, context.bot.username)
+        if inbound is None:
+            return
+        replies = await self.assistant.handle(inbound)
+        await self.render(update, replies)
+
+    def to_inbound(self, update: Update, bot_name: str) -> Inbound | None:
+        """None for what the bot ignores by design: edits, channels, bots, group chatter."""
+        user = update.effective_user
+        if user is None or user.is_bot:
+            return None
+        name, hint = user.full_name, user.language_code
+        query = update.callback_query
+        if query is not None:
+            chat = query.message.chat if query.message else None
+            if chat is None:
+                return None
+            return Inbound(user.id, name, callback=query.data or "", lang_hint=hint,
+                           private=chat.type == ChatType.PRIVATE)
+        message = update.message
+        if message is None:  # edited messages, channel posts, member updates
+            return None
+        private = message.chat.type == ChatType.PRIVATE
+        text = message.text
+        if not private:
+            mention = f"@{bot_name}"
+            if not text or not (text.startswith("/") or mention.lower() in text.lower()):
+                return None
+            text = text.replace(mention, "").strip()
+        return Inbound(user.id, name, text=text, lang_hint=hint, private=private)
+
+    async def render(self, update: Update, replies: list[Reply]) -> None:
+        chat = update.effective_chat
+        if chat is None:
+            return
+        pressed = update.callback_query.message if update.callback_query else None
+        for reply in replies:
+            if reply.edit:
+                if isinstance(pressed, Message):
+                    await self.edit(pressed, reply)
+                continue
+            await self.send(chat.id, reply)
+
+    async def edit(self, message: Message, reply: Reply) -> None:
+        if reply.text:
+            text = split_text(to_html(reply))[0]
+            await with_retries(lambda: message.edit_text(
+                text, parse_mode=ParseMode.HTML, reply_markup=keyboard(reply)), idempotent=True)
+        else:
+            await with_retries(lambda: message.edit_reply_markup(reply_markup=keyboard(reply)),
+                               idempotent=True)
+
+    async def send(self, chat_id: int, reply: Reply) -> None:
+        assert self.app is not None
+        bot = self.app.bot
+        if reply.kind is ReplyKind.FILE:
+            await with_retries(lambda: bot.send_document(
+                chat_id, InputFile(reply.data, filename=reply.filename),
+                caption=reply.text[:1024] or None), idempotent=False)
+            return
+        if reply.kind is ReplyKind.PHOTO:
+            await with_retries(lambda: bot.send_photo(
+                chat_id, InputFile(reply.data, filename=reply.filename),
+                caption=reply.text[:1024] or None), idempotent=False)
+            return
+        chunks = split_text(to_html(reply))
+        for n, chunk in enumerate(chunks):
+            markup = keyboard(reply) if n == len(chunks) - 1 else None
+            await with_retries(partial(bot.send_message, chat_id, chunk, parse_mode=ParseMode.HTML,
+                                       reply_markup=markup), idempotent=False)
+
+    # --- pushes and errors ------------------------------------------------------------
+
+    async def on_tick(self, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """JobQueue: ask the assistant what is due and queue it."""
+        assert self.assistant is not None
+        for push in await self.assistant.tick(datetime.now(UTC)):
+            self.pushes.queue.put_nowait(push)
+
+    async def send_push(self, push: Push) -> None:
+        assert self.assistant is not None
+        try:
+            await self.send(push.user_id, push.reply)
+        except Forbidden:  # blocked the bot, or deleted the account
+            await self.assistant.store.set_active(push.user_id, False)
+            log.info("a person blocked the bot; marked inactive")
+
+    async def on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """Log (redacted by the logging filter), tell the person once, keep running."""
+        err = context.error
+        if isinstance(err, Conflict):
+            if not self.conflict:
+                self.conflict = True
+                print("counter-coach: another instance is polling with this bot token "
+                      "(Telegram answered 409 Conflict); stopping this one.", file=sys.stderr)
+                context.application.stop_running()
+            return
+        if isinstance(err, NetworkError) and update is None:
+            log.warning("polling: %s; retrying", type(err).__name__)
+            return
+        log.error("error while handling an update", exc_info=err)
+        if isinstance(update, Update) and update.effective_chat is not None:
+            lang = "zh" if (update.effective_user and (update.effective_user.language_code or "")
+                            .startswith("zh")) else "en"
+            text = "抱歉，出了点问题，请稍后再试。" if lang == "zh" else "Sorry, something went wrong - please try again."
+            try:
+                await context.bot.send_message(update.effective_chat.id, text)
+            except Exception:
+                log.warning("could not tell the person about the error")
+
+    def run(self) -> int:
+        self.app = self.application()
+        if self.settings.webhook_url:
+            return asyncio.run(self.run_webhook())
+        self.app.run_polling(allowed_updates=Update.ALL_TYPES, close_loop=False)
+        return 1 if self.conflict else 0
+
+    async def run_webhook(self) -> int:
+        """Webhook mode: our own small tornado server, so it can also answer /healthz."""
+        import tornado.web
+
+        app = self.application() if self.app is None else self.app
+        path = urlparse(self.settings.webhook_url).path or "/"
+        secret = self.settings.webhook_secret
+        bot = self
+
+        class Hook(tornado.web.RequestHandler):
+            async def post(self) -> None:
+                if secret and self.request.headers.get("X-Telegram-Bot-Api-Secret-Token") != secret:
+                    self.set_status(403)
+                    return
+                try:
+                    data = tornado.escape.json_decode(self.request.body)
+                    update = Update.de_json(data, app.bot)
+                except Exception:
+                    self.set_status(400)
+                    return
+                await app.update_queue.put(update)
+                self.set_status(200)
+
+        class Health(tornado.web.RequestHandler):
+            def get(self) -> None:
+                ok = bot.assistant is not None
+                self.set_status(200 if ok else 503)
+                self.write({"ok": ok})
+
+        web = tornado.web.Application([(path, Hook), (r"/healthz", Health)])
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        async with app:
+            await app.bot.set_webhook(self.settings.webhook_url, secret_token=secret or None,
+                                      allowed_updates=Update.ALL_TYPES)
+            await app.start()
+            server = web.listen(self.settings.webhook_port, address=self.settings.webhook_listen)
+            log.info("webhook listening on %s:%s%s", self.settings.webhook_listen,
+                     self.settings.webhook_port, path)
+            await stop.wait()
+            server.stop()
+            await app.stop()
+        return 0
+
+
+def run(settings: Settings) -> int:
+    """`python -m bot run`."""
+    setup_logging(settings.log_level, [settings.token, settings.webhook_secret])
+    if settings.log_level != "DEBUG":  # httpx logs every poll at INFO
+        logging.getLogger("httpx").setLevel(logging.WARNING)
+    return TelegramBot(settings).run()
