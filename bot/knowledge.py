@@ -244,7 +244,8 @@ def _cross_check(cards: list[Card], path: Path) -> list[Problem]:
         if card.id and card.id in seen:
             problems.append(Problem(card.source, card.id, "id",
                                     f"duplicate id, also in {seen[card.id].source}"))
-        seen.setdefault(card.id, card)
+            continue  # its drill ids would all repeat the same news
+        seen[card.id] = card
         for item in card.drills:
             if item.id and item.id in items:
                 problems.append(Problem(card.source, card.id, f"drills[{item.id}].id",
