@@ -104,21 +104,32 @@ def tokens(text: str, drop_filler: bool = True) -> list[str]:
 @dataclass(frozen=True)
 class _Doc:
     card: Card
-    phrases: tuple[str, ...]  # prepared titles and questions, for fuzzy re-ranking
+    phrases: tuple[frozenset[str], ...]  # token sets of titles and questions
     terms: frozenset[str]
 
 
+@dataclass(frozen=True)
+class Features:
+    """Why a card scored as it did (kept for calibration in bench/)."""
+
+    coverage: float  # idf-weighted share of the query's terms found in the card
+    phrase: float  # best idf-weighted overlap (Dice) with one title or question
+    relative: float  # BM25 relative to the best card's
+
+
 class Index:
-    """BM25 over cards plus fuzzy re-ranking; build once per knowledge base."""
+    """BM25 over cards plus re-ranking on coverage and phrase overlap; build once per knowledge base."""
 
     # Calibrated on the dev set + out-of-scope questions (bench/search_bench.py).
     CONFIDENT = 0.50
     LEAD = 0.06
     PLAUSIBLE = 0.30
+    WEIGHTS = (0.45, 0.45, 0.10)  # coverage, phrase, relative BM25
 
     def __init__(self, cards: list[Card]) -> None:
         self.docs: list[_Doc] = []
         counts: list[Counter[str]] = []
+        phrases: list[tuple[frozenset[str], ...]] = []
         for card in cards:
             fields = _fields(card)
             tf: Counter[str] = Counter()
@@ -128,8 +139,8 @@ class Index:
                     for tok in tokens(prepare(t), drop_filler=False):
                         tf[tok] += weight
             counts.append(tf)
-            phrases = tuple(prepare(t) for t in (*fields["title"], *fields["questions"]))
-            self.docs.append(_Doc(card, phrases, frozenset(tf)))
+            phrases.append(tuple(frozenset(tokens(prepare(t)))
+                                 for t in (*fields["title"], *fields["questions"])))
         n = len(counts)
         lengths = np.array([sum(c.values()) for c in counts] or [1], dtype=np.float64)
         avg = float(lengths.mean()) or 1.0
@@ -146,6 +157,9 @@ class Index:
             df = len(ids)
             self.idf[tok] = math.log(1 + (n - df + 0.5) / (df + 0.5))
             self.postings[tok] = (np.array(ids, dtype=np.int32), np.array(ws, dtype=np.float32))
+        # A word the cards never use is as telling as the rarest word they do use.
+        self.unknown_idf = math.log(1 + (n + 0.5) / 0.5)
+        self.docs = [_Doc(c, p, frozenset(tf)) for c, p, tf in zip(cards, phrases, counts, strict=True)]
         self.words = [t for t in self.postings if t.isascii() and t.isalpha() and len(t) >= 4]
         self._fixes: dict[str, str | None] = {}
 
@@ -159,49 +173,64 @@ class Index:
             self._fixes[word] = hit
         return self._fixes[word]
 
+    def weight(self, term: str) -> float:
+        """A term's weight in coverage and overlap: idf, CJK single characters at half."""
+        w = self.idf.get(term, self.unknown_idf)
+        return w * 0.5 if len(term) == 1 and not term.isascii() else w
+
     def query_terms(self, query: str) -> list[str]:
+        """Query tokens; unknown English words corrected where a close index word exists."""
         terms = []
         for tok in tokens(prepare(query)):
-            if tok in self.postings:
-                terms.append(tok)
-            elif tok.isascii():
-                fixed = self._correct(tok)
-                if fixed:
-                    terms.append(fixed)
+            if tok not in self.postings and tok.isascii():
+                tok = self._correct(tok) or tok
+            terms.append(tok)
         return terms
 
     def search(self, query: str, limit: int = 3) -> SearchResult:
         """Best cards for `query`, best first, with scores in [0, 1] and a confidence decision."""
-        terms = self.query_terms(query)
-        if not terms or not self.docs:
+        ranked = self.rank(query)
+        matches = tuple(Match(self.docs[i].card, round(s, 4)) for s, i, _ in ranked[:limit])
+        if not ranked:
             return SearchResult(query, False, ())
-        scores = np.zeros(len(self.docs), dtype=np.float32)
-        weights = Counter(terms)
-        for tok, qtf in weights.items():
-            ids, ws = self.postings[tok]
-            scores[ids] += ws * (self.idf[tok] * qtf)
-        top = [int(i) for i in np.argsort(-scores)[:RERANK] if scores[i] > 0]
-        if not top:
-            return SearchResult(query, False, ())
-        best_bm25 = float(scores[top[0]])
-        total_idf = sum(self.idf[t] * q for t, q in weights.items())
-        prepared = prepare(query)
-        ranked = []
-        for i in top:
-            doc = self.docs[i]
-            covered = sum(self.idf[t] * q for t, q in weights.items() if t in doc.terms)
-            coverage = covered / total_idf if total_idf else 0.0
-            fz = process.extractOne(prepared, doc.phrases, scorer=fuzz.token_set_ratio)
-            fuzzy = (fz[1] / 100.0) if fz else 0.0
-            relative = float(scores[i]) / best_bm25
-            score = 0.45 * coverage + 0.35 * fuzzy + 0.20 * relative
-            ranked.append((score, i))
-        ranked.sort(reverse=True)
-        matches = tuple(Match(self.docs[i].card, round(min(1.0, s), 4)) for s, i in ranked[:limit])
         lead = ranked[0][0] - (ranked[1][0] if len(ranked) > 1 else 0.0)
         confident = ranked[0][0] >= self.CONFIDENT and lead >= self.LEAD
         plausible = ranked[0][0] >= self.PLAUSIBLE
         return SearchResult(query, confident, matches, plausible)
+
+    def rank(self, query: str) -> list[tuple[float, int, Features]]:
+        """(score, doc index, features) for the re-ranked candidates, best first."""
+        terms = self.query_terms(query)
+        known = Counter(t for t in terms if t in self.postings)
+        if not known or not self.docs:
+            return []
+        scores = np.zeros(len(self.docs), dtype=np.float32)
+        for tok, qtf in known.items():
+            ids, ws = self.postings[tok]
+            scores[ids] += ws * (self.idf[tok] * qtf)
+        top = [int(i) for i in np.argsort(-scores)[:RERANK] if scores[i] > 0]
+        if not top:
+            return []
+        query_set = frozenset(terms)
+        q_weight = sum(self.weight(t) for t in query_set)
+        best = float(scores[top[0]])
+        ranked = []
+        for i in top:
+            doc = self.docs[i]
+            coverage = sum(self.weight(t) for t in query_set if t in doc.terms) / q_weight
+            phrase = max((self._dice(query_set, q_weight, p) for p in doc.phrases), default=0.0)
+            feats = Features(coverage, phrase, float(scores[i]) / best)
+            wc, wp, wr = self.WEIGHTS
+            ranked.append((min(1.0, wc * coverage + wp * phrase + wr * feats.relative), i, feats))
+        ranked.sort(key=lambda r: -r[0])
+        return ranked
+
+    def _dice(self, query: frozenset[str], q_weight: float, phrase: frozenset[str]) -> float:
+        shared = query & phrase
+        if not shared:
+            return 0.0
+        both = sum(self.weight(t) for t in shared)
+        return 2 * both / (q_weight + sum(self.weight(t) for t in phrase))
 
 
 def _fields(card: Card) -> dict[str, list[str]]:

@@ -115,8 +115,8 @@ def _check_text(text: str, parse_mode: str | None) -> None:
                 raise _ApiError(400, "Bad Request: can't parse entities: Unsupported start tag "
                                      f'"{name}" at byte offset {m.start()}')
             if closing and (not stack or stack.pop() != name):
-                raise _ApiError(400, "Bad Request: can't parse entities: Can't find end tag "
-                                     f'corresponding to start tag "{name}"')
+                raise _ApiError(400, "Bad Request: can't parse entities: Unmatched end tag "
+                                     f'"{name}" at byte offset {m.start()}')
             if not closing:
                 stack.append(name)
             pos = m.end()
@@ -287,14 +287,14 @@ class FakeBotApi:
     def dump(self) -> str:
         """The calls, one a line; plain getUpdates polls are only counted."""
         t0 = self._calls[0].time if self._calls else 0.0
-        polls = sum(c.method == "getUpdates" and c.fault is None for c in self._calls)
+        quiet = [c.method == "getUpdates" and c.ok and not c.fault for c in self._calls]
         return "\n".join([
             *(f"{c.time - t0:8.3f}s {c.method} {json.dumps(c.params, ensure_ascii=False)[:300]}"
               + (f" files={sorted(c.files)}" if c.files else "")
               + (f" fault={c.fault}" if c.fault else "")
               + ("" if c.ok else f" -> {(c.response or {}).get('description')}")
-              for c in self._calls if c.method != "getUpdates" or c.fault),
-            f"(+{polls} getUpdates polls)"])
+              for c, q in zip(self._calls, quiet, strict=True) if not q),
+            f"(+{sum(quiet)} getUpdates polls)"])
 
     # ---- HTTP -----------------------------------------------------------------------------
     async def _handle(self, request: web.Request) -> web.Response:

@@ -1,0 +1,134 @@
+"""Conversations through the real Assistant, real store file and real knowledge base."""
+
+from __future__ import annotations
+
+from bot.assistant import Assistant
+from bot.models import Inbound
+from tests.conftest import ADMIN, Chat
+
+
+async def count(assistant: Assistant, sql: str) -> int:
+    async with assistant.store.db.execute(sql) as cur:
+        row = await cur.fetchone()
+    return int(row[0]) if row else 0
+
+
+async def test_stranger_gets_one_short_message_and_nothing_is_stored(assistant: Assistant) -> None:
+    chat = Chat(assistant, 5)
+    replies = await chat.say("客户说手续费多扣了")
+    assert len(replies) == 1 and "invite code" not in replies[0].text
+    assert "邀请码" in replies[0].text
+    assert await count(assistant, "SELECT COUNT(*) FROM questions") == 0
+    assert await count(assistant, "SELECT COUNT(*) FROM people") == 0
+
+
+async def test_admin_start_greets_with_help(admin: Chat) -> None:
+    text = admin.text()
+    assert "Counter Coach" in text and "/drill" in text and "/invite" in text
+
+
+async def test_confident_answer_in_chinese_with_feedback(admin: Chat, assistant: Assistant) -> None:
+    replies = await admin.say("客户说这个月多扣了手续费，怎么跟他解释")
+    card = replies[-1]
+    assert card.title == "手续费争议"
+    assert "1. " in card.text and "切勿" in card.text
+    labels = [b.label for row in card.buttons for b in row]
+    assert labels == ["👍 有用", "👎 没用"]
+    await admin.press("👎")
+    assert "记录" in admin.text()
+    gaps = await assistant.store.gaps(assistant.now().replace(year=2000))
+    assert gaps == [("客户说这个月多扣了手续费,怎么跟他解释", 1)]  # stored NFKC-normalised
+    await admin.tap(card.buttons[0][0].payload)  # second press: recorded once
+    assert "已收到" in admin.text()
+
+
+async def test_english_question_gets_english_card(admin: Chat) -> None:
+    replies = await admin.say("cust angry abt atm fee wat do i do")
+    assert replies[-1].title == "Fee disputes"
+    assert "Steps:" in replies[-1].text
+
+
+async def test_traditional_question_gets_traditional_card(admin: Chat) -> None:
+    replies = await admin.say("客人說存款利息算少咗，點同佢解釋？")
+    assert replies[-1].title == "存款利息爭議"
+    assert "計算" in replies[-1].text or "利息" in replies[-1].text
+
+
+async def test_unknown_question_is_a_gap(admin: Chat, assistant: Assistant) -> None:
+    replies = await admin.say("食堂今天中午吃什么")
+    assert "没有这个问题的答案" in replies[-1].text
+    assert replies[-1].buttons == ()
+    gaps = await assistant.store.gaps(assistant.now().replace(year=2000))
+    assert ("食堂今天中午吃什么", 1) in gaps
+
+
+async def test_customer_data_is_masked_in_the_log_and_warned_once_a_day(
+        admin: Chat, assistant: Assistant) -> None:
+    await admin.say("客户卡号 6222 0212 3456 7890 128 余额对不上怎么办")
+    assert "不要" in admin.last[0].text  # the once-a-day reminder
+    await admin.say("客户手机号13812345678收不到验证码")
+    assert not any("不要在这里粘贴" in r.text for r in admin.last)
+    async with assistant.store.db.execute("SELECT text FROM questions") as cur:
+        stored = [r[0] for r in await cur.fetchall()]
+    assert stored and all("3456 7890" not in s and "12345678" not in s for s in stored)
+    assert any("138****5678" in s for s in stored)
+
+
+async def test_topics_and_card_browsing(admin: Chat) -> None:
+    await admin.say("/topics")
+    assert [b.label for row in admin.last[0].buttons for b in row][0] == "基础服务要求"
+    await admin.press("投诉与应急")
+    await admin.press("手续费争议")
+    assert admin.last[0].title == "手续费争议"
+    await admin.say("/card nope.nothing")
+    assert "没有这张卡片" in admin.text()
+    await admin.say("/card")
+    assert "用法" in admin.text()
+
+
+async def test_did_you_mean_buttons_then_choice(admin: Chat, assistant: Assistant) -> None:
+    await admin.say("/lang en")
+    replies = await admin.say("interest")  # vague: several cards talk about interest
+    assert "Did you mean" in replies[-1].text
+    options = [b for row in replies[-1].buttons for b in row]
+    assert 2 <= len(options) <= 3
+    chosen = options[0].label
+    await admin.tap(options[0].payload)
+    assert admin.last[0].edit and chosen in admin.last[0].text
+    assert admin.last[1].title == chosen
+    async with assistant.store.db.execute("SELECT outcome, card_id FROM questions") as cur:
+        row = await cur.fetchone()
+    assert row is not None and row[0] == "unsure" and row[1] is not None
+
+
+async def test_forged_and_stale_buttons_are_refused(admin: Chat, assistant: Assistant) -> None:
+    for payload in ("dym:999:0", "fb:abc:up", "a:1:0:zz", "card:", "zzz", "a:x", "sec:nowhere"):
+        replies = await admin.tap(payload)
+        assert len(replies) == 1 and "expired" in replies[0].text or "过期" in replies[0].text
+    assert await count(assistant, "SELECT COUNT(*) FROM answers") == 0
+
+
+async def test_non_text_and_empty_messages(admin: Chat, assistant: Assistant) -> None:
+    replies = await assistant.handle(Inbound(ADMIN, "Admin"))
+    assert "文字" in replies[0].text or "text" in replies[0].text
+    for text in ("", "   ", "😀😀", "\u200b\u200b"):
+        replies = await admin.say(text)
+        assert len(replies) == 1 and replies[0].buttons == ()
+    assert await count(assistant, "SELECT COUNT(*) FROM questions") == 0
+
+
+async def test_language_choice_wins(admin: Chat) -> None:
+    await admin.say("/lang en")
+    replies = await admin.say("客户说手续费多扣了")
+    assert replies[-1].title == "Fee disputes"
+    await admin.say("/lang xx")
+    assert "Usage" in admin.text()
+
+
+async def test_group_shows_nothing_personal(assistant: Assistant) -> None:
+    await Chat(assistant, ADMIN).say("/start")
+    replies = await assistant.handle(Inbound(ADMIN, "Admin", text="/progress", private=False))
+    assert "私聊" in replies[0].text or "private" in replies[0].text
+    replies = await assistant.handle(Inbound(ADMIN, "Admin", text="/card dispute.fee",
+                                             private=False))
+    assert replies[0].title == "手续费争议"
