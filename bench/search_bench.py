@@ -195,14 +195,17 @@ def calibrate(sets: dict[str, list[Row]]) -> None:
             wrong = sum(s >= t and d >= lead - 1e-9 and not c for s, d, c in feats_in)
             un = sum(not (s >= t and d >= lead - 1e-9) for s, d in feats_out)
             grid.append((t, lead, ok / len(ins), wrong / len(ins), un / len(oos)))
+    lead_now = getattr(Index, "LEAD", None)
+    rule = f"T={Index.CONFIDENT}" + (f" L={lead_now}" if lead_now is not None else " (no lead)")
     print(f"== 3. Calibration sweep (in-scope n={len(ins)}, out-of-scope n={len(oos)}); "
-          f"current T={Index.CONFIDENT} L={Index.LEAD}\n")
+          f"current rule {rule}\n")
     best = sorted((g for g in grid if g[4] >= 0.90), key=lambda g: (-g[2], g[3], -g[4]))[:10]
-    cur = [g for g in grid if (g[0], g[1]) == (Index.CONFIDENT, Index.LEAD)]
-    rows = [[f"{t:.2f}{mark}", f"{lead:.2f}", pct(ok, 1), pct(w, 1), pct(u, 1)]
-            for mark, (t, lead, ok, w, u) in [*(("", g) for g in best), *(("*", g) for g in cur)]]
+    rows = [[f"{t:.2f}", f"{lead:.2f}", pct(ok, 1), pct(w, 1), pct(u, 1)]
+            for t, lead, ok, w, u in best]
+    rows.append(["current", "-", pct(sum(r.confident and r.right for r in ins), len(ins)),
+                 pct(sum(r.confident and not r.right for r in ins), len(ins)),
+                 pct(sum(not r.confident for r in oos), len(oos))])
     table(["T", "L", "in conf+ok %", "in conf+wrong %", "oos unconf %"], rows)
-    print("  (* = current setting)\n")
 
 
 def synth(real: list[Card], n: int, seed: int = 7) -> list[Card]:

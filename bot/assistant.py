@@ -22,6 +22,7 @@ from bot.views import card_reply
 log = logging.getLogger(__name__)
 
 MAX_QUESTION = 500
+MIN_OFFER = 0.05  # a "did you mean" button needs at least this match score
 # In a group the bot shows only what is not personal; the rest goes to a private chat.
 GROUP_OK = {"help", "topics", "card", None}
 GROUP_OK_BUTTONS = {"card", "sec", "dym", "fb"}
@@ -159,11 +160,12 @@ class Assistant:
                         Button(t("fb_down", lang), f"fb:{qid}:down")),)
             return [*replies, Reply(reply.text, reply.title, buttons)]
         if result.plausible and result.matches:
-            offered = [m.card.id for m in result.matches[:3]]
+            shown = [m for m in result.matches[:3] if m.score >= MIN_OFFER]
+            offered = [m.card.id for m in shown]
             score = result.matches[0].score
             qid = await self.store.log_question(uid, now, masked, "unsure", None, score, offered)
             options = tuple((Button(m.card.title.get(lang), f"dym:{qid}:{n}"),)
-                            for n, m in enumerate(result.matches[:3]))
+                            for n, m in enumerate(shown))
             return [*replies, Reply(t("did_you_mean", lang), buttons=options)]
         score = result.matches[0].score if result.matches else 0.0
         await self.store.log_question(uid, now, masked, "none", None, score, [])

@@ -8,7 +8,10 @@ Design (chosen by measurement, see bench/search_bench.py and the README):
 3. BM25 over each card (titles and questions weighted up) retrieves candidates;
    the top ones are re-ranked by query coverage and by fuzzy similarity to the
    card's titles and questions.
-4. `confident` needs an absolute score and a lead over the runner-up.
+4. Each candidate's score is a logistic model over those features, the lead
+   over the best other candidate and how much distinctive evidence matched;
+   fitted on the dev set plus out-of-scope questions (bench/calibrate.py), it
+   reads as "probability this card is the one". `confident` is a threshold on it.
 """
 
 from __future__ import annotations
@@ -33,7 +36,11 @@ DIALECT = {
     "乜嘢": "什么", "咩": "什么", "边度": "哪里", "嘢": "东西", "睇": "看", "俾": "给",
     "咁": "这么", "而家": "现在", "唔该": "请", "搞掂": "搞定", "客人": "客户",
     "顾客": "客户", "咋整": "怎么办", "咋办": "怎么办", "咋弄": "怎么办", "咋": "怎么",
-    "啥": "什么", "帐户": "账户", "帐号": "账号",
+    "啥": "什么", "帐户": "账户", "帐号": "账号", "嚟": "来", "啱": "对", "边个": "谁",
+    "边": "哪", "咁样": "这样", "仲": "还", "几多": "多少", "乜": "什么", "揾": "找",
+    "晒": "完", "紧": "着", "后生仔": "年轻人", "上堂": "上课", "开唔到": "打不开",
+    "冇钱": "没钱", "畀人": "被人", "俾人": "被人", "点解": "为什么", "系咪": "是不是",
+    "咪": "不要", "啦": "", "喇": "", "㗎": "", "嘞": "", "囉": "", "喎": "", "嘛": "",
 }
 # English shorthand and typos common in chat -> words the cards use.
 SHORTHAND = {
@@ -49,6 +56,16 @@ SHORTHAND = {
     "atm": "atm", "app": "app", "hv": "have", "cuz": "because", "bc": "because",
     "sez": "says", "sed": "said", "ppl": "people", "info": "information", "vip": "vip",
     "kpi": "kpi", "kpis": "kpi", "wanna": "want to", "gonna": "going to", "dunno": "do not know",
+    "shud": "should", "shld": "should", "cud": "could", "wud": "would", "tht": "that",
+    "frm": "from", "2mrw": "tomorrow", "tmrw": "tomorrow", "tmr": "tomorrow", "som1": "someone",
+    "sum1": "someone", "evry1": "everyone", "every1": "everyone", "any1": "anyone",
+    "rite": "right", "im": "i am", "y": "why", "c": "see", "b": "be", "diff": "difference",
+    "btwn": "between", "w/o": "without", "abt.": "about", "cos": "because", "coz": "because",
+    "req": "request", "approx": "approximately", "mgmt": "management", "dept": "department",
+    "hq": "head office", "ho": "head office", "pic": "photo", "pwds": "passwords",
+    "asap": "immediately", "r u": "are you", "kinda": "kind of", "wats": "what is",
+    "whats": "what is", "hw": "how", "nd": "and", "bcuz": "because", "yr": "year", "yrs": "years",
+    "mth": "month", "mths": "months", "wk": "week", "2day": "today", "ystd": "yesterday",
 }
 EN_STOP = frozenset(
     ["a", "an", "the", "i", "me", "my", "we", "our", "you", "your", "he", "she", "it", "its", "they", "them", "his", "her", "is", "are", "was", "were", "be", "been", "am", "do", "does", "did", "doing", "how", "what", "which", "who", "whom", "when", "where", "why", "can", "could", "should", "would", "will", "shall", "may", "might", "must", "to", "of", "in", "on", "at", "for", "from", "by", "with", "and", "or", "but", "if", "so", "as", "than", "then", "there", "this", "that", "these", "those", "please", "help", "tell", "about", "any", "some", "just", "now", "also", "very", "really", "need", "get", "got", "have", "has", "had", "want", "wants", "ok", "okay", "hi", "hello", "one", "thing", "things", "say", "says", "said"]
@@ -61,6 +78,7 @@ ZH_FILLER = sorted(
     key=len, reverse=True,
 )
 _ZH_FILLER_RE = re.compile("|".join(map(re.escape, ZH_FILLER)))
+_WORD_RE = re.compile(r"[a-z0-9/&.]*[a-z0-9&]")
 _DIALECT_RE = re.compile("|".join(map(re.escape, sorted(DIALECT, key=len, reverse=True))))
 
 FIELD_WEIGHTS = {"title": 3, "questions": 2, "summary": 1, "body": 1}
@@ -83,8 +101,7 @@ def prepare(text: str) -> str:
     """Normalised text with dialect and shorthand folded; shared by index and query."""
     text = normalise(text)
     text = _DIALECT_RE.sub(lambda m: DIALECT[m.group(0)], text)
-    words = (w.removesuffix("'s").removesuffix("’s") for w in text.split())
-    return " ".join(SHORTHAND.get(w, w) for w in words)
+    return _WORD_RE.sub(lambda m: SHORTHAND.get(m.group(0), m.group(0)), text.replace("'s ", " "))
 
 
 def tokens(text: str, drop_filler: bool = True) -> list[str]:
@@ -114,17 +131,26 @@ class Features:
 
     coverage: float  # idf-weighted share of the query's terms found in the card
     phrase: float  # best idf-weighted overlap (Dice) with one title or question
+    matched: float  # distinctive evidence: weight of matched words / bigrams, capped, 0..1
+    unknown: float  # share of the query's weight the cards never use
+    length: float  # number of query terms, capped, 0..1
+    lead: float  # base score minus the best other candidate's
     relative: float  # BM25 relative to the best card's
+
+    def vector(self) -> tuple[float, ...]:
+        return (self.coverage, self.phrase, self.matched, self.unknown, self.length, self.lead,
+                self.relative)
 
 
 class Index:
     """BM25 over cards plus re-ranking on coverage and phrase overlap; build once per knowledge base."""
 
-    # Calibrated on the dev set + out-of-scope questions (bench/search_bench.py).
-    CONFIDENT = 0.50
-    LEAD = 0.06
-    PLAUSIBLE = 0.30
-    WEIGHTS = (0.45, 0.45, 0.10)  # coverage, phrase, relative BM25
+    BASE = (0.45, 0.45, 0.10)  # base score: coverage, phrase, relative BM25
+    # Logistic model over Features.vector(), fitted by bench/calibrate.py.
+    MODEL = (-0.335, 5.945, 3.971, -0.138, 1.375, 5.679, 8.02)
+    BIAS = -12.604
+    CONFIDENT = 0.45  # answer with the card
+    PLAUSIBLE = 0.20  # otherwise offer "did you mean"
 
     def __init__(self, cards: list[Card]) -> None:
         self.docs: list[_Doc] = []
@@ -190,16 +216,17 @@ class Index:
     def search(self, query: str, limit: int = 3) -> SearchResult:
         """Best cards for `query`, best first, with scores in [0, 1] and a confidence decision."""
         ranked = self.rank(query)
-        matches = tuple(Match(self.docs[i].card, round(s, 4)) for s, i, _ in ranked[:limit])
+        matches = tuple(Match(self.docs[i].card, round(p, 4)) for p, i, _ in ranked[:limit])
         if not ranked:
             return SearchResult(query, False, ())
-        lead = ranked[0][0] - (ranked[1][0] if len(ranked) > 1 else 0.0)
-        confident = ranked[0][0] >= self.CONFIDENT and lead >= self.LEAD
-        plausible = ranked[0][0] >= self.PLAUSIBLE
-        return SearchResult(query, confident, matches, plausible)
+        top, _, feats = ranked[0]
+        # Short but fully on-topic ("complaint", "利息") is worth a "did you mean".
+        on_topic = feats.unknown == 0 and feats.coverage >= 0.99 and feats.phrase >= 0.15
+        return SearchResult(query, top >= self.CONFIDENT, matches,
+                            top >= self.PLAUSIBLE or on_topic)
 
     def rank(self, query: str) -> list[tuple[float, int, Features]]:
-        """(score, doc index, features) for the re-ranked candidates, best first."""
+        """(probability, doc index, features) for the re-ranked candidates, best first."""
         terms = self.query_terms(query)
         known = Counter(t for t in terms if t in self.postings)
         if not known or not self.docs:
@@ -209,19 +236,28 @@ class Index:
             ids, ws = self.postings[tok]
             scores[ids] += ws * (self.idf[tok] * qtf)
         top = [int(i) for i in np.argsort(-scores)[:RERANK] if scores[i] > 0]
-        if not top:
-            return []
         query_set = frozenset(terms)
         q_weight = sum(self.weight(t) for t in query_set)
+        unknown = sum(self.weight(t) for t in query_set if t not in self.postings) / q_weight
+        length = min(len(query_set), 20) / 20
+        strong = [t for t in query_set if t.isascii() or len(t) > 1]
         best = float(scores[top[0]])
-        ranked = []
+        parts = []
         for i in top:
             doc = self.docs[i]
             coverage = sum(self.weight(t) for t in query_set if t in doc.terms) / q_weight
             phrase = max((self._dice(query_set, q_weight, p) for p in doc.phrases), default=0.0)
-            feats = Features(coverage, phrase, float(scores[i]) / best)
-            wc, wp, wr = self.WEIGHTS
-            ranked.append((min(1.0, wc * coverage + wp * phrase + wr * feats.relative), i, feats))
+            matched = min(sum(self.weight(t) for t in strong if t in doc.terms), 15.0) / 15.0
+            relative = float(scores[i]) / best
+            wc, wp, wr = self.BASE
+            parts.append((wc * coverage + wp * phrase + wr * relative, i, coverage, phrase,
+                          matched, relative))
+        ranked = []
+        for base, i, coverage, phrase, matched, relative in parts:
+            other = max((p[0] for p in parts if p[1] != i), default=0.0)
+            feats = Features(coverage, phrase, matched, unknown, length, base - other, relative)
+            z = self.BIAS + sum(w * x for w, x in zip(self.MODEL, feats.vector(), strict=True))
+            ranked.append((1.0 / (1.0 + math.exp(-z)), i, feats))
         ranked.sort(key=lambda r: -r[0])
         return ranked
 
