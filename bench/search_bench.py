@@ -137,8 +137,12 @@ def pct(hits: int | float, n: int) -> str:
     return f"{100 * hits / n:.1f}" if n else "-"
 
 
-def e(ids: list[str], r: Row) -> bool:
-    return r.q.expect in ids
+COLUMNS: dict[str, Any] = {
+    "ours@1": lambda r: r.right, "ours@3": lambda r: r.q.expect in [m for m, _ in r.ours],
+    "conf": lambda r: r.confident, "ok": lambda r: r.confident and r.right,
+    "rf@1": lambda r: r.q.expect in r.fuzzy[:1], "rf@3": lambda r: r.q.expect in r.fuzzy,
+    "bm25@1": lambda r: r.q.expect in r.bm25[:1], "bm25@3": lambda r: r.q.expect in r.bm25,
+}
 
 
 def quality(sets: dict[str, list[Row]]) -> None:
@@ -146,28 +150,16 @@ def quality(sets: dict[str, list[Row]]) -> None:
           " unconf = out-of-scope correctly unconfident %)\n")
     rows: list[list[Any]] = []
     for name, data in sets.items():
-        oos = name == "out-of-scope"
         for lang in (*LANGS, "all"):
             rs = [r for r in data if lang in ("all", r.q.lang)]
-            if not rs:
-                continue
-            n = len(rs)
-            if oos:
-                un = sum(not r.confident for r in rs)
-                rows.append([name, lang, n, *["-"] * 8, pct(un, n)])
-                continue
-            def rate(hit: Any, rs: list[Row] = rs) -> str:
-                return pct(sum(bool(hit(r)) for r in rs), len(rs))
-
-            rows.append([
-                name, lang, n, rate(lambda r: r.right),
-                rate(lambda r: e([m for m, _ in r.ours], r)),
-                rate(lambda r: r.confident), rate(lambda r: r.confident and r.right),
-                rate(lambda r: e(r.fuzzy[:1], r)), rate(lambda r: e(r.fuzzy, r)),
-                rate(lambda r: e(r.bm25[:1], r)), rate(lambda r: e(r.bm25, r)), "-",
-            ])
-    table(["set", "lang", "n", "ours@1", "ours@3", "conf", "ok", "rf@1", "rf@3",
-           "bm25@1", "bm25@3", "unconf"], rows)
+            if name == "out-of-scope":
+                rows.append([name, lang, len(rs), *["-"] * len(COLUMNS),
+                             pct(sum(not r.confident for r in rs), len(rs))])
+            elif rs:
+                rows.append([name, lang, len(rs),
+                             *[pct(sum(bool(f(r)) for r in rs), len(rs)) for f in COLUMNS.values()],
+                             "-"])
+    table(["set", "lang", "n", *COLUMNS, "unconf"], rows)
 
 
 def misses(sets: dict[str, list[Row]]) -> None:
@@ -199,9 +191,13 @@ def calibrate(sets: dict[str, list[Row]]) -> None:
     rule = f"T={Index.CONFIDENT}" + (f" L={lead_now}" if lead_now is not None else " (no lead)")
     print(f"== 3. Calibration sweep (in-scope n={len(ins)}, out-of-scope n={len(oos)}); "
           f"current rule {rule}\n")
-    best = sorted((g for g in grid if g[4] >= 0.90), key=lambda g: (-g[2], g[3], -g[4]))[:10]
+    # Ties across L (same T, same rates) are shown once, with the smallest L.
+    ranked = sorted((g for g in grid if g[4] >= 0.90), key=lambda g: (-g[2], g[3], -g[4], g[:2]))
+    best: dict[tuple[float, ...], tuple[float, ...]] = {}
+    for g in ranked:
+        best.setdefault((g[0], *g[2:]), g)
     rows = [[f"{t:.2f}", f"{lead:.2f}", pct(ok, 1), pct(w, 1), pct(u, 1)]
-            for t, lead, ok, w, u in best]
+            for t, lead, ok, w, u in list(best.values())[:10]]
     rows.append(["current", "-", pct(sum(r.confident and r.right for r in ins), len(ins)),
                  pct(sum(r.confident and not r.right for r in ins), len(ins)),
                  pct(sum(not r.confident for r in oos), len(oos))])
@@ -280,7 +276,7 @@ def rss_mb() -> float:
 def mem_child(n: int) -> None:
     import resource
 
-    cards = synth(check(ROOT / "knowledge")[0], n)
+    cards = synth([c for c in check(ROOT / "knowledge")[0] if c.id], n)
     before = rss_mb()
     idx = Index(cards)
     after = rss_mb()
@@ -326,10 +322,9 @@ def main() -> None:
     for name in SETS:
         qs = load_set(name)
         kept = [q for q in qs if q.expect is None or q.expect in known]
-        if len(kept) < len(qs):
-            missing = sorted({str(q.expect) for q in qs if q not in kept})
-            print(f"{name}: skipped {len(qs) - len(kept)} question(s) whose card is missing: "
-                  f"{', '.join(missing)}")
+        missing = sorted({str(q.expect) for q in qs if q not in kept})
+        print(f"{name}: {len(kept)} question(s) used, {len(qs) - len(kept)} skipped "
+              f"(expected card missing: {', '.join(missing) or 'none'})")
         rows = []
         for q in kept:
             res = ours.search(q.q, limit=3)

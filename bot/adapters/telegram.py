@@ -27,7 +27,7 @@ from telegram import (
     Update,
 )
 from telegram.constants import ChatType, MessageLimit, ParseMode
-from telegram.error import Conflict, Forbidden, InvalidToken, NetworkError, RetryAfter, TimedOut
+from telegram.error import BadRequest, Conflict, Forbidden, InvalidToken, NetworkError, RetryAfter, TimedOut
 from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, ContextTypes, TypeHandler
 
 from bot.app import build
@@ -301,6 +301,8 @@ class TelegramBot:
                 self.conflict = True
                 print("counter-coach: another instance is polling with this bot token "
                       "(Telegram answered 409 Conflict); stopping this one.", file=sys.stderr)
+                # The updater's final offset confirmation conflicts too; that is not news.
+                logging.getLogger("telegram.ext.Updater").setLevel(logging.CRITICAL)
                 context.application.stop_running()
             return
         if isinstance(err, NetworkError) and update is None:
@@ -317,10 +319,24 @@ class TelegramBot:
                 log.warning("could not tell the person about the error")
 
     def run(self) -> int:
+        """Run until SIGINT / SIGTERM; 0 on a clean stop, 1 on a conflict, 2 on a bad token."""
         self.app = self.application()
-        if self.settings.webhook_url:
-            return asyncio.run(self.run_webhook())
-        self.app.run_polling(allowed_updates=Update.ALL_TYPES, close_loop=False)
+        try:
+            if self.settings.webhook_url:
+                return asyncio.run(self.run_webhook())
+            self.app.run_polling(allowed_updates=Update.ALL_TYPES, close_loop=False)
+        except InvalidToken:
+            print("counter-coach: TELEGRAM_BOT_TOKEN: Telegram rejected the token "
+                  "(check it with @BotFather)", file=sys.stderr)
+            return 2
+        except BadRequest as err:
+            print(f"counter-coach: Telegram refused the start-up request: {err.message}",
+                  file=sys.stderr)
+            return 2
+        except NetworkError as err:
+            print(f"counter-coach: cannot reach the Bot API at {self.settings.base_url} "
+                  f"({type(err).__name__})", file=sys.stderr)
+            return 2
         return 1 if self.conflict else 0
 
     async def run_webhook(self) -> int:
@@ -357,16 +373,21 @@ class TelegramBot:
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
-        async with app:
-            await app.bot.set_webhook(self.settings.webhook_url, secret_token=secret or None,
-                                      allowed_updates=Update.ALL_TYPES)
-            await app.start()
-            server = web.listen(self.settings.webhook_port, address=self.settings.webhook_listen)
-            log.info("webhook listening on %s:%s%s", self.settings.webhook_listen,
-                     self.settings.webhook_port, path)
-            await stop.wait()
-            server.stop()
-            await app.stop()
+        async with app:  # run_webhook would call these hooks; here we run it by hand
+            await self.post_init(app)
+            try:
+                await app.bot.set_webhook(self.settings.webhook_url, secret_token=secret or None,
+                                          allowed_updates=Update.ALL_TYPES)
+                await app.start()
+                server = web.listen(self.settings.webhook_port,
+                                    address=self.settings.webhook_listen)
+                log.info("webhook listening on %s:%s%s", self.settings.webhook_listen,
+                         self.settings.webhook_port, path)
+                await stop.wait()
+                server.stop()
+                await app.stop()
+            finally:
+                await self.post_shutdown(app)
         return 0
 
 

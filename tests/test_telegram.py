@@ -1,0 +1,235 @@
+"""The real python-telegram-bot application against the fake Bot API on 127.0.0.1."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import shutil
+import signal
+import socket
+import sys
+import urllib.error
+import urllib.request
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from tests.cards import REAL_KB, card, write_cards
+from tests.fake_bot_api import FakeBotApi
+
+ROOT = Path(__file__).resolve().parent.parent
+TOKEN = "123456:TEST-TOKEN-abcdefghijklmnopqrstuvwxyz"
+ADMIN = 4242
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture
+async def api() -> AsyncIterator[FakeBotApi]:
+    async with FakeBotApi(TOKEN, timeout_delay=2.0) as server:
+        yield server
+
+
+def long_kb(tmp_path: Path) -> Path:
+    """The real cards plus one whose text is longer than a Telegram message."""
+    kb = tmp_path / "kb"
+    shutil.copytree(REAL_KB, kb)
+    steps = [f"步骤说明第{n}行：" + "核对" * 45 for n in range(80)]
+    long = card("long.card", steps={"zh": steps, "en": steps})
+    write_cards(kb, long)
+    return kb
+
+
+class BotProcess:
+    """`python -m bot run` as a subprocess, pointed at the fake server."""
+
+    def __init__(self, api: FakeBotApi, tmp_path: Path, **env: str) -> None:
+        self.env = {
+            "PATH": os.environ.get("PATH", "/usr/bin:/bin"), "PYTHONPATH": str(ROOT),
+            "TELEGRAM_BOT_TOKEN": TOKEN, "TELEGRAM_BASE_URL": api.url,
+            "TELEGRAM_BASE_FILE_URL": api.file_url, "COACH_DB": str(tmp_path / "coach.db"),
+            "COACH_ADMINS": str(ADMIN), "COACH_KNOWLEDGE": str(REAL_KB),
+            "COACH_LOG_LEVEL": "DEBUG", **env,
+        }
+        self.proc: asyncio.subprocess.Process | None = None
+        self.stderr = ""
+
+    async def start(self) -> None:
+        self.proc = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "bot", "run", cwd=str(ROOT), env=self.env,
+            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+
+    async def stop(self, sig: int = signal.SIGTERM, timeout: float = 20) -> int:
+        assert self.proc is not None
+        if self.proc.returncode is None:
+            self.proc.send_signal(sig)
+        _, err = await asyncio.wait_for(self.proc.communicate(), timeout)
+        self.stderr = err.decode()
+        return int(self.proc.returncode or 0)
+
+    async def wait_exit(self, timeout: float = 30) -> int:
+        assert self.proc is not None
+        _, err = await asyncio.wait_for(self.proc.communicate(), timeout)
+        self.stderr = err.decode()
+        return int(self.proc.returncode or 0)
+
+
+def texts_to(api: FakeBotApi, chat_id: int) -> list[str]:
+    return api.sent_texts(chat_id)
+
+
+async def reply_after(api: FakeBotApi, chat_id: int, before: int, count: int = 1) -> list[str]:
+    await api.wait_for(lambda _: len(texts_to(api, chat_id)) >= before + count, timeout=20)
+    return texts_to(api, chat_id)[before:]
+
+
+def last_markup(api: FakeBotApi, chat_id: int) -> dict[str, object]:
+    sends = [c for c in api.calls("sendMessage") if c.params.get("chat_id") == chat_id]
+    for call in reversed(sends):
+        if call.params.get("reply_markup"):
+            return call.params["reply_markup"]  # type: ignore[no-any-return]
+    raise AssertionError("no keyboard sent")
+
+
+async def test_polling_end_to_end(api: FakeBotApi, tmp_path: Path) -> None:
+    bot = BotProcess(api, tmp_path, COACH_KNOWLEDGE=str(long_kb(tmp_path)))
+    await bot.start()
+    try:
+        await api.wait_for_call("setMyCommands", count=2, timeout=30)
+        langs = sorted(str(c.params.get("language_code", "")) for c in api.calls("setMyCommands"))
+        assert langs == ["", "zh"]
+
+        await api.send_text(ADMIN, "/start", first_name="Admin")
+        greeting = await reply_after(api, ADMIN, 0)
+        assert "Counter Coach" in greeting[0] and "/drill" in greeting[0]
+
+        n = len(texts_to(api, ADMIN))
+        await api.send_text(ADMIN, "客户说这个月多扣了手续费，怎么跟他解释")
+        answer = await reply_after(api, ADMIN, n)
+        assert answer[0].startswith("<b>手续费争议</b>")
+
+        n = len(texts_to(api, ADMIN))
+        await api.send_text(ADMIN, "利息")  # vague: did you mean …
+        await reply_after(api, ADMIN, n)
+        markup = last_markup(api, ADMIN)
+        buttons = [b for row in markup["inline_keyboard"] for b in row]  # type: ignore[index]
+        assert 1 <= len(buttons) <= 3
+        dym = [c for c in api.calls("sendMessage") if c.params.get("chat_id") == ADMIN][-1]
+        message_id = dym.response["result"]["message_id"]  # type: ignore[index]
+        n = len(texts_to(api, ADMIN))
+        await api.send_callback(ADMIN, buttons[0]["callback_data"], message_id)
+        shown = await reply_after(api, ADMIN, n)
+        assert shown[0].startswith(f"<b>{buttons[0]['text']}</b>")
+        await api.wait_for_call("answerCallbackQuery")
+        edited = api.message(ADMIN, message_id)
+        assert "reply_markup" not in edited  # pressed message edited: cannot be pressed twice
+
+        n = len(texts_to(api, ADMIN))
+        await api.send_text(ADMIN, "/card long.card")
+        await api.wait_for(lambda _: "不要争辩" in texts_to(api, ADMIN)[-1], timeout=20)
+        parts = texts_to(api, ADMIN)[n:]
+        assert len(parts) >= 2 and all(len(p) <= 4096 for p in parts)
+        assert all(line.startswith(("<b>", "步骤", "Steps", "")) for p in parts
+                   for line in p.split("\n"))
+        assert "long title" not in parts[1]
+
+        n = len(texts_to(api, ADMIN))
+        await api.send_sticker(ADMIN)
+        assert "文字" in (await reply_after(api, ADMIN, n))[0]
+
+        answered = len(api.calls("answerCallbackQuery"))
+        n = len(texts_to(api, ADMIN))
+        await api.send_callback(ADMIN, "a:999:0:z", message_id)  # forged payload
+        assert "过期" in (await reply_after(api, ADMIN, n))[0] or "结束" in texts_to(api, ADMIN)[-1]
+        await api.wait_for(lambda _: len(api.calls("answerCallbackQuery")) > answered)
+    finally:
+        code = await bot.stop(signal.SIGTERM)
+    assert code == 0, bot.stderr[-2000:]
+    assert TOKEN not in bot.stderr and TOKEN.split(":")[1] not in bot.stderr
+    assert "DEBUG" in bot.stderr  # the log really ran at DEBUG
+    assert "Traceback" not in bot.stderr
+
+
+async def test_rejected_token_one_line_and_never_logged(api: FakeBotApi, tmp_path: Path) -> None:
+    wrong = "999999:WRONG-TOKEN-abcdefghijklmnopqrstuvw"
+    bot = BotProcess(api, tmp_path, TELEGRAM_BOT_TOKEN=wrong)
+    await bot.start()
+    code = await bot.wait_exit()
+    assert code == 2
+    assert wrong not in bot.stderr and "WRONG-TOKEN" not in bot.stderr
+    assert bot.stderr.strip().splitlines()[-1].startswith("counter-coach: TELEGRAM_BOT_TOKEN")
+
+
+async def test_second_instance_conflict_stops_cleanly(api: FakeBotApi, tmp_path: Path) -> None:
+    bot = BotProcess(api, tmp_path, COACH_LOG_LEVEL="INFO")
+    await bot.start()
+    await api.wait_for_call("getUpdates", timeout=30)
+    api.fail_next("getUpdates", "409", times=50)
+    code = await bot.wait_exit()
+    assert code == 1
+    assert bot.stderr.count("409 Conflict") == 1
+    assert "Traceback" not in bot.stderr
+
+
+async def test_webhook_checks_secret_and_has_health(api: FakeBotApi, tmp_path: Path) -> None:
+    port = free_port()
+    # Telegram calls the public HTTPS URL; TLS ends at the load balancer, which forwards
+    # the same path to the bot's listener.
+    bot = BotProcess(api, tmp_path, COACH_WEBHOOK_URL="https://coach.bank.example/tg/hook",
+                     COACH_WEBHOOK_LISTEN="127.0.0.1", COACH_WEBHOOK_PORT=str(port),
+                     COACH_WEBHOOK_SECRET="s3cret-value")
+    await bot.start()
+    try:
+        await api.wait_for_call("setWebhook", timeout=30)
+        assert api.webhook["url"] == "https://coach.bank.example/tg/hook"
+        assert api.webhook["secret_token"] == "s3cret-value"
+
+        def get(path: str) -> int:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=5) as r:
+                    return int(r.status)
+            except urllib.error.HTTPError as err:
+                return int(err.code)
+
+        async def health() -> int:
+            for _ in range(100):
+                try:
+                    return await asyncio.to_thread(get, "/healthz")
+                except OSError:
+                    await asyncio.sleep(0.2)
+            raise AssertionError("webhook server never came up")
+
+        assert await health() == 200
+
+        def post(secret: str | None) -> int:
+            update = {"update_id": 1, "message": {
+                "message_id": 1, "date": 0, "chat": {"id": ADMIN, "type": "private"},
+                "from": {"id": ADMIN, "is_bot": False, "first_name": "Admin"}, "text": "/start"}}
+            req = urllib.request.Request(f"http://127.0.0.1:{port}/tg/hook",
+                                         data=json.dumps(update).encode(), method="POST",
+                                         headers={"Content-Type": "application/json"})
+            if secret:
+                req.add_header("X-Telegram-Bot-Api-Secret-Token", secret)
+            try:
+                with urllib.request.urlopen(req, timeout=5) as r:
+                    return int(r.status)
+            except urllib.error.HTTPError as err:
+                return int(err.code)
+
+        assert await asyncio.to_thread(post, None) == 403
+        assert await asyncio.to_thread(post, "wrong") == 403
+        await asyncio.sleep(0.5)
+        assert texts_to(api, ADMIN) == []
+        assert await asyncio.to_thread(post, "s3cret-value") == 200
+        greeting = await reply_after(api, ADMIN, 0)
+        assert "Counter Coach" in greeting[0]
+    finally:
+        code = await bot.stop()
+    assert code == 0, bot.stderr[-2000:]
+    assert "s3cret-value" not in bot.stderr
