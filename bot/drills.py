@@ -4,7 +4,7 @@ Order of preference:
 1. items the person got wrong that are due again (spaced), soonest first;
 2. topics that are due or overdue (cycle lapsed, version changed, never passed);
 3. topics never drilled, section by section of the catalogue;
-4. review: current topics, the longest-ago pass first.
+4. review: current topics, the one closest to its refresh date first.
 No item twice; at most one item per card unless nothing else is left.
 """
 

@@ -9,10 +9,14 @@ from __future__ import annotations
 import re
 import unicodedata
 
-_SEP = r"[ \-\u00a0]?"
-# 13-19 digits with optional single separators between digits.
-_DIGITS = re.compile(rf"(?<![0-9A-Za-z])\d(?:{_SEP}\d){{9,}}(?![0-9])(?:{_SEP}[Xx](?![A-Za-z]))?")
-_EMAIL = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}")
+# Separators people paste inside numbers: space, no-break space, hyphens and dashes.
+_SEP_CHARS = " \u00a0\\-\u2010-\u2015\u2212"
+_SEP = f"[{_SEP_CHARS}]"
+# A digit run, optionally in groups of 3+ digits ("6222 0212 3456 7890 128",
+# "138-1234-5678"), optionally ending in the ID check letter X. Groups of one or
+# two digits do not join, so dates and times ("2026-11-28 10:30") stay apart.
+_DIGITS = re.compile(rf"(?<!\d)\d+(?:{_SEP}\d{{3,}})*(?:{_SEP}?[Xx](?![A-Za-z]))?(?!\d)")
+_EMAIL = re.compile(r"(?<![A-Za-z0-9._%+@*-])[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}")
 _ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 _ID_CHECK = "10X98765432"
 _MOBILE = re.compile(r"^1[3-9]\d{9}$")
@@ -42,7 +46,7 @@ def _keep(value: str, head: int, tail: int) -> str:
 
 def _mask_number(match: re.Match[str]) -> str:
     raw = match.group(0)
-    value = re.sub(r"[ \-\u00a0]", "", raw)
+    value = re.sub(_SEP, "", raw)
     if len(value) == 18 and id_number_ok(value):
         return _keep(value, 6, 4)
     if value.isdigit() and 13 <= len(value) <= 19 and luhn_ok(value):
