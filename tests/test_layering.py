@@ -6,7 +6,8 @@ import ast
 from pathlib import Path
 
 BOT = Path(__file__).resolve().parent.parent / "bot"
-ONLY_IN = {"telegram": "adapters/telegram.py", "aiosqlite": "store.py", "yaml": "knowledge.py"}
+# store/ is a package (it outgrew one module); aiosqlite stays in its base module.
+ONLY_IN = {"telegram": "adapters/telegram.py", "aiosqlite": "store/base.py", "yaml": "knowledge.py"}
 
 
 def imported(path: Path) -> set[str]:

@@ -1,0 +1,18 @@
+"""The only SQLite code: one connection, numbered migrations, typed methods returning models.
+
+A package because it outgrew one module: `base` holds the connection and the
+only aiosqlite import; each other module is one group of tables.
+"""
+
+from __future__ import annotations
+
+from bot.store.base import AnswerRow, QuestionRow, StoreBase
+from bot.store.people import PeopleStore
+from bot.store.questions import QuestionStore
+from bot.store.training import Spacing, TrainingStore
+
+__all__ = ["AnswerRow", "QuestionRow", "Spacing", "Store"]
+
+
+class Store(PeopleStore, QuestionStore, TrainingStore, StoreBase):
+    """Async access to the bot's SQLite database; open with `await Store.open(path)`."""

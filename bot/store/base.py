@@ -1,0 +1,136 @@
+"""The store's connection, transactions, migrations and row conversion (the only aiosqlite import)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Self
+
+import aiosqlite
+
+from bot.models import Drill, ItemState, Lang, Person, Role, TopicState
+from bot.store.migrations import MIGRATIONS
+
+Row = aiosqlite.Row
+
+
+class StoreBase:
+    """One aiosqlite connection (WAL, busy timeout); the table groups extend it."""
+
+    def __init__(self, db: aiosqlite.Connection, path: Path) -> None:
+        self.db = db
+        self.path = path
+
+    @classmethod
+    async def open(cls, path: Path) -> Self:
+        if str(path) != ":memory:":
+            path.parent.mkdir(parents=True, exist_ok=True)
+        db = await aiosqlite.connect(str(path), isolation_level=None)
+        db.row_factory = aiosqlite.Row
+        await db.execute("PRAGMA journal_mode=WAL")
+        await db.execute("PRAGMA busy_timeout=5000")
+        await db.execute("PRAGMA foreign_keys=ON")
+        await db.execute("PRAGMA synchronous=NORMAL")
+        store = cls(db, path)
+        await store.migrate()
+        return store
+
+    async def close(self) -> None:
+        await self.db.close()
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[aiosqlite.Connection]:
+        """One transaction per use case; BEGIN IMMEDIATE so writers queue instead of failing."""
+        await self.db.execute("BEGIN IMMEDIATE")
+        try:
+            yield self.db
+        except BaseException:
+            await self.db.execute("ROLLBACK")
+            raise
+        await self.db.execute("COMMIT")
+
+    async def migrate(self) -> int:
+        """Apply pending migrations; return the schema version."""
+        await self.db.execute(
+            "CREATE TABLE IF NOT EXISTS schema_migrations (number INTEGER PRIMARY KEY, applied_at TEXT)"
+        )
+        async with self.db.execute("SELECT COALESCE(MAX(number), 0) FROM schema_migrations") as cur:
+            row = await cur.fetchone()
+        current = int(row[0]) if row else 0
+        for number, sql in enumerate(MIGRATIONS, 1):
+            if number <= current:
+                continue
+            async with self.transaction() as db:
+                for statement in sql.split(";"):
+                    if statement.strip():
+                        await db.execute(statement)
+                await db.execute(
+                    "INSERT INTO schema_migrations VALUES (?, datetime('now'))", (number,)
+                )
+        return len(MIGRATIONS)
+
+
+@dataclass(frozen=True)
+class AnswerRow:
+    card_id: str
+    correct: bool
+    answered_at: datetime
+    drill_id: int
+
+
+@dataclass(frozen=True)
+class QuestionRow:
+    id: int
+    outcome: str
+    card_id: str | None
+    offered: tuple[str, ...]
+    feedback: int | None
+
+
+def _ts(value: datetime) -> str:
+    """Times are stored as UTC ISO-8601 text, so text order is time order."""
+    return value.astimezone(UTC).isoformat(timespec="seconds")
+
+
+def _dt(value: str) -> datetime:
+    return datetime.fromisoformat(value)
+
+
+def _drill(row: aiosqlite.Row) -> Drill:
+    return Drill(
+        id=row["id"], user_id=row["user_id"], started_at=_dt(row["started_at"]),
+        finished_at=_dt(row["finished_at"]) if row["finished_at"] else None,
+        items=tuple((i, tuple(order)) for i, order in json.loads(row["items"])),
+        position=row["position"], correct=row["correct"],
+    )
+
+
+def _topic_state(row: aiosqlite.Row) -> TopicState:
+    return TopicState(
+        card_id=row["card_id"], first_answer_at=_dt(row["first_answer_at"]),
+        last_answer_at=_dt(row["last_answer_at"]),
+        last_pass_at=_dt(row["last_pass_at"]) if row["last_pass_at"] else None,
+        last_pass_version=row["last_pass_version"], answers=row["answers"],
+        correct=row["correct"],
+    )
+
+
+def _item_state(row: aiosqlite.Row) -> ItemState:
+    return ItemState(row["item_id"], row["card_id"], row["step"], _dt(row["due_at"]))
+
+
+def _person(row: aiosqlite.Row) -> Person:
+    return Person(
+        user_id=row["user_id"],
+        name=row["name"],
+        lang=Lang(row["lang"]) if row["lang"] else None,
+        last_lang=Lang(row["last_lang"]) if row["last_lang"] else None,
+        roles=frozenset(Role(r) for r in row["roles"].split(",") if r),
+        active=bool(row["active"]),
+        remind_at=row["remind_at"],
+        paused_until=date.fromisoformat(row["paused_until"]) if row["paused_until"] else None,
+    )

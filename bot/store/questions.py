@@ -1,0 +1,90 @@
+"""Questions asked, knowledge gaps, once-a-day notices and handled updates"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from bot.store.base import QuestionRow, StoreBase, _ts
+
+
+class QuestionStore(StoreBase):
+    """Questions asked, knowledge gaps, once-a-day notices and handled updates."""
+
+    async def first_delivery(self, key: str, now: datetime) -> bool:
+        """True the first time an update key is seen; old keys are pruned after a day."""
+        async with self.transaction() as db:
+            cur = await db.execute("INSERT OR IGNORE INTO deliveries VALUES (?, ?)", (key, _ts(now)))
+            if cur.rowcount == 1 and hash(key) % 500 == 0:
+                await db.execute("DELETE FROM deliveries WHERE seen_at < ?",
+                                 (_ts(now - timedelta(days=1)),))
+            return cur.rowcount == 1
+
+    # --- questions and knowledge gaps ---------------------------------------------
+
+    async def log_question(self, user_id: int, now: datetime, text: str, outcome: str,
+                           card_id: str | None, score: float, offered: list[str]) -> int:
+        """Record a question; `text` must already be masked of customer data."""
+        async with self.transaction() as db:
+            cur = await db.execute(
+                "INSERT INTO questions (user_id, asked_at, text, outcome, card_id, score, offered)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (user_id, _ts(now), text, outcome, card_id, score, ",".join(offered)),
+            )
+            return int(cur.lastrowid or 0)
+
+    async def question(self, question_id: int, user_id: int) -> QuestionRow | None:
+        async with self.db.execute(
+            "SELECT id, outcome, card_id, offered, feedback FROM questions"
+            " WHERE id = ? AND user_id = ?", (question_id, user_id),
+        ) as cur:
+            row = await cur.fetchone()
+        if row is None:
+            return None
+        offered = tuple(x for x in row["offered"].split(",") if x)
+        return QuestionRow(row["id"], row["outcome"], row["card_id"], offered, row["feedback"])
+
+    async def choose_card(self, question_id: int, card_id: str) -> bool:
+        """A did-you-mean button was pressed; True the first time only."""
+        async with self.transaction() as db:
+            cur = await db.execute(
+                "UPDATE questions SET card_id = ? WHERE id = ? AND card_id IS NULL",
+                (card_id, question_id),
+            )
+            return cur.rowcount == 1
+
+    async def set_feedback(self, question_id: int, value: int) -> bool:
+        """Store 👍 (1) / 👎 (-1) once; True the first time only."""
+        async with self.transaction() as db:
+            cur = await db.execute(
+                "UPDATE questions SET feedback = ? WHERE id = ? AND feedback IS NULL",
+                (value, question_id),
+            )
+            return cur.rowcount == 1
+
+    async def gaps(self, since: datetime, user_ids: list[int] | None = None,
+                   limit: int = 10) -> list[tuple[str, int]]:
+        """Questions the knowledge base could not answer, most frequent first.
+
+        A gap is a question with no match, a did-you-mean where nothing was chosen,
+        or an answer marked 👎.
+        """
+        sql = (
+            "SELECT text, COUNT(*) AS n FROM questions WHERE asked_at >= ? AND"
+            " (outcome = 'none' OR (outcome = 'unsure' AND card_id IS NULL) OR feedback = -1)"
+        )
+        args: list[object] = [_ts(since)]
+        if user_ids is not None:
+            sql += f" AND user_id IN ({','.join('?' * len(user_ids))})"
+            args += user_ids
+        sql += " GROUP BY text ORDER BY n DESC, MAX(asked_at) DESC LIMIT ?"
+        args.append(limit)
+        async with self.db.execute(sql, args) as cur:
+            return [(r["text"], r["n"]) for r in await cur.fetchall()]
+
+    async def first_notice_today(self, user_id: int, kind: str, day: str) -> bool:
+        """True once per person, kind and day (e.g. the "don't paste customer data" hint)."""
+        async with self.transaction() as db:
+            cur = await db.execute(
+                "INSERT OR IGNORE INTO notices VALUES (?, ?, ?)", (user_id, kind, day)
+            )
+            return cur.rowcount == 1
