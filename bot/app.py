@@ -6,7 +6,8 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bot.assistant import Assistant, Library
+from bot.answers import Library
+from bot.assistant import Assistant
 from bot.config import Settings
 from bot.knowledge import KnowledgeError, load
 from bot.models import Now

@@ -1,57 +1,37 @@
-"""The conversation engine: `handle(Inbound) -> list[Reply]` and `tick(now)`, transport-agnostic."""
+"""The conversation engine: `handle(Inbound) -> list[Reply]` and `tick(now)`, transport-agnostic.
+
+It resolves who is talking and in which language, checks what they may do, and
+hands the work to answers, training (drills and schedule) or staff (people,
+teams and reports).
+"""
 
 from __future__ import annotations
 
 import logging
 import re
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
+from bot.answers import Answers, Library
 from bot.config import Settings
-from bot.i18n import section_name, t
-from bot.knowledge import KnowledgeBase
-from bot.models import SECTIONS, Button, Inbound, Lang, Now, Person, Push, Reply, Role
-from bot.privacy import mask
-from bot.search import Index
+from bot.i18n import t
+from bot.knowledge import KnowledgeBase, check
+from bot.models import Button, Inbound, Lang, Now, Person, Push, Reply, Role, Who
+from bot.staff import Staffing
 from bot.store import Store
-from bot.text import clean, has_cjk, is_traditional
-from bot.training import Training, Who
-from bot.views import card_reply
+from bot.text import clean, has_cjk
+from bot.training import Training
 
 log = logging.getLogger(__name__)
 
-MAX_QUESTION = 500
-MIN_OFFER = 0.05  # a "did you mean" button needs at least this match score
+Handler = Callable[[Who, str, datetime], Awaitable[list[Reply]]]
+
+_GREETING = re.compile(
+    r"^(hi|hello|hey|你好|您好|嗨|哈喽|在吗|早上好|早|morning|good morning)[!！.。~ ]*$", re.IGNORECASE)
 # In a group the bot shows only what is not personal; the rest goes to a private chat.
-GROUP_OK = {"help", "topics", "card", None}
-GROUP_OK_BUTTONS = {"card", "sec", "dym", "fb"}
-_GREETING = re.compile(r"^(hi|hello|hey|start|你好|您好|嗨|哈喽|在吗|早上好|morning|good morning)[!！.。~ ]*$",
-                       re.IGNORECASE)  # longer texts are cut before matching and logging
-
-
-@dataclass
-class Library:
-    """The knowledge base and its search index, swapped as one on reload."""
-
-    kb: KnowledgeBase
-    index: Index
-
-    @classmethod
-    def build(cls, kb: KnowledgeBase) -> Library:
-        return cls(kb, Index(list(kb.cards.values())))
-
-
-@dataclass(frozen=True)
-class Context:
-    """Who is talking and in which language, resolved once per inbound."""
-
-    person: Person
-    lang: Lang
-    inbound: Inbound
-
-
-Handler = Callable[[Context, str], Awaitable[list[Reply]]]
+GROUP_COMMANDS = {"help", "topics", "card", "start", None}
+GROUP_BUTTONS = {"card", "sec", "dym", "fb"}
+ALL_ROLES = {Role.STAFF, Role.SUPERVISOR, Role.ADMIN}
 
 
 class Assistant:
@@ -62,16 +42,27 @@ class Assistant:
         self.store = store
         self.library = library
         self.now = now
+        self.outbox: list[Push] = []  # messages for other people, e.g. /nudge
+        self.answers = Answers(settings, store, lambda: self.library)
         self.training = Training(settings, store, lambda: self.library.kb)
-        self.commands: dict[str, Handler] = {
-            "start": self.cmd_start, "help": self.cmd_help, "topics": self.cmd_topics,
-            "card": self.cmd_card, "lang": self.cmd_lang, "drill": self.cmd_drill,
-            "due": self.cmd_due, "progress": self.cmd_progress, "remind": self.cmd_remind,
-            "pause": self.cmd_pause,
+        self.staff = Staffing(settings, store, lambda: self.library.kb, self.training, self.outbox)
+        a, tr, st = self.answers, self.training, self.staff
+        self.commands: dict[str, tuple[Role, Handler]] = {
+            "start": (Role.STAFF, self.greet), "help": (Role.STAFF, self.help),
+            "topics": (Role.STAFF, a.topics), "card": (Role.STAFF, a.card),
+            "lang": (Role.STAFF, self.set_lang), "drill": (Role.STAFF, tr.drill),
+            "due": (Role.STAFF, tr.due), "progress": (Role.STAFF, tr.progress),
+            "remind": (Role.STAFF, tr.remind), "pause": (Role.STAFF, tr.pause),
+            "whoami": (Role.STAFF, st.whoami), "leave": (Role.STAFF, self.leave),
+            "summary": (Role.SUPERVISOR, st.summary_cmd), "export": (Role.SUPERVISOR, st.export_cmd),
+            "nudge": (Role.SUPERVISOR, st.nudge), "team": (Role.ADMIN, st.team_cmd),
+            "invite": (Role.ADMIN, st.invite), "people": (Role.ADMIN, st.people_cmd),
+            "move": (Role.ADMIN, st.move), "remove": (Role.ADMIN, st.remove),
+            "reload": (Role.ADMIN, self.reload),
         }
-        self.callbacks: dict[str, Handler] = {
-            "card": self.cb_card, "sec": self.cb_section, "dym": self.cb_did_you_mean,
-            "fb": self.cb_feedback, "a": self.cb_answer, "drill": self.cmd_drill,
+        self.buttons: dict[str, Handler] = {
+            "card": a.card_button, "sec": a.section, "dym": a.did_you_mean, "fb": a.feedback,
+            "a": tr.answer, "drill": tr.drill, "leave": self.leave_confirmed,
         }
 
     async def start(self) -> None:
@@ -86,195 +77,135 @@ class Assistant:
         person = await self.store.person(inbound.user_id)
         lang = _lang_for(person, text, inbound.lang_hint)
         command, args = _split_command(text)
+        now = self.now()
         if person is None:
-            person = await self._enrol(inbound, command, args)
-            if person is None:
-                return [Reply(t("not_enrolled", lang))]
-            if command == "start":
-                return await self.cmd_start(Context(person, lang, inbound), args)
-        ctx = Context(person, lang, inbound)
+            return await self._stranger(inbound, command, args, lang, now)
+        who = Who(person, lang)
         if not inbound.private and not _group_ok(command, inbound.callback):
             return [Reply(t("private_only", lang))]
         if person.lang is None and lang is not person.last_lang:
             await self.store.note_lang(person.user_id, lang)
         if inbound.callback is not None:
-            return await self._callback(ctx, inbound.callback)
+            kind, _, rest = inbound.callback.partition(":")
+            button = self.buttons.get(kind)
+            return await button(who, rest, now) if button else [Reply(t("stale_button", lang))]
         if inbound.text is None:
             return [Reply(t("text_only", lang))]
         if command is not None:
-            handler = self.commands.get(command)
-            return await handler(ctx, args) if handler else [Reply(t("unknown_command", lang))]
+            entry = self.commands.get(command)
+            if entry is None:
+                return [Reply(t("unknown_command", lang))]
+            role, handler = entry
+            if not who.has(role):
+                return [Reply(t("not_allowed", lang))]
+            return await handler(who, args, now)
         if not text or not any(c.isalnum() for c in text):
             return [Reply(t("empty", lang))]
         if _GREETING.match(text):
-            return await self.cmd_start(ctx, "")
-        return await self.answer(ctx, text)
+            return await self.greet(who, "", now)
+        return await self.answers.answer(who, text, now)
 
     async def first_delivery(self, key: str) -> bool:
         """False when this update was handled before (redelivered after a restart)."""
         return await self.store.first_delivery(key, self.now())
 
+    def take_pushes(self) -> list[Push]:
+        """Messages for other people produced while handling (e.g. /nudge)."""
+        pushes = list(self.outbox)
+        self.outbox.clear()
+        return pushes
+
     async def tick(self, now: datetime) -> list[Push]:
-        """Scheduled work due by `now`: drill invitations."""
-        return await self.training.invitations(now)
+        """Scheduled work due by `now`: invitations, weekly summaries, retention purge."""
+        pushes = await self.training.invitations(now)
+        pushes += await self.staff.weekly(now)
+        day = now.astimezone(self.settings.timezone).date().isoformat()
+        if await self.store.claim_push(0, "purge", day, now):
+            purged = await self.store.purge(now - timedelta(days=self.settings.retention_days))
+            if purged:
+                log.info("retention: purged %d old answer and question rows", purged)
+        return pushes + self.take_pushes()
+
+    # --- enrolment ---------------------------------------------------------------------
+
+    async def _stranger(self, inbound: Inbound, command: str | None, args: str, lang: Lang,
+                        now: datetime) -> list[Reply]:
+        """Not enrolled: admins join with /start, others with an invite code; nothing else."""
+        name = inbound.name or str(inbound.user_id)
+        if command == "start" and inbound.private and inbound.text is not None:
+            if inbound.user_id in self.settings.admins:
+                person = await self.store.upsert_person(inbound.user_id, name, ALL_ROLES, now)
+                await self.store.audit(inbound.user_id, "enrol", "admin", now)
+                return await self.greet(Who(person, lang), "", now)
+            if args:
+                team = await self.staff.join(inbound.user_id, name, args, now)
+                joined = await self.store.person(inbound.user_id)
+                if team is not None and joined is not None:
+                    welcome = Reply(t("joined", lang, team=team))
+                    return [welcome, *await self.greet(Who(joined, lang), "", now)]
+                await self.store.bump("stranger_messages")
+                return [Reply(t("invite_bad", lang))]
+        await self.store.bump("stranger_messages")
+        return [Reply(t("not_enrolled", lang))]
 
     async def enrol_demo(self, user_id: int, name: str) -> Person:
         """The console's demo user: every role, enrolled without an invite."""
-        roles = {Role.STAFF, Role.SUPERVISOR, Role.ADMIN}
-        return await self.store.upsert_person(user_id, name, roles, self.now())
+        return await self.store.upsert_person(user_id, name, ALL_ROLES, self.now())
 
-    async def _enrol(self, inbound: Inbound, command: str | None, args: str) -> Person | None:
-        if inbound.user_id in self.settings.admins and command == "start":
-            roles = {Role.STAFF, Role.SUPERVISOR, Role.ADMIN}
-            return await self.store.upsert_person(inbound.user_id, inbound.name or "admin",
-                                                  roles, self.now())
-        return None
+    # --- small commands -------------------------------------------------------------------
 
-    async def _callback(self, ctx: Context, payload: str) -> list[Reply]:
-        kind, _, rest = payload.partition(":")
-        handler = self.callbacks.get(kind)
-        if handler is None:
-            return [Reply(t("stale_button", ctx.lang))]
-        return await handler(ctx, rest)
+    async def greet(self, who: Who, args: str, now: datetime) -> list[Reply]:
+        text = t("greeting", who.lang, name=who.person.name)
+        return [Reply(text + "\n\n" + self._help_text(who))]
 
-    # --- answering questions -------------------------------------------------------------
+    async def help(self, who: Who, args: str, now: datetime) -> list[Reply]:
+        return [Reply(self._help_text(who))]
 
-    async def answer(self, ctx: Context, text: str) -> list[Reply]:
-        """Match a question to a card: answer, offer "did you mean", or record a gap."""
-        masked = mask(text[:MAX_QUESTION])
-        replies: list[Reply] = []
-        if masked != text[:MAX_QUESTION]:
-            day = self.now().astimezone(self.settings.timezone).date().isoformat()
-            if await self.store.first_notice_today(ctx.person.user_id, "privacy", day):
-                replies.append(Reply(t("privacy_warning", ctx.lang)))
-        result = self.library.index.search(masked, limit=3)
-        now = self.now()
-        uid = ctx.person.user_id
-        lang = ctx.lang
-        if result.confident:
-            card = result.matches[0].card
-            qid = await self.store.log_question(uid, now, masked, "answered", card.id,
-                                                result.matches[0].score, [])
-            reply = card_reply(card, lang, traditional=is_traditional(text))
-            buttons = ((Button(t("fb_up", lang), f"fb:{qid}:up"),
-                        Button(t("fb_down", lang), f"fb:{qid}:down")),)
-            return [*replies, Reply(reply.text, reply.title, buttons)]
-        if result.plausible and result.matches:
-            shown = [m for m in result.matches[:3] if m.score >= MIN_OFFER]
-            offered = [m.card.id for m in shown]
-            score = result.matches[0].score
-            qid = await self.store.log_question(uid, now, masked, "unsure", None, score, offered)
-            options = tuple((Button(m.card.title.get(lang), f"dym:{qid}:{n}"),)
-                            for n, m in enumerate(shown))
-            return [*replies, Reply(t("did_you_mean", lang), buttons=options)]
-        score = result.matches[0].score if result.matches else 0.0
-        await self.store.log_question(uid, now, masked, "none", None, score, [])
-        return [*replies, Reply(t("no_match", lang))]
-
-    async def cb_did_you_mean(self, ctx: Context, rest: str) -> list[Reply]:
-        qid, _, pos = rest.partition(":")
-        row = await self.store.question(int(qid), ctx.person.user_id) if qid.isdigit() else None
-        if row is None or not pos.isdigit() or int(pos) >= len(row.offered):
-            return [Reply(t("stale_button", ctx.lang))]
-        card = self.library.kb.cards.get(row.offered[int(pos)])
-        if card is None:
-            return [Reply(t("stale_button", ctx.lang))]
-        await self.store.choose_card(row.id, card.id)
-        shown = card_reply(card, ctx.lang)
-        buttons = ((Button(t("fb_up", ctx.lang), f"fb:{row.id}:up"),
-                    Button(t("fb_down", ctx.lang), f"fb:{row.id}:down")),)
-        return [Reply(f"➜ {card.title.get(ctx.lang)}", edit=True),
-                Reply(shown.text, shown.title, buttons)]
-
-    async def cb_feedback(self, ctx: Context, rest: str) -> list[Reply]:
-        qid, _, value = rest.partition(":")
-        row = await self.store.question(int(qid), ctx.person.user_id) if qid.isdigit() else None
-        if row is None or value not in ("up", "down"):
-            return [Reply(t("stale_button", ctx.lang))]
-        first = await self.store.set_feedback(row.id, 1 if value == "up" else -1)
-        key = "feedback_done" if not first else ("feedback_up" if value == "up" else "feedback_down")
-        return [Reply("", edit=True), Reply(t(key, ctx.lang))]
-
-    # --- commands ---------------------------------------------------------------------
-
-    async def cmd_start(self, ctx: Context, args: str) -> list[Reply]:
-        name = ctx.person.name
-        return [Reply(t("greeting", ctx.lang, name=name) + "\n\n" + self._help_text(ctx))]
-
-    async def cmd_help(self, ctx: Context, args: str) -> list[Reply]:
-        return [Reply(self._help_text(ctx))]
-
-    def _help_text(self, ctx: Context) -> str:
-        parts = [t("help", ctx.lang)]
-        if Role.SUPERVISOR in ctx.person.roles or Role.ADMIN in ctx.person.roles:
-            parts.append(t("help_supervisor", ctx.lang))
-        if Role.ADMIN in ctx.person.roles:
-            parts.append(t("help_admin", ctx.lang))
+    def _help_text(self, who: Who) -> str:
+        parts = [t("help", who.lang)]
+        if who.has(Role.SUPERVISOR):
+            parts.append(t("help_supervisor", who.lang))
+        if who.admin:
+            parts.append(t("help_admin", who.lang))
         return "\n\n".join(parts)
 
-    async def cmd_topics(self, ctx: Context, args: str) -> list[Reply]:
-        present = {c.section for c in self.library.kb.cards.values()}
-        buttons = tuple((Button(section_name(s, ctx.lang), f"sec:{s}"),)
-                        for s in SECTIONS if s in present)
-        return [Reply(t("topics", ctx.lang), buttons=buttons)]
-
-    async def cb_section(self, ctx: Context, section: str) -> list[Reply]:
-        cards = [c for c in self.library.kb.cards.values() if c.section == section]
-        if not cards:
-            return [Reply(t("stale_button", ctx.lang))]
-        buttons = tuple((Button(c.title.get(ctx.lang), f"card:{c.id}"),) for c in cards)
-        name = section_name(section, ctx.lang)
-        return [Reply(t("section_cards", ctx.lang, section=name), buttons=buttons)]
-
-    async def cmd_card(self, ctx: Context, args: str) -> list[Reply]:
-        card_id = args.split()[0] if args.split() else ""
-        if not card_id:
-            return [Reply(t("card_usage", ctx.lang))]
-        card = self.library.kb.cards.get(card_id.lower())
-        if card is None:
-            return [Reply(t("no_card", ctx.lang, id=card_id[:60]))]
-        return [card_reply(card, ctx.lang)]
-
-    async def cb_card(self, ctx: Context, card_id: str) -> list[Reply]:
-        return await self.cmd_card(ctx, card_id) if card_id else [Reply(t("stale_button", ctx.lang))]
-
-    # --- drills and schedule (bot/training.py does the work) ---------------------------
-
-    @staticmethod
-    def _who(ctx: Context) -> Who:
-        return Who(ctx.person, ctx.lang)
-
-    async def cmd_drill(self, ctx: Context, args: str) -> list[Reply]:
-        return await self.training.start(self._who(ctx), self.now())
-
-    async def cb_answer(self, ctx: Context, rest: str) -> list[Reply]:
-        return await self.training.answer(self._who(ctx), rest, self.now())
-
-    async def cmd_due(self, ctx: Context, args: str) -> list[Reply]:
-        return await self.training.due(self._who(ctx), self.now())
-
-    async def cmd_progress(self, ctx: Context, args: str) -> list[Reply]:
-        return await self.training.progress(self._who(ctx), self.now())
-
-    async def cmd_remind(self, ctx: Context, args: str) -> list[Reply]:
-        return await self.training.remind(self._who(ctx), args)
-
-    async def cmd_pause(self, ctx: Context, args: str) -> list[Reply]:
-        return await self.training.pause(self._who(ctx), args, self.now())
-
-    async def cmd_lang(self, ctx: Context, args: str) -> list[Reply]:
+    async def set_lang(self, who: Who, args: str, now: datetime) -> list[Reply]:
         choice = args.strip().lower()
         if choice not in ("zh", "en"):
-            return [Reply(t("lang_usage", ctx.lang))]
+            return [Reply(t("lang_usage", who.lang))]
         lang = Lang(choice)
-        await self.store.set_lang(ctx.person.user_id, lang)
+        await self.store.set_lang(who.person.user_id, lang)
         return [Reply(t("lang_set", lang))]
+
+    async def leave(self, who: Who, args: str, now: datetime) -> list[Reply]:
+        return [Reply(t("leave_confirm", who.lang),
+                      buttons=((Button(t("leave_yes", who.lang), "leave:yes"),),))]
+
+    async def leave_confirmed(self, who: Who, rest: str, now: datetime) -> list[Reply]:
+        if rest != "yes":
+            return [Reply(t("stale_button", who.lang))]
+        await self.store.audit(who.person.user_id, "leave", "", now)
+        await self.store.erase_person(who.person.user_id)
+        return [Reply("", edit=True), Reply(t("left", who.lang))]
+
+    async def reload(self, who: Who, args: str, now: datetime) -> list[Reply]:
+        """Re-read the knowledge base; a broken set keeps the old cards serving."""
+        cards, problems = check(self.settings.knowledge)
+        if problems:
+            shown = "\n".join(str(p) for p in problems[:15])
+            more = f"\n… +{len(problems) - 15}" if len(problems) > 15 else ""
+            await self.store.audit(who.person.user_id, "reload.failed", f"{len(problems)}", now)
+            return [Reply(t("reload_failed", who.lang, problems=shown + more))]
+        self.library = Library.build(KnowledgeBase.of(cards))
+        await self.training.sync_versions(now)
+        await self.store.audit(who.person.user_id, "reload", f"cards={len(cards)}", now)
+        return [Reply(t("reloaded", who.lang, n=len(cards)))]
 
 
 def _group_ok(command: str | None, callback: str | None) -> bool:
     if callback is not None:
-        return callback.partition(":")[0] in GROUP_OK_BUTTONS
-    return command in GROUP_OK
+        return callback.partition(":")[0] in GROUP_BUTTONS
+    return command in GROUP_COMMANDS
 
 
 def _split_command(text: str) -> tuple[str | None, str]:
@@ -286,7 +217,7 @@ def _split_command(text: str) -> tuple[str | None, str]:
 
 
 def _lang_for(person: Person | None, text: str, hint: str | None) -> Lang:
-    """A chosen language wins; otherwise the language of the message, then the client's."""
+    """A chosen language wins; otherwise the language of the message, then the last one used."""
     if person is not None and person.lang is not None:
         return person.lang
     if text and not text.startswith("/"):

@@ -156,6 +156,21 @@ class Drill:
 
 
 @dataclass(frozen=True)
+class Who:
+    """Who is talking, and the language to answer in."""
+
+    person: Person
+    lang: Lang
+
+    @property
+    def admin(self) -> bool:
+        return Role.ADMIN in self.person.roles
+
+    def has(self, role: Role) -> bool:
+        return self.admin or role in self.person.roles
+
+
+@dataclass(frozen=True)
 class Inbound:
     """What a person sent: a text line or a button payload."""
 

@@ -10,25 +10,18 @@ import random
 import re
 from collections import defaultdict
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
 from bot.config import Settings
 from bot.drills import choose, shuffled_options
 from bot.i18n import section_name, t
 from bot.knowledge import KnowledgeBase
-from bot.models import SECTIONS, Button, Drill, Lang, Person, Push, Reply
+from bot.models import SECTIONS, Button, Drill, Lang, Push, Reply, Who
 from bot.schedule import Status, TopicStatus, after_answer, is_working_day, topic_status
 from bot.store import Store
 
 RECENT_DAYS = 14
 LAST_INVITE = time(18, 0)  # a missed invitation still goes out until this local time
-
-
-@dataclass(frozen=True)
-class Who:
-    person: Person
-    lang: Lang
 
 
 class Training:
@@ -60,7 +53,7 @@ class Training:
 
     # --- drills ---------------------------------------------------------------------
 
-    async def start(self, who: Who, now: datetime) -> list[Reply]:
+    async def drill(self, who: Who, args: str, now: datetime) -> list[Reply]:
         """Resume today's unfinished drill, or start a new one."""
         current = await self.store.open_drill(who.person.user_id)
         if current is not None and self.today(current.started_at) == self.today(now):
@@ -146,7 +139,7 @@ class Training:
         due = [s for s in statuses.values() if s.status in (Status.DUE, Status.OVERDUE)]
         return sorted(due, key=lambda s: s.due_at or now)
 
-    async def due(self, who: Who, now: datetime) -> list[Reply]:
+    async def due(self, who: Who, args: str, now: datetime) -> list[Reply]:
         lang = who.lang
         statuses = await self.statuses(who.person.user_id, now)
         new = sum(s.status is Status.NEW for s in statuses.values())
@@ -165,7 +158,7 @@ class Training:
             lines.append(t("due_new", lang, new=new))
         return [Reply("\n".join(lines), buttons=((Button(t("invite_button", lang), "drill:start"),),))]
 
-    async def progress(self, who: Who, now: datetime) -> list[Reply]:
+    async def progress(self, who: Who, args: str, now: datetime) -> list[Reply]:
         lang = who.lang
         answers = await self.store.answers(who.person.user_id)
         if not answers:
@@ -205,7 +198,7 @@ class Training:
 
     # --- reminders --------------------------------------------------------------------
 
-    async def remind(self, who: Who, args: str) -> list[Reply]:
+    async def remind(self, who: Who, args: str, now: datetime) -> list[Reply]:
         value = args.strip().lower()
         if value == "off":
             await self.store.set_reminder(who.person.user_id, None)
@@ -220,12 +213,12 @@ class Training:
     async def pause(self, who: Who, args: str, now: datetime) -> list[Reply]:
         value = args.strip().lower()
         if value in ("off", "0"):
-            await self.store.set_pause(who.person.user_id, None)
+            await self.store.set_pause(who.person.user_id, self.today(now), None)
             return [Reply(t("pause_off", who.lang))]
         if not value.isdigit() or not 1 <= int(value) <= 60:
             return [Reply(t("pause_usage", who.lang))]
         until = self.today(now) + timedelta(days=int(value) - 1)
-        await self.store.set_pause(who.person.user_id, until)
+        await self.store.set_pause(who.person.user_id, self.today(now), until)
         return [Reply(t("pause_set", who.lang, until=until.isoformat()))]
 
     async def invitations(self, now: datetime) -> list[Push]:

@@ -104,7 +104,7 @@ async def test_did_you_mean_buttons_then_choice(admin: Chat, assistant: Assistan
 async def test_forged_and_stale_buttons_are_refused(admin: Chat, assistant: Assistant) -> None:
     for payload in ("dym:999:0", "fb:abc:up", "a:1:0:zz", "card:", "zzz", "a:x", "sec:nowhere"):
         replies = await admin.tap(payload)
-        assert len(replies) == 1 and "expired" in replies[0].text or "过期" in replies[0].text
+        assert len(replies) == 1 and ("expired" in replies[0].text or "过期" in replies[0].text)
     assert await count(assistant, "SELECT COUNT(*) FROM answers") == 0
 
 

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from typing import Literal
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from bot.privacy import has_customer_data, id_number_ok, luhn_ok, mask
@@ -14,6 +15,7 @@ from bot.privacy import has_customer_data, id_number_ok, luhn_ok, mask
 ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 ID_CHECK = "10X98765432"
 PROPS = settings(max_examples=200, deadline=None)
+NOT_DIGITS: tuple[Literal["Nd"], ...] = ("Nd",)
 
 
 # --- independent reference implementations ---------------------------------------------------
@@ -76,7 +78,7 @@ def formatted(draw: st.DrawFn, number: str) -> str:
     return text
 
 
-no_digits = st.text(alphabet=st.characters(blacklist_categories=("Nd",)), max_size=30)
+no_digits = st.text(alphabet=st.characters(blacklist_categories=NOT_DIGITS), max_size=30)
 chinese = st.one_of(
     st.text(alphabet=st.characters(min_codepoint=0x4E00, max_codepoint=0x9FFF), max_size=10),
     st.sampled_from(["客户卡号", "卡号：", "请核对身份证号码", "，谢谢。", "转账到", "（尾号）", ""]),
@@ -155,8 +157,30 @@ def test_emails_masked_and_idempotent(local: str, domain: str, before: str, afte
     assert mask(once) == once
 
 
+any_text = st.text(alphabet=st.one_of(st.characters(), st.sampled_from("0123456789 -xX@.*_+%ab")),
+                   max_size=30)
+
+
 @PROPS
-@given(text=st.text(alphabet=st.characters(blacklist_categories=("Nd",)).filter(_no_at),
+@example(local="john", domain="x.com", before="**", after="**")
+@given(local=local_parts, domain=domains, before=any_text, after=any_text)
+def test_no_email_address_survives(local: str, domain: str, before: str, after: str) -> None:
+    address = f"{local}@{domain}"
+    assert address not in mask(before + address + after)
+
+
+@pytest.mark.parametrize(("text", "address"), [
+    ("**john.doe@example.com**", "john.doe@example.com"),
+    ("*john@x.com", "john@x.com"),
+    ("x@y.com-zhang@w.com", "zhang@w.com"),
+    ("@john@x.com", "john@x.com"),
+])
+def test_email_after_markup_is_masked(text: str, address: str) -> None:
+    assert address not in mask(text)
+
+
+@PROPS
+@given(text=st.text(alphabet=st.characters(blacklist_categories=NOT_DIGITS).filter(_no_at),
                     max_size=60))
 def test_text_without_digits_or_at_is_only_normalised(text: str) -> None:
     assert mask(text) == unicodedata.normalize("NFKC", text)

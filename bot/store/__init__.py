@@ -9,10 +9,11 @@ from __future__ import annotations
 from bot.store.base import AnswerRow, QuestionRow, StoreBase
 from bot.store.people import PeopleStore
 from bot.store.questions import QuestionStore
+from bot.store.reports import ReportStore
 from bot.store.training import Spacing, TrainingStore
 
 __all__ = ["AnswerRow", "QuestionRow", "Spacing", "Store"]
 
 
-class Store(PeopleStore, QuestionStore, TrainingStore, StoreBase):
+class Store(PeopleStore, QuestionStore, TrainingStore, ReportStore, StoreBase):
     """Async access to the bot's SQLite database; open with `await Store.open(path)`."""

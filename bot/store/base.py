@@ -16,6 +16,7 @@ from bot.models import Drill, ItemState, Lang, Person, Role, TopicState
 from bot.store.migrations import MIGRATIONS
 
 Row = aiosqlite.Row
+Connection = aiosqlite.Connection
 
 
 class StoreBase:
@@ -123,13 +124,15 @@ def _item_state(row: aiosqlite.Row) -> ItemState:
     return ItemState(row["item_id"], row["card_id"], row["step"], _dt(row["due_at"]))
 
 
-def _person(row: aiosqlite.Row) -> Person:
+def _person(row: aiosqlite.Row, supervises: frozenset[str] = frozenset()) -> Person:
     return Person(
         user_id=row["user_id"],
         name=row["name"],
         lang=Lang(row["lang"]) if row["lang"] else None,
         last_lang=Lang(row["last_lang"]) if row["last_lang"] else None,
         roles=frozenset(Role(r) for r in row["roles"].split(",") if r),
+        team=row["team"],
+        supervises=supervises,
         active=bool(row["active"]),
         remind_at=row["remind_at"],
         paused_until=date.fromisoformat(row["paused_until"]) if row["paused_until"] else None,

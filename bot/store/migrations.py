@@ -107,4 +107,44 @@ MIGRATIONS: list[str] = [
         seen_at TEXT NOT NULL
     );
     """,
+    # 5: teams, invites, supervisors, leave history, audit and anonymous counters
+    """
+    CREATE TABLE teams (
+        name       TEXT PRIMARY KEY COLLATE NOCASE,
+        created_at TEXT NOT NULL
+    );
+    ALTER TABLE people ADD COLUMN team TEXT;
+    CREATE TABLE supervisors (
+        user_id INTEGER NOT NULL,
+        team    TEXT NOT NULL COLLATE NOCASE,
+        PRIMARY KEY (user_id, team)
+    );
+    CREATE TABLE invites (
+        code       TEXT PRIMARY KEY,
+        team       TEXT NOT NULL,
+        role       TEXT NOT NULL,
+        created_by INTEGER NOT NULL,
+        created_at TEXT NOT NULL,
+        expires_at TEXT NOT NULL,
+        used_by    INTEGER,
+        used_at    TEXT
+    );
+    CREATE TABLE pauses (
+        user_id INTEGER NOT NULL,
+        start   TEXT NOT NULL,
+        until   TEXT NOT NULL
+    );
+    CREATE INDEX pauses_user ON pauses (user_id);
+    CREATE TABLE audit (
+        id     INTEGER PRIMARY KEY,
+        at     TEXT NOT NULL,
+        actor  INTEGER NOT NULL,
+        action TEXT NOT NULL,
+        detail TEXT NOT NULL DEFAULT ''
+    );
+    CREATE TABLE counters (
+        name  TEXT PRIMARY KEY,
+        value INTEGER NOT NULL
+    );
+    """,
 ]

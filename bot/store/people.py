@@ -1,22 +1,27 @@
-"""People: enrolment, language, reminders, pauses"""
+"""People, teams, invites, pauses, the audit trail and anonymous counters."""
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 from bot.models import Lang, Person, Role
-from bot.store.base import StoreBase, _person, _ts
+from bot.store.base import Connection, StoreBase, _person, _ts
 
 
 class PeopleStore(StoreBase):
-    """People."""
+    """People and what administrators do with them."""
 
     # --- people ---------------------------------------------------------------
 
     async def person(self, user_id: int) -> Person | None:
         async with self.db.execute("SELECT * FROM people WHERE user_id = ?", (user_id,)) as cur:
             row = await cur.fetchone()
-        return _person(row) if row else None
+        if row is None:
+            return None
+        async with self.db.execute("SELECT team FROM supervisors WHERE user_id = ?",
+                                   (user_id,)) as cur:
+            teams = frozenset(r["team"] for r in await cur.fetchall())
+        return _person(row, teams)
 
     async def upsert_person(self, user_id: int, name: str, roles: set[Role], now: datetime,
                             lang: Lang | None = None) -> Person:
@@ -50,18 +55,140 @@ class PeopleStore(StoreBase):
         async with self.transaction() as db:
             await db.execute("UPDATE people SET remind_at = ? WHERE user_id = ?", (at, user_id))
 
-    async def set_pause(self, user_id: int, until: date | None) -> None:
+    async def set_pause(self, user_id: int, today: date, until: date | None) -> None:
+        """Pause reminders from `today` to `until` inclusive (None resumes from today)."""
         async with self.transaction() as db:
             await db.execute("UPDATE people SET paused_until = ? WHERE user_id = ?",
                              (until.isoformat() if until else None, user_id))
+            await db.execute("UPDATE pauses SET until = ? WHERE user_id = ? AND until >= ?",
+                             ((today - timedelta(days=1)).isoformat(), user_id, today.isoformat()))
+            if until is not None:
+                await db.execute("INSERT INTO pauses VALUES (?, ?, ?)",
+                                 (user_id, today.isoformat(), until.isoformat()))
+
+    async def paused_days(self, user_id: int) -> list[tuple[date, date]]:
+        async with self.db.execute("SELECT start, until FROM pauses WHERE user_id = ?",
+                                   (user_id,)) as cur:
+            return [(date.fromisoformat(r["start"]), date.fromisoformat(r["until"]))
+                    for r in await cur.fetchall() if r["start"] <= r["until"]]
+
+    async def enrolled_at(self, user_id: int) -> datetime | None:
+        async with self.db.execute("SELECT created_at FROM people WHERE user_id = ?",
+                                   (user_id,)) as cur:
+            row = await cur.fetchone()
+        return datetime.fromisoformat(row["created_at"]) if row else None
+
+    # --- teams, invites, membership ----------------------------------------------------
+
+    async def add_team(self, name: str, now: datetime) -> bool:
+        async with self.transaction() as db:
+            cur = await db.execute("INSERT OR IGNORE INTO teams VALUES (?, ?)", (name, _ts(now)))
+            return cur.rowcount == 1
+
+    async def teams(self) -> list[str]:
+        async with self.db.execute("SELECT name FROM teams ORDER BY name") as cur:
+            return [r["name"] for r in await cur.fetchall()]
+
+    async def team(self, name: str) -> str | None:
+        """The team's name as created (names match case-insensitively)."""
+        async with self.db.execute("SELECT name FROM teams WHERE name = ?", (name,)) as cur:
+            row = await cur.fetchone()
+        return row["name"] if row else None
+
+    async def create_invite(self, code: str, team: str, role: Role, by: int, now: datetime,
+                            expires: datetime) -> None:
+        async with self.transaction() as db:
+            await db.execute(
+                "INSERT INTO invites (code, team, role, created_by, created_at, expires_at)"
+                " VALUES (?, ?, ?, ?, ?, ?)", (code, team, role.value, by, _ts(now), _ts(expires)))
+
+    async def use_invite(self, code: str, user_id: int, name: str, now: datetime) -> str | None:
+        """Enrol with a single-use code; the team joined, or None if the code is not valid now."""
+        async with self.transaction() as db:
+            async with db.execute("SELECT * FROM invites WHERE code = ? AND used_by IS NULL"
+                                  " AND expires_at > ?", (code, _ts(now))) as cur:
+                invite = await cur.fetchone()
+            if invite is None:
+                return None
+            await db.execute("UPDATE invites SET used_by = ?, used_at = ? WHERE code = ?",
+                             (user_id, _ts(now), code))
+            await db.execute(
+                "INSERT INTO people (user_id, name, roles, created_at) VALUES (?, ?, 'staff', ?)"
+                " ON CONFLICT(user_id) DO UPDATE SET name = excluded.name", (user_id, name, _ts(now)))
+            team = invite["team"]
+            if invite["role"] == Role.SUPERVISOR.value:
+                await db.execute("INSERT OR IGNORE INTO supervisors VALUES (?, ?)", (user_id, team))
+                await db.execute(
+                    "UPDATE people SET roles = CASE WHEN roles LIKE '%supervisor%' THEN roles"
+                    " ELSE roles || ',supervisor' END WHERE user_id = ?", (user_id,))
+            else:
+                await db.execute("UPDATE people SET team = ? WHERE user_id = ?", (team, user_id))
+            return str(team)
+
+    async def set_team(self, user_id: int, team: str) -> bool:
+        async with self.transaction() as db:
+            cur = await db.execute("UPDATE people SET team = ? WHERE user_id = ?", (team, user_id))
+            return cur.rowcount == 1
+
+    async def erase_person(self, user_id: int) -> bool:
+        """Delete a person's data; answers and questions stay as anonymous counts (user 0)."""
+        async with self.transaction() as db:
+            cur = await db.execute("DELETE FROM people WHERE user_id = ?", (user_id,))
+            if cur.rowcount != 1:
+                return False
+            for table in ("supervisors", "drills", "topic_state", "item_state", "pushes",
+                          "notices", "pauses"):
+                await db.execute(f"DELETE FROM {table} WHERE user_id = ?", (user_id,))
+            await db.execute("UPDATE answers SET user_id = 0 WHERE user_id = ?", (user_id,))
+            await db.execute("UPDATE questions SET user_id = 0 WHERE user_id = ?", (user_id,))
+            await db.execute("UPDATE invites SET used_by = 0 WHERE used_by = ?", (user_id,))
+            await db.execute("UPDATE audit SET actor = 0 WHERE actor = ?", (user_id,))
+            await _bump(db, "people_left")
+            return True
+
+    # --- audit and counters ----------------------------------------------------------
+
+    async def audit(self, actor: int, action: str, detail: str, now: datetime) -> None:
+        async with self.transaction() as db:
+            await db.execute("INSERT INTO audit (at, actor, action, detail) VALUES (?, ?, ?, ?)",
+                             (_ts(now), actor, action, detail))
+
+    async def audit_trail(self, limit: int = 100) -> list[tuple[str, int, str, str]]:
+        async with self.db.execute("SELECT at, actor, action, detail FROM audit ORDER BY id DESC"
+                                   " LIMIT ?", (limit,)) as cur:
+            return [(r["at"], r["actor"], r["action"], r["detail"]) for r in await cur.fetchall()]
+
+    async def bump(self, name: str) -> None:
+        async with self.transaction() as db:
+            await _bump(db, name)
+
+    async def counter(self, name: str) -> int:
+        async with self.db.execute("SELECT value FROM counters WHERE name = ?", (name,)) as cur:
+            row = await cur.fetchone()
+        return int(row["value"]) if row else 0
+
+    async def purge(self, before: datetime) -> int:
+        """Delete answer and question logs older than `before` (retention); rows deleted."""
+        async with self.transaction() as db:
+            a = await db.execute("DELETE FROM answers WHERE answered_at < ?", (_ts(before),))
+            q = await db.execute("DELETE FROM questions WHERE asked_at < ?", (_ts(before),))
+            return a.rowcount + q.rowcount
 
     async def set_active(self, user_id: int, active: bool) -> None:
         async with self.transaction() as db:
             await db.execute("UPDATE people SET active = ? WHERE user_id = ?", (int(active), user_id))
 
-    async def people(self) -> list[Person]:
-        async with self.db.execute("SELECT * FROM people ORDER BY user_id") as cur:
-            return [_person(r) for r in await cur.fetchall()]
+    async def people(self, team: str | None = None) -> list[Person]:
+        """Everyone, or the members of one team, ordered by name."""
+        sup: dict[int, set[str]] = {}
+        async with self.db.execute("SELECT user_id, team FROM supervisors") as cur:
+            for r in await cur.fetchall():
+                sup.setdefault(r["user_id"], set()).add(r["team"])
+        sql, args = "SELECT * FROM people", []
+        if team is not None:
+            sql, args = sql + " WHERE team = ? COLLATE NOCASE", [team]
+        async with self.db.execute(sql + " ORDER BY name, user_id", args) as cur:
+            return [_person(r, frozenset(sup.get(r["user_id"], ()))) for r in await cur.fetchall()]
 
     async def claim_push(self, user_id: int, kind: str, day: str, now: datetime) -> bool:
         """Reserve the one push of `kind` for a person and day; False if already sent."""
@@ -69,3 +196,8 @@ class PeopleStore(StoreBase):
             cur = await db.execute("INSERT OR IGNORE INTO pushes VALUES (?, ?, ?, ?)",
                                    (user_id, kind, day, _ts(now)))
             return cur.rowcount == 1
+
+
+async def _bump(db: Connection, name: str) -> None:
+    await db.execute("INSERT INTO counters VALUES (?, 1) ON CONFLICT(name)"
+                     " DO UPDATE SET value = value + 1", (name,))
