@@ -53,7 +53,7 @@ def main() -> None:
     rows = []  # (set, expected, [(card id, features)])
     for name in SETS:
         for q in questions(name):
-            cands = [(index.docs[i].card.id, f.vector()) for _, i, f in index.rank(str(q["q"]))]
+            cands = [(index.cards[i].id, f.vector()) for _, i, f in index.rank(str(q["q"]))]
             rows.append((name, q["expect"], cands))
 
     def xy(subset: list[tuple[str, object, list[tuple[str, tuple[float, ...]]]]]

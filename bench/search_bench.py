@@ -282,7 +282,7 @@ def mem_child(n: int) -> None:
     after = rss_mb()
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"VmRSS before build {before:.1f} MB, after {after:.1f} MB "
-          f"(+{after - before:.1f} MB for {len(idx.docs)} cards); ru_maxrss {peak:.1f} MB")
+          f"(+{after - before:.1f} MB for {len(idx.cards)} cards); ru_maxrss {peak:.1f} MB")
 
 
 def text_costs(queries: list[str]) -> None:

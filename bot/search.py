@@ -19,13 +19,15 @@ from __future__ import annotations
 import math
 import re
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass
+from itertools import filterfalse
 
 import numpy as np
 from rapidfuzz import fuzz, process
 
 from bot.models import Card, Match, SearchResult
-from bot.text import CJK, chunks, normalise
+from bot.text import CJK, normalise
 
 _CJK_RUN = re.compile(f"^[{CJK}]+$")
 
@@ -37,10 +39,9 @@ DIALECT = {
     "咁": "这么", "而家": "现在", "唔该": "请", "搞掂": "搞定", "客人": "客户",
     "顾客": "客户", "咋整": "怎么办", "咋办": "怎么办", "咋弄": "怎么办", "咋": "怎么",
     "啥": "什么", "帐户": "账户", "帐号": "账号", "嚟": "来", "啱": "对", "边个": "谁",
-    "边": "哪", "咁样": "这样", "仲": "还", "几多": "多少", "乜": "什么", "揾": "找",
-    "晒": "完", "紧": "着", "后生仔": "年轻人", "上堂": "上课", "开唔到": "打不开",
+    "边条": "哪条", "咁样": "这样", "几多": "多少", "乜": "什么", "揾": "找", "后生仔": "年轻人", "上堂": "上课", "开唔到": "打不开",
     "冇钱": "没钱", "畀人": "被人", "俾人": "被人", "点解": "为什么", "系咪": "是不是",
-    "咪": "不要", "啦": "", "喇": "", "㗎": "", "嘞": "", "囉": "", "喎": "", "嘛": "",
+    "啦": "", "喇": "", "㗎": "", "嘞": "", "囉": "", "喎": "",
 }
 # English shorthand and typos common in chat -> words the cards use.
 SHORTHAND = {
@@ -78,7 +79,9 @@ ZH_FILLER = sorted(
     key=len, reverse=True,
 )
 _ZH_FILLER_RE = re.compile("|".join(map(re.escape, ZH_FILLER)))
-_WORD_RE = re.compile(r"[a-z0-9/&.]*[a-z0-9&]")
+_SHORTHAND_RE = re.compile(
+    r"(?<![a-z0-9/&])(?:" + "|".join(map(re.escape, sorted(SHORTHAND, key=len, reverse=True)))
+    + r")(?![a-z0-9/&])")
 _DIALECT_RE = re.compile("|".join(map(re.escape, sorted(DIALECT, key=len, reverse=True))))
 
 FIELD_WEIGHTS = {"title": 3, "questions": 2, "summary": 1, "body": 1}
@@ -101,28 +104,27 @@ def prepare(text: str) -> str:
     """Normalised text with dialect and shorthand folded; shared by index and query."""
     text = normalise(text)
     text = _DIALECT_RE.sub(lambda m: DIALECT[m.group(0)], text)
-    return _WORD_RE.sub(lambda m: SHORTHAND.get(m.group(0), m.group(0)), text.replace("'s ", " "))
+    return _SHORTHAND_RE.sub(lambda m: SHORTHAND[m.group(0)], text.replace("'s ", " "))
+
+
+_UNIGRAM = re.compile(f"[{CJK}]")
+_BIGRAM = re.compile(f"(?=([{CJK}]{{2}}))")
+_WORD = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")
+_STEMS: dict[str, str] = {}
 
 
 def tokens(text: str, drop_filler: bool = True) -> list[str]:
-    """CJK unigrams + bigrams and English stems of already `prepare`d text."""
-    out: list[str] = []
-    for chunk in chunks(text):
-        if _CJK_RUN.match(chunk):
-            parts = _ZH_FILLER_RE.split(chunk) if drop_filler else [chunk]
-            for run in parts:
-                out.extend(run)
-                out.extend(map(str.__add__, run, run[1:]))
-        elif not (drop_filler and chunk in EN_STOP):
-            out.append(stem(chunk))
-    return out
+    """CJK unigrams + bigrams and English stems of already `prepare`d text.
 
-
-@dataclass(frozen=True)
-class _Doc:
-    card: Card
-    phrases: tuple[frozenset[str], ...]  # token sets of titles and questions
-    terms: frozenset[str]
+    Regex scans at C speed: the index tokenises every card at start-up.
+    """
+    if drop_filler:
+        text = _ZH_FILLER_RE.sub(" ", text)
+    words = _WORD.findall(text)
+    if drop_filler:
+        words = [w for w in words if w not in EN_STOP]
+    stems = [_STEMS.get(w) or _STEMS.setdefault(w, stem(w)) for w in words]
+    return _UNIGRAM.findall(text) + _BIGRAM.findall(text) + stems
 
 
 @dataclass(frozen=True)
@@ -143,50 +145,75 @@ class Features:
 
 
 class Index:
-    """BM25 over cards plus re-ranking on coverage and phrase overlap; build once per knowledge base."""
+    """BM25 over cards, re-ranked on coverage and phrase overlap; build once per knowledge base.
+
+    Everything per query is vectorised over all cards (numpy), so cost grows with
+    the postings a query touches, not with Python work per card.
+    """
 
     BASE = (0.45, 0.45, 0.10)  # base score: coverage, phrase, relative BM25
     # Logistic model over Features.vector(), fitted by bench/calibrate.py.
-    MODEL = (-0.335, 5.945, 3.971, -0.138, 1.375, 5.679, 8.02)
-    BIAS = -12.604
+    MODEL = (-0.342, 5.965, 4.017, -0.138, 1.377, 5.528, 8.513)
+    BIAS = -13.093
     CONFIDENT = 0.45  # answer with the card
     PLAUSIBLE = 0.20  # otherwise offer "did you mean"
 
     def __init__(self, cards: list[Card]) -> None:
-        self.docs: list[_Doc] = []
-        counts: list[Counter[str]] = []
-        phrases: list[tuple[frozenset[str], ...]] = []
-        for card in cards:
+        self.cards = list(cards)
+        vocab: dict[str, int] = {}
+        term_ids: list[list[int]] = []
+        term_tfs: list[list[int]] = []
+        phrase_terms: list[list[int]] = []
+        phrase_card: list[int] = []
+        for i, card in enumerate(self.cards):
             fields = _fields(card)
-            tf: Counter[str] = Counter()
+            bag: list[str] = []
             for name, texts in fields.items():
-                weight = FIELD_WEIGHTS[name]
-                for t in texts:
-                    for tok in tokens(prepare(t), drop_filler=False):
-                        tf[tok] += weight
-            counts.append(tf)
-            phrases.append(tuple(frozenset(tokens(prepare(t)))
-                                 for t in (*fields["title"], *fields["questions"])))
-        n = len(counts)
-        lengths = np.array([sum(c.values()) for c in counts] or [1], dtype=np.float64)
-        avg = float(lengths.mean()) or 1.0
-        postings: dict[str, tuple[list[int], list[float]]] = {}
-        for i, tf in enumerate(counts):
-            norm = K1 * (1 - B + B * lengths[i] / avg)
-            for tok, f in tf.items():
-                ids, ws = postings.setdefault(tok, ([], []))
-                ids.append(i)
-                ws.append(f * (K1 + 1) / (f + norm))
-        self.idf: dict[str, float] = {}
-        self.postings: dict[str, tuple[np.ndarray, np.ndarray]] = {}
-        for tok, (ids, ws) in postings.items():
-            df = len(ids)
-            self.idf[tok] = math.log(1 + (n - df + 0.5) / (df + 0.5))
-            self.postings[tok] = (np.array(ids, dtype=np.int32), np.array(ws, dtype=np.float32))
-        # A word the cards never use is as telling as the rarest word they do use.
+                bag += tokens(prepare(" ¦ ".join(texts)), drop_filler=False) * FIELD_WEIGHTS[name]
+            tf = Counter(bag)
+            _grow(vocab, tf.keys())
+            term_ids.append(list(map(vocab.__getitem__, tf)))
+            term_tfs.append(list(tf.values()))
+            # one prepare() per card: "¦" survives normalising and splits the phrases again
+            for text in prepare(" ¦ ".join((*fields["title"], *fields["questions"]))).split("¦"):
+                terms = set(tokens(text))
+                if terms:
+                    _grow(vocab, terms)
+                    phrase_terms.append(sorted(map(vocab.__getitem__, terms)))
+                    phrase_card.append(i)
+        self.vocab = vocab
+        n = len(self.cards)
+        doc_len = np.array([sum(x) for x in term_tfs] or [1], dtype=np.float64)
+        avg = float(doc_len.mean()) or 1.0
+        # card postings: a CSR matrix term -> (card ids, BM25 term weights)
+        rows = np.concatenate([np.array(x, dtype=np.int32) for x in term_ids]) if n else \
+            np.zeros(0, np.int32)
+        cols = np.repeat(np.arange(n, dtype=np.int32), [len(x) for x in term_ids])
+        tfs = np.concatenate([np.array(x, dtype=np.float64) for x in term_tfs]) if n else \
+            np.zeros(0)
+        norm = K1 * (1 - B + B * doc_len[cols] / avg) if n else np.zeros(0)
+        self.doc_ptr, self.doc_ids, self.doc_w = _csr(rows, cols, tfs * (K1 + 1) / (tfs + norm),
+                                                      len(vocab))
+        df = np.diff(self.doc_ptr).astype(np.float64)
+        self.idf = np.log(1 + (n - df + 0.5) / (df + 0.5))
         self.unknown_idf = math.log(1 + (n + 0.5) / 0.5)
-        self.docs = [_Doc(c, p, frozenset(tf)) for c, p, tf in zip(cards, phrases, counts, strict=True)]
-        self.words = [t for t in self.postings if t.isascii() and t.isalpha() and len(t) >= 4]
+        single = np.zeros(len(vocab), dtype=bool)
+        for term, tid in vocab.items():
+            single[tid] = len(term) == 1 and not term.isascii()
+        # A term's weight in coverage and overlap: idf, CJK single characters at half.
+        self.weight_of = np.where(single, 0.5, 1.0) * self.idf
+        self.strong = ~single
+        # phrase postings: term -> phrases (titles and questions), phrases grouped by card
+        p_rows = np.array([t for p in phrase_terms for t in p], dtype=np.int32)
+        p_cols = np.repeat(np.arange(len(phrase_terms), dtype=np.int32),
+                           [len(p) for p in phrase_terms])
+        self.phrase_ptr, self.phrase_ids, _ = _csr(p_rows, p_cols, np.ones(len(p_rows)),
+                                                   len(vocab))
+        self.phrase_card = np.array(phrase_card, dtype=np.int32)
+        self.phrase_weight = np.bincount(p_cols, weights=self.weight_of[p_rows],
+                                         minlength=len(phrase_terms))
+        self.words = [t for t in vocab if t.isascii() and t.isalpha() and len(t) >= 4
+                      and self.doc_ptr[vocab[t] + 1] > self.doc_ptr[vocab[t]]]
         self._fixes: dict[str, str | None] = {}
 
     def _correct(self, word: str) -> str | None:
@@ -199,16 +226,15 @@ class Index:
             self._fixes[word] = hit
         return self._fixes[word]
 
-    def weight(self, term: str) -> float:
-        """A term's weight in coverage and overlap: idf, CJK single characters at half."""
-        w = self.idf.get(term, self.unknown_idf)
-        return w * 0.5 if len(term) == 1 and not term.isascii() else w
+    def _known(self, term: str) -> int | None:
+        tid = self.vocab.get(term)
+        return tid if tid is not None and self.doc_ptr[tid + 1] > self.doc_ptr[tid] else None
 
     def query_terms(self, query: str) -> list[str]:
         """Query tokens; unknown English words corrected where a close index word exists."""
         terms = []
         for tok in tokens(prepare(query)):
-            if tok not in self.postings and tok.isascii():
+            if self._known(tok) is None and tok.isascii():
                 tok = self._correct(tok) or tok
             terms.append(tok)
         return terms
@@ -216,7 +242,7 @@ class Index:
     def search(self, query: str, limit: int = 3) -> SearchResult:
         """Best cards for `query`, best first, with scores in [0, 1] and a confidence decision."""
         ranked = self.rank(query)
-        matches = tuple(Match(self.docs[i].card, round(p, 4)) for p, i, _ in ranked[:limit])
+        matches = tuple(Match(self.cards[i], round(p, 4)) for p, i, _ in ranked[:limit])
         if not ranked:
             return SearchResult(query, False, ())
         top, _, feats = ranked[0]
@@ -226,47 +252,64 @@ class Index:
                             top >= self.PLAUSIBLE or on_topic)
 
     def rank(self, query: str) -> list[tuple[float, int, Features]]:
-        """(probability, doc index, features) for the re-ranked candidates, best first."""
-        terms = self.query_terms(query)
-        known = Counter(t for t in terms if t in self.postings)
-        if not known or not self.docs:
+        """(probability, card index, features) for the re-ranked candidates, best first."""
+        terms = set(self.query_terms(query))
+        known = [tid for tid in (self._known(t) for t in terms) if tid is not None]
+        n = len(self.cards)
+        if not known or not n:
             return []
-        scores = np.zeros(len(self.docs), dtype=np.float32)
-        for tok, qtf in known.items():
-            ids, ws = self.postings[tok]
-            scores[ids] += ws * (self.idf[tok] * qtf)
-        top = [int(i) for i in np.argsort(-scores)[:RERANK] if scores[i] > 0]
-        query_set = frozenset(terms)
-        q_weight = sum(self.weight(t) for t in query_set)
-        unknown = sum(self.weight(t) for t in query_set if t not in self.postings) / q_weight
-        length = min(len(query_set), 20) / 20
-        strong = [t for t in query_set if t.isascii() or len(t) > 1]
-        best = float(scores[top[0]])
-        parts = []
-        for i in top:
-            doc = self.docs[i]
-            coverage = sum(self.weight(t) for t in query_set if t in doc.terms) / q_weight
-            phrase = max((self._dice(query_set, q_weight, p) for p in doc.phrases), default=0.0)
-            matched = min(sum(self.weight(t) for t in strong if t in doc.terms), 15.0) / 15.0
-            relative = float(scores[i]) / best
-            wc, wp, wr = self.BASE
-            parts.append((wc * coverage + wp * phrase + wr * relative, i, coverage, phrase,
-                          matched, relative))
+        unknown_weight = sum(self.unknown_idf * (0.5 if len(t) == 1 and not t.isascii() else 1)
+                             for t in terms if self._known(t) is None)
+        q_weight = float(self.weight_of[known].sum()) + unknown_weight
+        bm25 = np.zeros(n)
+        covered = np.zeros(n)
+        strong = np.zeros(n)
+        shared = np.zeros(len(self.phrase_card))
+        for tid in known:
+            lo, hi = self.doc_ptr[tid], self.doc_ptr[tid + 1]
+            ids = self.doc_ids[lo:hi]
+            bm25[ids] += self.doc_w[lo:hi] * self.idf[tid]
+            covered[ids] += self.weight_of[tid]
+            if self.strong[tid]:
+                strong[ids] += self.weight_of[tid]
+            plo, phi = self.phrase_ptr[tid], self.phrase_ptr[tid + 1]
+            shared[self.phrase_ids[plo:phi]] += self.weight_of[tid]
+        top = [int(i) for i in np.argsort(-bm25)[:RERANK] if bm25[i] > 0]
+        if not top:
+            return []
+        dice = 2 * shared / (q_weight + self.phrase_weight)
+        phrase = np.zeros(n)
+        np.maximum.at(phrase, self.phrase_card, dice)
+        best = float(bm25[top[0]])
+        unknown = unknown_weight / q_weight
+        length = min(len(terms), 20) / 20
+        wc, wp, wr = self.BASE
+        base = {i: wc * covered[i] / q_weight + wp * phrase[i] + wr * bm25[i] / best for i in top}
         ranked = []
-        for base, i, coverage, phrase, matched, relative in parts:
-            other = max((p[0] for p in parts if p[1] != i), default=0.0)
-            feats = Features(coverage, phrase, matched, unknown, length, base - other, relative)
+        for i in top:
+            other = max((base[j] for j in top if j != i), default=0.0)
+            feats = Features(float(covered[i] / q_weight), float(phrase[i]),
+                             min(float(strong[i]), 15.0) / 15.0, unknown, length,
+                             base[i] - other, float(bm25[i]) / best)
             z = self.BIAS + sum(w * x for w, x in zip(self.MODEL, feats.vector(), strict=True))
             ranked.append((1.0 / (1.0 + math.exp(-z)), i, feats))
         ranked.sort(key=lambda r: -r[0])
         return ranked
 
-    def _dice(self, query: frozenset[str], q_weight: float, phrase: frozenset[str]) -> float:
-        shared = query & phrase
-        if not shared:
-            return 0.0
-        both = sum(self.weight(t) for t in shared)
-        return 2 * both / (q_weight + sum(self.weight(t) for t in phrase))
+
+def _grow(vocab: dict[str, int], terms: Iterable[str]) -> None:
+    """Give new terms the next ids (set difference and update run at C speed)."""
+    new = list(filterfalse(vocab.__contains__, terms))
+    vocab.update(zip(new, range(len(vocab), len(vocab) + len(new)), strict=True))
+
+
+def _csr(rows: np.ndarray, cols: np.ndarray, values: np.ndarray, n_rows: int
+         ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Compressed rows: for row r, cols[ptr[r]:ptr[r+1]] and their values."""
+    order = np.argsort(rows, kind="stable")
+    ptr = np.zeros(n_rows + 1, dtype=np.int64)
+    np.cumsum(np.bincount(rows, minlength=n_rows), out=ptr[1:])
+    return ptr, cols[order].astype(np.int32), values[order].astype(np.float32)
 
 
 def _fields(card: Card) -> dict[str, list[str]]:
