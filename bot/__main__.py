@@ -53,6 +53,16 @@ def _parser() -> argparse.ArgumentParser:
     kb_show.add_argument("id", help="card id, e.g. dispute.fee")
     kb_show.add_argument("--lang", choices=["zh", "en"], default="zh")
     kb_show.add_argument("--kb", type=Path, help="card folder (default COACH_KNOWLEDGE)")
+    report = sub.add_parser("report", help="a team summary at the server (administrators)",
+                            description="Print or save a supervisor summary for one team.")
+    report.add_argument("--team", required=True, help="team name")
+    report.add_argument("--period", choices=["7d", "30d", "90d"], default="30d")
+    report.add_argument("--format", choices=["text", "csv", "png"], default="text")
+    report.add_argument("--lang", choices=["zh", "en"], default="zh")
+    report.add_argument("--out", type=Path, help="file to write (default: stdout; png needs it)")
+    backup = sub.add_parser("backup", help="consistent copy of the database, safe while running",
+                            description="Copy COACH_DB to FILE with SQLite's online backup.")
+    backup.add_argument("file", type=Path, help="where to write the copy")
     return parser
 
 
@@ -108,6 +118,41 @@ def _ask(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+async def _report(args: argparse.Namespace, settings: Settings) -> int:
+    """`report --team NAME`: the same summary /summary gives, recorded in the audit trail."""
+    from bot.app import build, utc_now
+    from bot.reports import chart_png, find_cjk_font, render_text
+
+    if args.format == "png" and args.out is None:
+        raise StartupError("report --format png needs --out FILE")
+    assistant = await build(settings)
+    try:
+        team = await assistant.store.team(args.team)
+        if team is None:
+            raise StartupError(f"no team {args.team!r}; teams: "
+                               f"{', '.join(await assistant.store.teams()) or '-'}")
+        now = utc_now()
+        days = int(args.period.rstrip("d"))
+        lang = Lang(args.lang)
+        if args.format == "csv":
+            data = await assistant.staff.export_csv([team], now)
+        else:
+            summary = await assistant.staff.summary(team, days, now)
+            if args.format == "png":
+                data, _ = chart_png(summary, lang, find_cjk_font(settings.chart_font))
+            else:
+                data = (render_text(summary, lang, settings.timezone) + "\n").encode("utf-8")
+        await assistant.store.audit(0, "report.cli", f"team={team} format={args.format}", now)
+    finally:
+        await assistant.store.close()
+    if args.out is not None:
+        args.out.write_bytes(data)
+    else:
+        sys.stdout.buffer.write(data)
+        sys.stdout.flush()
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of `counter-coach` and `python -m bot`."""
     args = _parser().parse_args(argv)
@@ -134,6 +179,16 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
         return _kb(args, settings)
     if command == "ask":
         return _ask(args, settings)
+    if command == "report":
+        return asyncio.run(_report(args, settings))
+    if command == "backup":
+        from bot.store import backup
+
+        if not settings.db.exists():
+            raise StartupError(f"COACH_DB: no database at {settings.db}")
+        pages = backup(settings.db, args.file)
+        print(f"backed up {settings.db} to {args.file} ({pages} pages)", file=sys.stderr)
+        return 0
     if command == "chat":
         from bot.adapters.console import chat
 

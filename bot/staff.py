@@ -148,7 +148,7 @@ class Staffing:
 
     # --- supervisors -----------------------------------------------------------------------
 
-    async def summary(self, actor: Who, team: str, days: int, now: datetime) -> TeamSummary:
+    async def summary(self, team: str, days: int, now: datetime) -> TeamSummary:
         """The numbers behind /summary, for one team over the last `days` days."""
         tz = self.settings.timezone
         today = now.astimezone(tz).date()
@@ -211,7 +211,7 @@ class Staffing:
         replies = []
         font = find_cjk_font(self.settings.chart_font)
         for team in teams:
-            s = await self.summary(actor, team, days, now)
+            s = await self.summary(team, days, now)
             replies.append(Reply(render_text(s, actor.lang, self.settings.timezone)))
             png, _ = await asyncio.to_thread(chart_png, s, actor.lang, font)
             replies.append(Reply(t("chart_caption", actor.lang, team=team),
@@ -291,9 +291,8 @@ class Staffing:
             if not await self.store.claim_push(p.user_id, "weekly", week, now):
                 continue
             lang = p.lang or p.last_lang or Lang.ZH
-            actor = Who(p, lang)
             for team in sorted(p.supervises):
-                s = await self.summary(actor, team, 7, now)
+                s = await self.summary(team, 7, now)
                 pushes.append(Push(p.user_id, Reply(render_text(s, lang, self.settings.timezone)),
                                    key=f"weekly:{week}:{team}"))
             await self.store.audit(p.user_id, "report.weekly", f"week={week}", now)

@@ -9,6 +9,7 @@ from typing import TextIO
 from bot.app import DEMO_USER, build, demo_settings
 from bot.assistant import Assistant
 from bot.config import Settings
+from bot.demo import seed
 from bot.models import Inbound, Reply, ReplyKind
 
 
@@ -71,6 +72,8 @@ async def chat(settings: Settings) -> int:
     assistant = await build(demo_settings(settings))
     try:
         await assistant.enrol_demo(DEMO_USER, "Demo")
+        if "COACH_DB" not in settings.explicit:
+            await seed(assistant, DEMO_USER, assistant.now())
         interactive = sys.stdin.isatty()
         if interactive:
             print(f"Counter Coach console - database {assistant.store.path}. "

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sqlite3
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -90,6 +91,20 @@ class QuestionRow:
     card_id: str | None
     offered: tuple[str, ...]
     feedback: int | None
+
+
+def backup(source: Path, target: Path) -> int:
+    """A consistent copy of a live database (SQLite online backup); pages copied."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    src = sqlite3.connect(f"file:{source}?mode=ro", uri=True)
+    dst = sqlite3.connect(str(target))
+    try:
+        src.backup(dst)
+        row = dst.execute("PRAGMA page_count").fetchone()
+        return int(row[0]) if row else 0
+    finally:
+        dst.close()
+        src.close()
 
 
 def _ts(value: datetime) -> str:

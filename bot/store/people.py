@@ -125,6 +125,10 @@ class PeopleStore(StoreBase):
                 await db.execute("UPDATE people SET team = ? WHERE user_id = ?", (team, user_id))
             return str(team)
 
+    async def add_supervisor(self, user_id: int, team: str) -> None:
+        async with self.transaction() as db:
+            await db.execute("INSERT OR IGNORE INTO supervisors VALUES (?, ?)", (user_id, team))
+
     async def set_team(self, user_id: int, team: str) -> bool:
         async with self.transaction() as db:
             cur = await db.execute("UPDATE people SET team = ? WHERE user_id = ?", (team, user_id))
