@@ -63,6 +63,8 @@ async def converse(assistant: Assistant, lines: TextIO, out: TextIO, user_id: in
         else:
             inbound = Inbound(user_id=user_id, name=name, text=text)
         shown = render(await assistant.handle(inbound), out)
+        for push in assistant.take_pushes():
+            out.write(f"(sent to {push.user_id}) {push.reply.text}\n\n")
         if shown:
             buttons = shown
 

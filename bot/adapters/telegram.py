@@ -218,6 +218,8 @@ class TelegramBot:
         if inbound is None:
             return
         replies = await self.assistant.handle(inbound)
+        for push in self.assistant.take_pushes():  # e.g. /nudge: paced like every push
+            self.pushes.queue.put_nowait(push)
         await self.render(update, replies)
 
     def to_inbound(self, update: Update, bot_name: str) -> Inbound | None:
