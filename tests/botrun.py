@@ -1,0 +1,37 @@
+"""The real Telegram adapter running in-process against the fake Bot API."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import replace
+
+from telegram import Update
+
+from bot.adapters.telegram import TelegramBot
+from bot.config import Settings
+from tests.fake_bot_api import FakeBotApi
+
+TOKEN = "123456:TEST-TOKEN-abcdefghijklmnopqrstuvwxyz"
+
+
+@asynccontextmanager
+async def running_bot(api: FakeBotApi, settings: Settings) -> AsyncIterator[TelegramBot]:
+    """initialize → post_init → start → poll, and the reverse on exit (as run_polling does)."""
+    bot = TelegramBot(replace(settings, token=TOKEN, base_url=api.url,
+                              base_file_url=api.file_url))
+    app = bot.application()
+    bot.app = app
+    await app.initialize()
+    await bot.post_init(app)
+    await app.start()
+    assert app.updater is not None
+    await app.updater.start_polling(poll_interval=0.0, timeout=1,
+                                    allowed_updates=Update.ALL_TYPES)
+    try:
+        yield bot
+    finally:
+        await app.updater.stop()
+        await app.stop()
+        await bot.post_shutdown(app)
+        await app.shutdown()
