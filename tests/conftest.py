@@ -9,10 +9,12 @@ from pathlib import Path
 
 import pytest
 
-from bot.app import build
+from bot.answers import Library
 from bot.assistant import Assistant
 from bot.config import Settings, load_settings
+from bot.knowledge import load
 from bot.models import Inbound, Reply
+from bot.store import Store
 from tests.cards import REAL_KB
 
 ADMIN = 900
@@ -42,9 +44,17 @@ def settings(tmp_path: Path) -> Settings:
     return replace(base, db=tmp_path / "coach.db", knowledge=REAL_KB, admins=frozenset({ADMIN}))
 
 
+@pytest.fixture(scope="session")
+def real_library() -> Library:
+    """The real cards, indexed once per test session (they are read-only)."""
+    return Library.build(load(REAL_KB))
+
+
 @pytest.fixture
-async def assistant(settings: Settings, clock: FakeClock) -> AsyncIterator[Assistant]:
-    a = await build(settings, clock)
+async def assistant(settings: Settings, clock: FakeClock,
+                    real_library: Library) -> AsyncIterator[Assistant]:
+    a = Assistant(settings, await Store.open(settings.db), real_library, clock)
+    await a.start()
     try:
         yield a
     finally:
