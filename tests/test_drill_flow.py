@@ -354,10 +354,11 @@ async def test_drill_survives_a_restart(
         q2_wrong = await option_payload(a2, old_q2, right=False)
         replies = await chat.tap(q2_wrong)
         assert len(replies) == 3 and replies[0].text.endswith("❌")
-        assert replies[2].title == "小测 3/3"
+        q3 = replies[2]
+        assert q3.title == "小测 3/3"
         again = await chat.tap(q2_wrong)
         assert [r.text for r in again] == [ALREADY_ZH]
-        await answer(chat, right=True)
+        await chat.tap(await option_payload(a2, q3, right=True))
         assert chat.last[-1].text.startswith("本次小测完成：2/3")
         assert await rows(a2, "SELECT position, is_correct FROM answers ORDER BY position") == [
             (0, 1), (1, 0), (2, 1)]

@@ -233,3 +233,89 @@ async def test_webhook_checks_secret_and_has_health(api: FakeBotApi, tmp_path: P
         code = await bot.stop()
     assert code == 0, bot.stderr[-2000:]
     assert "s3cret-value" not in bot.stderr
+
+
+def option_buttons(api: FakeBotApi, chat_id: int) -> tuple[list[str], int]:
+    """Payloads of the last drill question's options, and that message's id."""
+    for call in reversed([c for c in api.calls("sendMessage")
+                          if c.params.get("chat_id") == chat_id]):
+        rows = (call.params.get("reply_markup") or {}).get("inline_keyboard", [])
+        payloads = [b["callback_data"] for row in rows for b in row
+                    if b["callback_data"].startswith("a:")]
+        if payloads:
+            return payloads, int(call.response["result"]["message_id"])  # type: ignore[index]
+    raise AssertionError(api.dump())
+
+
+async def test_sigkill_mid_drill_then_restart(api: FakeBotApi, tmp_path: Path) -> None:
+    """Killed between answers: after a restart the drill resumes and nothing counts twice."""
+    import sqlite3
+
+    bot = BotProcess(api, tmp_path, COACH_LOG_LEVEL="INFO")
+    await bot.start()
+    await api.send_text(ADMIN, "/start", first_name="Admin")
+    await reply_after(api, ADMIN, 0)
+    n = len(texts_to(api, ADMIN))
+    await api.send_text(ADMIN, "/drill")
+    await reply_after(api, ADMIN, n)
+    payloads, message_id = option_buttons(api, ADMIN)
+    await api.send_callback(ADMIN, payloads[0], message_id)
+    await api.wait_for(lambda _: any("2/3" in t for t in texts_to(api, ADMIN)), timeout=20)
+    await bot.stop(signal.SIGKILL)
+
+    db = sqlite3.connect(tmp_path / "coach.db")
+    assert db.execute("SELECT COUNT(*) FROM answers").fetchone()[0] == 1
+    db.close()
+
+    restarted = BotProcess(api, tmp_path, COACH_LOG_LEVEL="INFO")
+    await restarted.start()
+    try:
+        # the first answer's update delivered again, as Telegram does for unconfirmed ones
+        first = [c for c in api.calls("getUpdates") if c.response and any(
+            "callback_query" in u for u in c.response.get("result", []))][0]
+        raw = next(u for u in first.response["result"] if "callback_query" in u)  # type: ignore[index]
+        await api.send_update(raw)
+        n = len(texts_to(api, ADMIN))
+        await api.send_text(ADMIN, "/drill")  # resumes at question 2
+        resumed = await reply_after(api, ADMIN, n, count=2)
+        assert any("2/3" in t for t in resumed)
+        payloads, message_id = option_buttons(api, ADMIN)
+        await api.send_callback(ADMIN, payloads[0], message_id)
+        await api.wait_for(lambda _: any("3/3" in t for t in texts_to(api, ADMIN)[n:]),
+                           timeout=20)
+    finally:
+        assert await restarted.stop() == 0
+    db = sqlite3.connect(tmp_path / "coach.db")
+    rows = db.execute("SELECT position FROM answers ORDER BY position").fetchall()
+    db.close()
+    assert rows == [(0,), (1,)]
+
+
+async def test_backup_while_running_restores(api: FakeBotApi, tmp_path: Path) -> None:
+    import sqlite3
+    import subprocess
+
+    bot = BotProcess(api, tmp_path, COACH_LOG_LEVEL="INFO")
+    await bot.start()
+    try:
+        await api.send_text(ADMIN, "/start", first_name="Admin")
+        await reply_after(api, ADMIN, 0)
+        await api.send_text(ADMIN, "/team add 柜面一组")
+        await reply_after(api, ADMIN, 1)
+        copy = tmp_path / "backup" / "coach-copy.db"
+        proc = await asyncio.to_thread(
+            subprocess.run, [sys.executable, "-m", "bot", "backup", str(copy)], cwd=ROOT,
+            env=bot.env, capture_output=True, text=True, timeout=60)
+        assert proc.returncode == 0, proc.stderr
+    finally:
+        await bot.stop()
+    restored = sqlite3.connect(copy)
+    assert restored.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+    assert restored.execute("SELECT name FROM teams").fetchall() == [("柜面一组",)]
+    assert restored.execute("SELECT user_id FROM people").fetchall() == [(ADMIN,)]
+    restored.close()
+    # the restored copy serves a bot: point COACH_DB at it and ask for the team summary
+    proc = await asyncio.to_thread(
+        subprocess.run, [sys.executable, "-m", "bot", "report", "--team", "柜面一组"], cwd=ROOT,
+        env={**bot.env, "COACH_DB": str(copy)}, capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0 and "柜面一组" in proc.stdout
