@@ -10,7 +10,7 @@ import random
 import re
 from collections import defaultdict
 from collections.abc import Callable
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 
 from bot.config import Settings
 from bot.drills import choose, shuffled_options
@@ -22,6 +22,7 @@ from bot.store import Store
 
 RECENT_DAYS = 14
 LAST_INVITE = time(18, 0)  # a missed invitation still goes out until this local time
+LATE_GRACE = timedelta(hours=1)  # for a reminder set at or after 18:00
 
 
 class Training:
@@ -170,7 +171,8 @@ class Training:
             if card is not None:
                 per_section[card.section][0] += a.correct
                 per_section[card.section][1] += 1
-        drills = len({a.drill_id for a in answers})
+        epoch = datetime.fromtimestamp(0, UTC)
+        drills = len(await self.store.completed_drills([who.person.user_id], epoch))
         right = sum(a.correct for a in answers)
         days = {self.today(a.answered_at) for a in answers}
         text = t("progress", lang, streak=self.streak(days, now), drills=drills,
@@ -225,7 +227,7 @@ class Training:
         """Today's drill invitations that are due by now; each person at most once a day."""
         local = now.astimezone(self.settings.timezone)
         today = local.date()
-        if not is_working_day(today) or local.time() >= LAST_INVITE:
+        if not is_working_day(today):
             return []
         pushes = []
         for person in await self.store.people():
@@ -234,7 +236,10 @@ class Training:
             if person.paused_until is not None and person.paused_until >= today:
                 continue
             hour, minute = (int(x) for x in person.remind_at.split(":"))
-            if local.time() < time(hour, minute):
+            at = datetime.combine(today, time(hour, minute), tzinfo=self.settings.timezone)
+            last = max(datetime.combine(today, LAST_INVITE, tzinfo=self.settings.timezone),
+                       at + LATE_GRACE)
+            if not at <= local < last:
                 continue
             if await self.store.claim_push(person.user_id, "invite", today.isoformat(), now):
                 lang = person.lang or person.last_lang or Lang.ZH

@@ -153,9 +153,8 @@ async def test_complete_drill_in_chinese_with_feedback_score_and_stored_answers(
     assert all(len(row) == 1 for row in first.buttons)
     assert sorted(order0) == sorted(o.id for o in item0.options)
     assert payloads(first) == [f"a:{drill.id}:0:{o}" for o in order0]
-    assert [row[0].label for row in first.buttons] == [
-        item0.option(o).text.zh for o in order0  # type: ignore[union-attr]
-    ]
+    texts = {o.id: o.text.zh for o in item0.options}
+    assert [row[0].label for row in first.buttons] == [texts[o] for o in order0]
 
     pattern = [True, False, True]
     asked: list[DrillItem] = []
@@ -769,10 +768,6 @@ async def test_nine_oclock_follows_daylight_saving_time(
 # --- bugs found ---------------------------------------------------------------------------
 
 
-@pytest.mark.xfail(reason="bug: the store shares one connection without serialising"
-                   " transactions; a tick running while a button is handled fails with"
-                   " 'cannot start a transaction within a transaction' and the answer is lost",
-                   strict=True)
 async def test_answer_during_a_tick_is_recorded(
         admin: Chat, assistant: Assistant, clock: FakeClock) -> None:
     for uid in range(11_000, 11_050):
@@ -786,9 +781,6 @@ async def test_answer_during_a_tick_is_recorded(
     assert await scalar(assistant, "SELECT COUNT(*) FROM answers") == 1
 
 
-@pytest.mark.xfail(reason="bug: two presses handled concurrently collide in the shared"
-                   " connection (OperationalError) instead of the second saying"
-                   " 'already recorded'", strict=True)
 async def test_concurrent_double_tap_records_one_answer_without_error(
         admin: Chat, assistant: Assistant) -> None:
     q = (await admin.say("/drill"))[0]
@@ -800,8 +792,6 @@ async def test_concurrent_double_tap_records_one_answer_without_error(
     assert await scalar(assistant, "SELECT COUNT(*) FROM answers") == 1
 
 
-@pytest.mark.xfail(reason="bug: /remind accepts 18:00-23:59 and promises an invitation, but"
-                   " invitations() sends nothing at or after LAST_INVITE (18:00)", strict=True)
 async def test_an_accepted_evening_reminder_time_is_honoured(
         admin: Chat, assistant: Assistant) -> None:
     await admin.say("/remind 19:00")
@@ -811,9 +801,6 @@ async def test_an_accepted_evening_reminder_time_is_honoured(
     assert not accepted or invited(pushes) == [ADMIN]
 
 
-@pytest.mark.xfail(reason="bug: /progress counts every drill with an answer as 完成/done,"
-                   " including an unfinished or abandoned one (team summaries count only"
-                   " completed drills)", strict=True)
 async def test_progress_counts_only_completed_drills(
         admin: Chat, assistant: Assistant, clock: FakeClock) -> None:
     await run_drill(admin, [True, True, True])

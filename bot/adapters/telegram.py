@@ -164,8 +164,9 @@ class PushQueue:
 class TelegramBot:
     """Owns the Application, the assistant and the push queue for one process."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, rate_limiter: bool = True) -> None:
         self.settings = settings
+        self.rate_limiter = rate_limiter  # off only for the load benchmark's comparison
         self.assistant: Assistant | None = None
         self.pushes = PushQueue(self.send_push)
         self.conflict = False
@@ -176,12 +177,13 @@ class TelegramBot:
         s = self.settings
         builder = (
             ApplicationBuilder().token(s.token).base_url(s.base_url)
-            .base_file_url(s.base_file_url).rate_limiter(AIORateLimiter(max_retries=2))
+            .base_file_url(s.base_file_url)
             .post_init(self.post_init).post_shutdown(self.post_shutdown)
         )
         if s.proxy:
             builder = builder.proxy(s.proxy).get_updates_proxy(s.proxy)
-        app = builder.build()
+        app = (builder.rate_limiter(AIORateLimiter(max_retries=2)).build() if self.rate_limiter
+               else builder.build())
         app.add_handler(TypeHandler(Update, self.on_update))
         app.add_error_handler(self.on_error)
         return app

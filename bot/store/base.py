@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import sqlite3
 from collections.abc import AsyncIterator
@@ -26,6 +27,9 @@ class StoreBase:
     def __init__(self, db: aiosqlite.Connection, path: Path) -> None:
         self.db = db
         self.path = path
+        # One connection: a job (the tick) and an update handler must not interleave
+        # their transactions, so each transaction holds this lock.
+        self._lock = asyncio.Lock()
 
     @classmethod
     async def open(cls, path: Path) -> Self:
@@ -46,14 +50,15 @@ class StoreBase:
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[aiosqlite.Connection]:
-        """One transaction per use case; BEGIN IMMEDIATE so writers queue instead of failing."""
-        await self.db.execute("BEGIN IMMEDIATE")
-        try:
-            yield self.db
-        except BaseException:
-            await self.db.execute("ROLLBACK")
-            raise
-        await self.db.execute("COMMIT")
+        """One transaction per use case; BEGIN IMMEDIATE so other processes' writers queue."""
+        async with self._lock:
+            await self.db.execute("BEGIN IMMEDIATE")
+            try:
+                yield self.db
+            except BaseException:
+                await self.db.execute("ROLLBACK")
+                raise
+            await self.db.execute("COMMIT")
 
     async def migrate(self) -> int:
         """Apply pending migrations; return the schema version."""

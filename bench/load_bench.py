@@ -1,0 +1,189 @@
+"""Load: 200 simulated staff through the real Application against the fake Bot API.
+
+Each person starts, does a 3-question drill and asks 5 questions, all people at
+once. The same run drives a bare python-telegram-bot echo bot (one reply per
+update) against the same fake server: the framework's floor. Both run with the
+rate limiter off. Handling time is update received -> replies handed to the Bot
+API client (the adapter's whole on_update, sends included).
+
+Run from the repo root: .venv/bin/python bench/load_bench.py [--people 200]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sqlite3
+import statistics
+import sys
+import tempfile
+import time
+from collections import defaultdict
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from telegram import Update  # noqa: E402
+from telegram.ext import Application, ApplicationBuilder, ContextTypes, TypeHandler  # noqa: E402
+
+from bot.adapters.telegram import TelegramBot  # noqa: E402
+from bot.config import load_settings  # noqa: E402
+from tests.fake_bot_api import FakeBotApi  # noqa: E402
+
+TOKEN = "123456:TEST-TOKEN-abcdefghijklmnopqrstuvwxyz"
+QUESTIONS = ["客户说手续费多扣了", "cust angry abt atm fee wat do i do", "老人要转钱到安全账户",
+             "客人說利息少咗", "客户手机丢了，手机银行怎么办"]
+
+
+class CountingApi(FakeBotApi):
+    """The fake Bot API, waking the simulated person whose chat got a message."""
+
+    def __init__(self) -> None:
+        super().__init__(TOKEN)
+        self.inbox: dict[int, list[dict[str, Any]]] = defaultdict(list)
+        self.events: dict[int, asyncio.Event] = defaultdict(asyncio.Event)
+
+    def _send_message(self, params: Any, files: Any) -> Any:
+        message = super()._send_message(params, files)
+        chat = int(params["chat_id"])
+        self.inbox[chat].append({"params": params, "message": message})
+        self.events[chat].set()
+        return message
+
+    async def next_message(self, chat: int, seen: int) -> dict[str, Any]:
+        while len(self.inbox[chat]) <= seen:
+            self.events[chat].clear()
+            await asyncio.wait_for(self.events[chat].wait(), 60)
+        return self.inbox[chat][seen]
+
+
+async def person(api: CountingApi, uid: int, drill: bool) -> int:
+    """One member of staff; returns how many updates they sent."""
+    seen = 0
+
+    async def say(text: str) -> dict[str, Any]:
+        nonlocal seen
+        await api.send_text(uid, text)
+        got = await api.next_message(uid, seen)
+        seen = len(api.inbox[uid])
+        return got
+
+    sent = 0
+    await say("/start")
+    sent += 1
+    if drill:
+        last = await say("/drill")
+        sent += 1
+        for _ in range(3):
+            keyboard = last["params"].get("reply_markup", {}).get("inline_keyboard", [])
+            payload = keyboard[0][0]["callback_data"] if keyboard else "x"
+            await api.send_callback(uid, payload, last["message"]["message_id"])
+            sent += 1
+            # feedback, then the next question (or the score)
+            while True:
+                last = await api.next_message(uid, seen)
+                seen += 1
+                text = last["params"].get("text", "")
+                if "/3" in text:
+                    break
+    for q in QUESTIONS:
+        await say(q if drill else f"echo {q}")
+        sent += 1
+    return sent
+
+
+async def measure(api: CountingApi, people: int, drill: bool) -> tuple[float, int]:
+    start = time.perf_counter()
+    counts = await asyncio.gather(*(person(api, 10_000 + n, drill) for n in range(people)))
+    return time.perf_counter() - start, sum(counts)
+
+
+async def run_ours(people: int) -> dict[str, Any]:
+    timings: list[float] = []
+
+    class Timed(TelegramBot):
+        async def on_update(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+            t0 = time.perf_counter()
+            await super().on_update(update, context)
+            timings.append(time.perf_counter() - t0)
+
+    with tempfile.TemporaryDirectory() as tmp:
+        db = Path(tmp) / "coach.db"
+        settings = replace(load_settings({}, env_file=Path(tmp) / "none"), token=TOKEN, db=db,
+                           knowledge=ROOT / "knowledge",
+                           admins=frozenset(10_000 + n for n in range(people)))
+        async with CountingApi() as api:
+            bot = Timed(replace(settings, base_url=api.url, base_file_url=api.file_url),
+                        rate_limiter=False)
+            app = bot.application()
+            bot.app = app
+            await app.initialize()
+            await bot.post_init(app)
+            await app.start()
+            assert app.updater is not None
+            await app.updater.start_polling(poll_interval=0.0, timeout=1)
+            elapsed, updates = await measure(api, people, drill=True)
+            await app.updater.stop()
+            await app.stop()
+            await bot.post_shutdown(app)
+            await app.shutdown()
+        con = sqlite3.connect(db)
+        answers = con.execute("SELECT COUNT(*), COUNT(DISTINCT drill_id || ':' || position)"
+                              " FROM answers").fetchone()
+        questions = con.execute("SELECT COUNT(*) FROM questions").fetchone()[0]
+        con.close()
+    timings.sort()
+    return {"elapsed": elapsed, "updates": updates, "answers": answers, "questions": questions,
+            "median_ms": 1000 * statistics.median(timings),
+            "p99_ms": 1000 * timings[int(0.99 * (len(timings) - 1))]}
+
+
+async def run_echo(people: int) -> dict[str, Any]:
+    async def echo(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        if update.callback_query:
+            await update.callback_query.answer()
+            await context.bot.send_message(update.callback_query.message.chat.id,  # type: ignore[union-attr]
+                                           "1/3")
+        elif update.message and update.message.text:
+            await update.message.reply_text(update.message.text)
+
+    async with CountingApi() as api:
+        app: Application = (ApplicationBuilder().token(TOKEN).base_url(api.url)  # type: ignore[type-arg]
+                            .base_file_url(api.file_url).build())
+        app.add_handler(TypeHandler(Update, echo))
+        await app.initialize()
+        await app.start()
+        assert app.updater is not None
+        await app.updater.start_polling(poll_interval=0.0, timeout=1)
+        elapsed, updates = await measure(api, people, drill=False)
+        await app.updater.stop()
+        await app.stop()
+        await app.shutdown()
+    return {"elapsed": elapsed, "updates": updates}
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--people", type=int, default=200)
+    args = parser.parse_args()
+    echo = await run_echo(args.people)
+    ours = await run_ours(args.people)
+    echo_rate = echo["updates"] / echo["elapsed"]
+    ours_rate = ours["updates"] / ours["elapsed"]
+    print(f"people: {args.people}; rate limiter off in both")
+    print(f"{'bot':<10} {'updates':>8} {'seconds':>8} {'updates/s':>10}")
+    print(f"{'echo':<10} {echo['updates']:>8} {echo['elapsed']:>8.2f} {echo_rate:>10.1f}")
+    print(f"{'ours':<10} {ours['updates']:>8} {ours['elapsed']:>8.2f} {ours_rate:>10.1f}")
+    print(f"ours / echo throughput: {ours_rate / echo_rate:.2f}x")
+    print(f"ours handling time per update: median {ours['median_ms']:.1f} ms, "
+          f"p99 {ours['p99_ms']:.1f} ms")
+    total, distinct = ours["answers"]
+    print(f"drill answers stored: {total} (distinct {distinct}, expected {3 * args.people}); "
+          f"questions logged: {ours['questions']} (expected {5 * args.people})")
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
