@@ -109,17 +109,20 @@ class Training:
         picked = item.option(chosen)
         assert picked is not None
         right = picked.correct
-        shown = Reply(f"{item.question.get(lang)}\n\n{t('you_chose', lang, choice=picked.text.get(lang))}"
-                      f" {'✅' if right else '❌'}", edit=True)
         verdict = t("drill_right", lang) if right else t(
             "drill_wrong", lang, answer=item.correct.text.get(lang))
-        feedback = Reply(f"{verdict}\n{item.explain.get(lang)}",
-                         buttons=((Button(t("drill_open_card", lang), f"card:{card.id}"),),))
+        # The pressed question becomes its feedback: the choice, right or wrong, why, and
+        # a way to the card; its option buttons are gone, so it cannot be answered twice.
+        feedback = Reply(
+            f"{item.question.get(lang)}\n\n{t('you_chose', lang, choice=picked.text.get(lang))}"
+            f" {'✅' if right else '❌'}\n\n{verdict}\n{item.explain.get(lang)}",
+            title=t("drill_title", lang, n=drill.position + 1, total=len(drill.items)),
+            buttons=((Button(t("drill_open_card", lang), f"card:{card.id}"),),), edit=True)
         after = await self.store.drill(drill.id)
         assert after is not None
         if not after.done:
-            return [shown, feedback, self.question(after, lang)]
-        return [shown, feedback, await self.finish(who, after, now)]
+            return [feedback, self.question(after, lang)]
+        return [feedback, await self.finish(who, after, now)]
 
     async def finish(self, who: Who, drill: Drill, now: datetime) -> Reply:
         lang = who.lang

@@ -16,7 +16,6 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import chinese_calendar
-import pytest
 
 from bot.adapters.console import converse
 from bot.app import build
@@ -168,16 +167,16 @@ async def test_complete_drill_in_chinese_with_feedback_score_and_stored_answers(
         asked.append(item)
         chosen.append(picked.id)
         replies = await admin.tap(payload)
-        assert len(replies) == 3
-        shown, feedback, after = replies
-        assert shown.edit and shown.buttons == ()
-        assert shown.text.startswith(item.question.zh)
-        assert f"您的选择：{picked.text.zh}" in shown.text
-        assert shown.text.endswith("✅" if right else "❌")
+        assert len(replies) == 2
+        feedback, after = replies
+        # the pressed question is edited into its feedback: options gone, card button instead
+        assert feedback.edit and feedback.title == f"小测 {position + 1}/3"
+        assert feedback.text.startswith(item.question.zh)
         verdict = "✅ 答对了！" if right else f"❌ 不对。正确答案：{item.correct.text.zh}"
-        assert feedback.text == f"{verdict}\n{item.explain.zh}"
+        mark = "✅" if right else "❌"
+        assert feedback.text.endswith(
+            f"您的选择：{picked.text.zh} {mark}\n\n{verdict}\n{item.explain.zh}")
         assert feedback.buttons == ((Button("📖 查看卡片", f"card:{item.card_id}"),),)
-        assert not feedback.edit
         if position < 2:
             assert after.title == f"小测 {position + 2}/3"
             assert all(p.startswith(f"a:{drill.id}:{position + 1}:") for p in payloads(after))
@@ -213,9 +212,9 @@ async def test_complete_drill_in_english_all_right(admin: Chat, assistant: Assis
         q = question(admin.last)
         payload = await option_payload(assistant, q, right=True)
         item = await item_for(assistant, payload)
-        shown, feedback, after = await admin.tap(payload)
-        assert f"Your answer: {item.correct.text.en} ✅" in shown.text
-        assert feedback.text == f"✅ Correct!\n{item.explain.en}"
+        feedback, after = await admin.tap(payload)
+        assert f"Your answer: {item.correct.text.en} ✅" in feedback.text
+        assert feedback.text.endswith(f"✅ Correct!\n{item.explain.en}")
         assert feedback.buttons[0][0].label == "📖 Open the card"
         if position < 2:
             assert after.title == f"Drill {position + 2}/3"
@@ -232,7 +231,7 @@ async def test_double_tap_records_one_answer(admin: Chat, assistant: Assistant) 
     right = await option_payload(assistant, q, right=True)
     wrong = await option_payload(assistant, q, right=False)
     first = await admin.tap(right)
-    assert len(first) == 3
+    assert len(first) == 2
     again = await admin.tap(right)
     assert [r.text for r in again] == [ALREADY_ZH]
     other = await admin.tap(wrong)  # a different option of the answered question
@@ -352,8 +351,8 @@ async def test_drill_survives_a_restart(
         chat = Chat(a2, ADMIN, "Admin")
         q2_wrong = await option_payload(a2, old_q2, right=False)
         replies = await chat.tap(q2_wrong)
-        assert len(replies) == 3 and replies[0].text.endswith("❌")
-        q3 = replies[2]
+        assert len(replies) == 2 and "❌" in replies[0].text
+        q3 = replies[1]
         assert q3.title == "小测 3/3"
         again = await chat.tap(q2_wrong)
         assert [r.text for r in again] == [ALREADY_ZH]
@@ -777,7 +776,7 @@ async def test_answer_during_a_tick_is_recorded(
     pushes, replies = await asyncio.gather(
         assistant.tick(sh(2026, 11, 30, 9, 0)), admin.tap(payload))
     assert len(invites(pushes)) == 51
-    assert len(replies) == 3
+    assert len(replies) == 2
     assert await scalar(assistant, "SELECT COUNT(*) FROM answers") == 1
 
 
@@ -788,7 +787,7 @@ async def test_concurrent_double_tap_records_one_answer_without_error(
     first, second = await asyncio.gather(admin.tap(payload), admin.tap(payload),
                                          return_exceptions=True)
     assert not isinstance(first, BaseException) and not isinstance(second, BaseException)
-    assert sorted(len(r) for r in (first, second)) == [1, 3]
+    assert sorted(len(r) for r in (first, second)) == [1, 2]
     assert await scalar(assistant, "SELECT COUNT(*) FROM answers") == 1
 
 
