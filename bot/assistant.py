@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from datetime import datetime, timedelta
 
 from bot.answers import Answers, Library
@@ -80,7 +81,7 @@ class Assistant:
         now = self.now()
         if person is None:
             return await self._stranger(inbound, command, args, lang, now)
-        who = Who(person, lang)
+        who = Who(self._effective(person), lang)
         if not inbound.private and not _group_ok(command, inbound.callback):
             return [Reply(t("private_only", lang))]
         if person.lang is None and lang is not person.last_lang:
@@ -147,6 +148,13 @@ class Assistant:
                 return [Reply(t("invite_bad", lang))]
         await self.store.bump("stranger_messages")
         return [Reply(t("not_enrolled", lang))]
+
+    def _effective(self, person: Person) -> Person:
+        """Administrator rights follow COACH_ADMINS now, not what was stored at enrolment."""
+        roles = set(person.roles) - {Role.ADMIN}
+        if person.user_id in self.settings.admins:
+            roles |= ALL_ROLES
+        return replace(person, roles=frozenset(roles))
 
     async def enrol_demo(self, user_id: int, name: str) -> Person:
         """The console's demo user: every role, enrolled without an invite."""

@@ -140,6 +140,7 @@ def chart_png(s: TeamSummary, lang: Lang, font: Path | None) -> tuple[bytes, Lan
     matplotlib.use("Agg")
     from matplotlib import font_manager
     from matplotlib import pyplot as plt
+    from matplotlib.ft2font import FT2Font
 
     if lang is Lang.ZH and font is None:
         lang = Lang.EN
@@ -147,9 +148,13 @@ def chart_png(s: TeamSummary, lang: Lang, font: Path | None) -> tuple[bytes, Lan
     if font is not None:
         font_manager.fontManager.addfont(str(font))
         props = font_manager.FontProperties(fname=str(font))
+    face = str(font) if font is not None else font_manager.findfont("DejaVu Sans")
+    drawable = set(FT2Font(face).get_charmap())
 
     def plain(text: str, fallback: str) -> str:
-        return text if font is not None or text.isascii() else fallback
+        """The text without characters the font lacks (emoji, CJK without a CJK font)."""
+        kept = "".join(c for c in text if ord(c) in drawable or c.isspace()).strip()
+        return kept if kept and len(kept) * 2 >= len(text.strip()) else fallback
 
     def label(p: PersonActivity) -> str:
         return plain(p.person.name, f"#{p.person.user_id}")

@@ -399,10 +399,6 @@ async def test_remove_erases_the_person_and_anonymises_answers(admin: Chat,
     assert await admin.say(f"/remove {ADMIN}") == [Reply(t("remove_self", Lang.ZH))]
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "bug: the admin role is copied into people.roles at the first /start and never checked"
-    " against COACH_ADMINS again, so an administrator removed from COACH_ADMINS keeps /people,"
-    " /invite, /remove ... after a restart"))
 async def test_admin_removed_from_coach_admins_loses_admin_commands(
         admin: Chat, assistant: Assistant, settings: Settings, clock: FakeClock,
         real_library: Library) -> None:
@@ -677,9 +673,6 @@ async def test_chart_never_draws_missing_glyphs(admin: Chat, assistant: Assistan
     assert png_size(data) == (1000, 500)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "bug: with a CJK font chart_png draws names as they are; an emoji in a Telegram name is"
-    " not in the CJK font and shows as an empty box (matplotlib warns 'Glyph ... missing')"))
 async def test_chart_with_cjk_font_draws_no_boxes_for_emoji_names(admin: Chat,
                                                                   assistant: Assistant) -> None:
     font = find_cjk_font(None)

@@ -59,24 +59,25 @@ class BotProcess:
         }
         self.proc: asyncio.subprocess.Process | None = None
         self.stderr = ""
+        # A file, not a pipe: a DEBUG log fills a pipe nobody reads and blocks the bot.
+        self.log = tmp_path / f"bot-{id(self)}.log"
 
     async def start(self) -> None:
-        self.proc = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "bot", "run", cwd=str(ROOT), env=self.env,
-            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+        with self.log.open("wb") as log:
+            self.proc = await asyncio.create_subprocess_exec(
+                sys.executable, "-m", "bot", "run", cwd=str(ROOT), env=self.env,
+                stdout=log, stderr=log)
 
     async def stop(self, sig: int = signal.SIGTERM, timeout: float = 20) -> int:
         assert self.proc is not None
         if self.proc.returncode is None:
             self.proc.send_signal(sig)
-        _, err = await asyncio.wait_for(self.proc.communicate(), timeout)
-        self.stderr = err.decode()
-        return int(self.proc.returncode or 0)
+        return await self.wait_exit(timeout)
 
     async def wait_exit(self, timeout: float = 30) -> int:
         assert self.proc is not None
-        _, err = await asyncio.wait_for(self.proc.communicate(), timeout)
-        self.stderr = err.decode()
+        await asyncio.wait_for(self.proc.wait(), timeout)
+        self.stderr = self.log.read_text(encoding="utf-8", errors="replace")
         return int(self.proc.returncode or 0)
 
 

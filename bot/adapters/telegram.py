@@ -12,8 +12,7 @@ import logging
 import signal
 import sys
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from functools import partial
 from urllib.parse import urlparse
@@ -56,7 +55,6 @@ COMMANDS = {
            ("lang", "切换语言")],
 }
 TICK_SECONDS = 60
-CONCURRENT_UPDATES = 32  # across people; one person's updates stay in order (see in_order)
 SEND_RETRIES = 3
 
 
@@ -172,7 +170,6 @@ class TelegramBot:
         self.assistant: Assistant | None = None
         self.pushes = PushQueue(self.send_push)
         self.conflict = False
-        self.user_locks: dict[int, tuple[asyncio.Lock, list[int]]] = {}
         self.app: Application | None = None
 
     def application(self) -> Application:
@@ -180,7 +177,7 @@ class TelegramBot:
         s = self.settings
         builder = (
             ApplicationBuilder().token(s.token).base_url(s.base_url)
-            .base_file_url(s.base_file_url).concurrent_updates(CONCURRENT_UPDATES)
+            .base_file_url(s.base_file_url)
             .post_init(self.post_init).post_shutdown(self.post_shutdown)
         )
         if s.proxy:
@@ -215,32 +212,17 @@ class TelegramBot:
     async def on_update(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """Convert, ask the assistant, render."""
         assert self.assistant is not None
-        user = update.effective_user
-        async with self.in_order(user.id if user else 0):
-            if not await self.assistant.first_delivery(f"u{update.update_id}"):
-                return
-            if update.callback_query is not None:
-                await with_retries(update.callback_query.answer, idempotent=True)
-            inbound = self.to_inbound(update, context.bot.username)
-            if inbound is None:
-                return
-            replies = await self.assistant.handle(inbound)
-            for push in self.assistant.take_pushes():  # e.g. /nudge: paced like every push
-                self.pushes.queue.put_nowait(push)
-            await self.render(update, replies)
-
-    @asynccontextmanager
-    async def in_order(self, user_id: int) -> AsyncIterator[None]:
-        """Updates of different people run concurrently; one person's, one after another."""
-        entry = self.user_locks.setdefault(user_id, (asyncio.Lock(), [0]))
-        entry[1][0] += 1
-        try:
-            async with entry[0]:
-                yield
-        finally:
-            entry[1][0] -= 1
-            if entry[1][0] == 0:
-                del self.user_locks[user_id]
+        if not await self.assistant.first_delivery(f"u{update.update_id}"):
+            return
+        if update.callback_query is not None:
+            await with_retries(update.callback_query.answer, idempotent=True)
+        inbound = self.to_inbound(update, context.bot.username)
+        if inbound is None:
+            return
+        replies = await self.assistant.handle(inbound)
+        for push in self.assistant.take_pushes():  # e.g. /nudge: paced like every push
+            self.pushes.queue.put_nowait(push)
+        await self.render(update, replies)
 
     def to_inbound(self, update: Update, bot_name: str) -> Inbound | None:
         """None for what the bot ignores by design: edits, channels, bots, group chatter."""
