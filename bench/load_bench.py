@@ -31,6 +31,7 @@ from telegram.ext import Application, ApplicationBuilder, ContextTypes, TypeHand
 
 from bot.adapters.telegram import TelegramBot  # noqa: E402
 from bot.config import load_settings  # noqa: E402
+from tests.botrun import running_bot  # noqa: E402
 from tests.fake_bot_api import FakeBotApi  # noqa: E402
 
 TOKEN = "123456:TEST-TOKEN-abcdefghijklmnopqrstuvwxyz"
@@ -115,21 +116,8 @@ async def run_ours(people: int) -> dict[str, Any]:
         settings = replace(load_settings({}, env_file=Path(tmp) / "none"), token=TOKEN, db=db,
                            knowledge=ROOT / "knowledge",
                            admins=frozenset(10_000 + n for n in range(people)))
-        async with CountingApi() as api:
-            bot = Timed(replace(settings, base_url=api.url, base_file_url=api.file_url),
-                        rate_limiter=False)
-            app = bot.application()
-            bot.app = app
-            await app.initialize()
-            await bot.post_init(app)
-            await app.start()
-            assert app.updater is not None
-            await app.updater.start_polling(poll_interval=0.0, timeout=1)
+        async with CountingApi() as api, running_bot(api, settings, Timed, rate_limiter=False):
             elapsed, updates = await measure(api, people, drill=True)
-            await app.updater.stop()
-            await app.stop()
-            await bot.post_shutdown(app)
-            await app.shutdown()
         con = sqlite3.connect(db)
         answers = con.execute("SELECT COUNT(*), COUNT(DISTINCT drill_id || ':' || position)"
                               " FROM answers").fetchone()

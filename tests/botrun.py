@@ -16,10 +16,11 @@ TOKEN = "123456:TEST-TOKEN-abcdefghijklmnopqrstuvwxyz"
 
 
 @asynccontextmanager
-async def running_bot(api: FakeBotApi, settings: Settings) -> AsyncIterator[TelegramBot]:
+async def running_bot(api: FakeBotApi, settings: Settings, kind: type[TelegramBot] = TelegramBot,
+                      rate_limiter: bool = True) -> AsyncIterator[TelegramBot]:
     """initialize → post_init → start → poll, and the reverse on exit (as run_polling does)."""
-    bot = TelegramBot(replace(settings, token=TOKEN, base_url=api.url,
-                              base_file_url=api.file_url))
+    bot = kind(replace(settings, token=TOKEN, base_url=api.url, base_file_url=api.file_url),
+               rate_limiter=rate_limiter)
     app = bot.application()
     bot.app = app
     await app.initialize()
