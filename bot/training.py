@@ -138,8 +138,10 @@ class Training:
 
     # --- schedule views ------------------------------------------------------------
 
-    async def due_list(self, user_id: int, now: datetime) -> list[TopicStatus]:
-        statuses = await self.statuses(user_id, now)
+    async def due_list(self, user_id: int, now: datetime,
+                       statuses: dict[str, TopicStatus] | None = None) -> list[TopicStatus]:
+        """Due and overdue topics, soonest first (`statuses` when already computed)."""
+        statuses = statuses if statuses is not None else await self.statuses(user_id, now)
         due = [s for s in statuses.values() if s.status in (Status.DUE, Status.OVERDUE)]
         return sorted(due, key=lambda s: s.due_at or now)
 
@@ -147,7 +149,7 @@ class Training:
         lang = who.lang
         statuses = await self.statuses(who.person.user_id, now)
         new = sum(s.status is Status.NEW for s in statuses.values())
-        due = await self.due_list(who.person.user_id, now)
+        due = await self.due_list(who.person.user_id, now, statuses)
         if not due:
             return [Reply(t("due_none", lang, new=new))]
         lines = [t("due_head", lang)]
@@ -232,7 +234,7 @@ class Training:
         today = local.date()
         if not is_working_day(today):
             return []
-        pushes = []
+        due: dict[int, Lang] = {}
         for person in await self.store.people():
             if not person.active or person.remind_at is None:
                 continue
@@ -242,14 +244,14 @@ class Training:
             at = datetime.combine(today, time(hour, minute), tzinfo=self.settings.timezone)
             last = max(datetime.combine(today, LAST_INVITE, tzinfo=self.settings.timezone),
                        at + LATE_GRACE)
-            if not at <= local < last:
-                continue
-            if await self.store.claim_push(person.user_id, "invite", today.isoformat(), now):
-                lang = person.lang or person.last_lang or Lang.ZH
-                pushes.append(Push(person.user_id, Reply(
-                    t("invite", lang),
-                    buttons=((Button(t("invite_button", lang), "drill:start"),),)),
-                    key=f"invite:{today.isoformat()}"))
+            if at <= local < last:
+                due[person.user_id] = person.lang or person.last_lang or Lang.ZH
+        pushes = []
+        for user_id in await self.store.claim_pushes(list(due), "invite", today.isoformat(), now):
+            lang = due[user_id]
+            pushes.append(Push(user_id, Reply(
+                t("invite", lang), buttons=((Button(t("invite_button", lang), "drill:start"),),)),
+                key=f"invite:{today.isoformat()}"))
         return pushes
 
 

@@ -194,6 +194,18 @@ class PeopleStore(StoreBase):
         async with self.db.execute(sql + " ORDER BY name, user_id", args) as cur:
             return [_person(r, frozenset(sup.get(r["user_id"], ()))) for r in await cur.fetchall()]
 
+    async def claim_pushes(self, user_ids: list[int], kind: str, day: str,
+                           now: datetime) -> list[int]:
+        """Reserve one push of `kind` for each person for `day`; those not already sent."""
+        async with self.transaction() as db:
+            async with db.execute("SELECT user_id FROM pushes WHERE kind = ? AND day = ?",
+                                  (kind, day)) as cur:
+                sent = {r["user_id"] for r in await cur.fetchall()}
+            new = [u for u in dict.fromkeys(user_ids) if u not in sent]
+            await db.executemany("INSERT INTO pushes VALUES (?, ?, ?, ?)",
+                                 [(u, kind, day, _ts(now)) for u in new])
+            return new
+
     async def claim_push(self, user_id: int, kind: str, day: str, now: datetime) -> bool:
         """Reserve the one push of `kind` for a person and day; False if already sent."""
         async with self.transaction() as db:
