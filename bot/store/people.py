@@ -147,6 +147,10 @@ class PeopleStore(StoreBase):
             await db.execute("UPDATE questions SET user_id = 0 WHERE user_id = ?", (user_id,))
             await db.execute("UPDATE invites SET used_by = 0 WHERE used_by = ?", (user_id,))
             await db.execute("UPDATE audit SET actor = 0 WHERE actor = ?", (user_id,))
+            await db.execute(  # "user=12" but not "user=123"
+                "UPDATE audit SET detail = rtrim(replace(detail || ' ', ?, 'user=0 '), ' ')",
+                (f"user={user_id} ",))
+            await db.execute("UPDATE invites SET created_by = 0 WHERE created_by = ?", (user_id,))
             await _bump(db, "people_left")
             return True
 
