@@ -156,7 +156,7 @@ class Index:
     # Logistic model over Features.vector(), fitted by bench/calibrate.py.
     MODEL = (-0.342, 5.965, 4.017, -0.138, 1.377, 5.528, 8.513)
     BIAS = -13.093
-    CONFIDENT = 0.45  # answer with the card
+    CONFIDENT = 0.50  # answer with the card (90% of out-of-scope stay below, bench/)
     PLAUSIBLE = 0.20  # otherwise offer "did you mean"
 
     def __init__(self, cards: list[Card]) -> None:

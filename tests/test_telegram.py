@@ -128,6 +128,7 @@ async def test_polling_end_to_end(api: FakeBotApi, tmp_path: Path) -> None:
         shown = await reply_after(api, ADMIN, n)
         assert shown[0].startswith(f"<b>{buttons[0]['text']}</b>")
         await api.wait_for_call("answerCallbackQuery")
+        await api.wait_for_call("editMessageText")  # runs alongside the new card's send
         edited = api.message(ADMIN, message_id)
         assert "reply_markup" not in edited  # pressed message edited: cannot be pressed twice
 

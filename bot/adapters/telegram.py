@@ -214,15 +214,21 @@ class TelegramBot:
         assert self.assistant is not None
         if not await self.assistant.first_delivery(f"u{update.update_id}"):
             return
-        if update.callback_query is not None:
-            await with_retries(update.callback_query.answer, idempotent=True)
-        inbound = self.to_inbound(update, context.bot.username)
-        if inbound is None:
-            return
-        replies = await self.assistant.handle(inbound)
-        for push in self.assistant.take_pushes():  # e.g. /nudge: paced like every push
-            self.pushes.queue.put_nowait(push)
-        await self.render(update, replies)
+        # Answering the button press overlaps with the work below; it is always awaited.
+        answered = (asyncio.ensure_future(with_retries(update.callback_query.answer,
+                                                       idempotent=True))
+                    if update.callback_query is not None else None)
+        try:
+            inbound = self.to_inbound(update, context.bot.username)
+            if inbound is None:
+                return
+            replies = await self.assistant.handle(inbound)
+            for push in self.assistant.take_pushes():  # e.g. /nudge: paced like every push
+                self.pushes.queue.put_nowait(push)
+            await self.render(update, replies)
+        finally:
+            if answered is not None:
+                await answered
 
     def to_inbound(self, update: Update, bot_name: str) -> Inbound | None:
         """None for what the bot ignores by design: edits, channels, bots, group chatter."""
@@ -254,12 +260,16 @@ class TelegramBot:
         if chat is None:
             return
         pressed = update.callback_query.message if update.callback_query else None
-        for reply in replies:
-            if reply.edit:
-                if isinstance(pressed, Message):
-                    await self.edit(pressed, reply)
-                continue
-            await self.send(chat.id, reply)
+        # Edits change the pressed message, sends add new ones: the two can overlap,
+        # while new messages keep their order.
+        edits = [self.edit(pressed, r) for r in replies if r.edit and isinstance(pressed, Message)]
+        edited = asyncio.gather(*edits)
+        try:
+            for reply in replies:
+                if not reply.edit:
+                    await self.send(chat.id, reply)
+        finally:
+            await edited
 
     async def edit(self, message: Message, reply: Reply) -> None:
         if reply.text:
