@@ -1,4 +1,4 @@
-"""Choosing the items of a micro-drill and grading answers (pure).
+"""Choosing the items of a micro-drill (pure).
 
 Order of preference:
 1. items the person got wrong that are due again (spaced), soonest first;
@@ -68,8 +68,3 @@ def shuffled_options(item: DrillItem, rng: random.Random) -> list[str]:
     rng.shuffle(ids)
     return ids
 
-
-def grade(item: DrillItem, option_id: str) -> bool | None:
-    """True / False for a known option, None for an option the item does not have."""
-    option = item.option(option_id)
-    return None if option is None else option.correct

@@ -26,7 +26,7 @@ from bot.reports import (
     render_text,
     to_csv,
 )
-from bot.schedule import Status, is_working_day
+from bot.schedule import Status, is_working_day, local_at
 from bot.store import Store
 from bot.training import Training
 
@@ -153,7 +153,7 @@ class Staffing:
         tz = self.settings.timezone
         today = now.astimezone(tz).date()
         start = today - timedelta(days=days - 1)
-        since = datetime.combine(start, time(0), tzinfo=tz)
+        since = local_at(start, time(0), tz)
         members = [p for p in await self.store.people(team) if Role.STAFF in p.roles]
         ids = [p.user_id for p in members]
         drills = await self.store.completed_drills(ids, since)
@@ -281,7 +281,7 @@ class Staffing:
         """Each supervisor's weekly summary, once per ISO week, from Monday 09:00."""
         local = now.astimezone(self.settings.timezone)
         monday = local.date() - timedelta(days=local.weekday())
-        if local < datetime.combine(monday, WEEKLY_AT, tzinfo=self.settings.timezone):
+        if local < local_at(monday, WEEKLY_AT, self.settings.timezone):
             return []
         week = f"{local.isocalendar().year}-W{local.isocalendar().week:02d}"
         pushes = []

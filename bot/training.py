@@ -17,7 +17,14 @@ from bot.drills import choose, shuffled_options
 from bot.i18n import section_name, t
 from bot.knowledge import KnowledgeBase
 from bot.models import SECTIONS, Button, Drill, Lang, Push, Reply, Who
-from bot.schedule import Status, TopicStatus, after_answer, is_working_day, topic_status
+from bot.schedule import (
+    Status,
+    TopicStatus,
+    after_answer,
+    is_working_day,
+    local_at,
+    topic_status,
+)
 from bot.store import Store
 
 RECENT_DAYS = 14
@@ -241,9 +248,9 @@ class Training:
             if person.paused_until is not None and person.paused_until >= today:
                 continue
             hour, minute = (int(x) for x in person.remind_at.split(":"))
-            at = datetime.combine(today, time(hour, minute), tzinfo=self.settings.timezone)
-            last = max(datetime.combine(today, LAST_INVITE, tzinfo=self.settings.timezone),
-                       at + LATE_GRACE)
+            tz = self.settings.timezone
+            at = local_at(today, time(hour, minute), tz)
+            last = max(local_at(today, LAST_INVITE, tz), at + LATE_GRACE)
             if at <= local < last:
                 due[person.user_id] = person.lang or person.last_lang or Lang.ZH
         pushes = []

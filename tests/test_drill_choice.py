@@ -7,7 +7,7 @@ from collections import Counter
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from bot.drills import choose, grade, shuffled_options
+from bot.drills import choose, shuffled_options
 from bot.knowledge import check
 from bot.models import Card, DrillItem, ItemState, Lines, Option, Text
 from bot.schedule import Status, TopicStatus
@@ -280,7 +280,7 @@ def test_choose_with_cards_from_the_real_loader(tmp_path: Path) -> None:
     assert card_ids(got) == ["x.basic", "x.first"]
 
 
-# --- shuffled_options and grade ------------------------------------------------------------
+# --- shuffled_options -------------------------------------------------------------------
 
 
 def test_shuffled_options_is_a_permutation() -> None:
@@ -306,11 +306,3 @@ def test_shuffled_options_does_not_change_the_item() -> None:
     shuffled_options(item, random.Random(1))
     assert [o.id for o in item.options] == ["a", "b", "c", "d"]
 
-
-def test_grade() -> None:
-    item = make_item("a.one", 1)
-    assert grade(item, "a") is True
-    assert grade(item, "b") is False
-    assert grade(item, "d") is False
-    assert grade(item, "z") is None
-    assert grade(item, "") is None

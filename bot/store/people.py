@@ -161,11 +161,6 @@ class PeopleStore(StoreBase):
             await db.execute("INSERT INTO audit (at, actor, action, detail) VALUES (?, ?, ?, ?)",
                              (_ts(now), actor, action, detail))
 
-    async def audit_trail(self, limit: int = 100) -> list[tuple[str, int, str, str]]:
-        async with self.db.execute("SELECT at, actor, action, detail FROM audit ORDER BY id DESC"
-                                   " LIMIT ?", (limit,)) as cur:
-            return [(r["at"], r["actor"], r["action"], r["detail"]) for r in await cur.fetchall()]
-
     async def bump(self, name: str) -> None:
         async with self.transaction() as db:
             await _bump(db, name)
