@@ -152,7 +152,7 @@ def quality(sets: dict[str, list[Row]]) -> None:
     for name, data in sets.items():
         for lang in (*LANGS, "all"):
             rs = [r for r in data if lang in ("all", r.q.lang)]
-            if name == "out-of-scope":
+            if name.endswith("out-of-scope"):
                 rows.append([name, lang, len(rs), *["-"] * len(COLUMNS),
                              pct(sum(not r.confident for r in rs), len(rs))])
             elif rs:
@@ -331,6 +331,12 @@ def main() -> None:
             rows.append(Row(q, [(m.card.id, m.score) for m in res.matches], res.confident,
                             fz.search(q.q), bm.search(q.q)))
         sets[name] = rows
+    # the blind set (never used for tuning or fitting): in scope and out of scope apart
+    blind = [Row(q, [(m.card.id, m.score) for m in r.matches], r.confident, fz.search(q.q),
+                 bm.search(q.q))
+             for q in load_set("blind-questions") for r in [ours.search(q.q, limit=3)]]
+    sets["blind"] = [r for r in blind if r.q.expect is not None]
+    sets["blind-out-of-scope"] = [r for r in blind if r.q.expect is None]
     print()
     quality(sets)
     misses(sets)

@@ -68,6 +68,14 @@ SHORTHAND = {
     "asap": "immediately", "r u": "are you", "kinda": "kind of", "wats": "what is",
     "whats": "what is", "hw": "how", "nd": "and", "bcuz": "because", "yr": "year", "yrs": "years",
     "mth": "month", "mths": "months", "wk": "week", "2day": "today", "ystd": "yesterday",
+    # plain synonyms, folded on both sides (cards and questions)
+    "wire": "transfer", "wired": "transfer", "remit": "transfer", "remittance": "transfer",
+    "cops": "police", "mad": "angry", "furious": "angry", "upset": "angry",
+    "yelling": "shouting", "screaming": "shouting", "passcode": "password",
+    "boss": "supervisor", "scammer": "scam", "scammers": "scam", "fraudster": "scam",
+    "fraudsters": "scam", "hacked": "stolen", "journalist": "reporter",
+    "journalists": "reporter", "complain": "complaint", "complains": "complaint",
+    "complained": "complaint", "complaining": "complaint",
 }
 EN_STOP = frozenset(
     ["a", "an", "the", "i", "me", "my", "we", "our", "you", "your", "he", "she", "it", "its", "they", "them", "his", "her", "is", "are", "was", "were", "be", "been", "am", "do", "does", "did", "doing", "how", "what", "which", "who", "whom", "when", "where", "why", "can", "could", "should", "would", "will", "shall", "may", "might", "must", "to", "of", "in", "on", "at", "for", "from", "by", "with", "and", "or", "but", "if", "so", "as", "than", "then", "there", "this", "that", "these", "those", "please", "help", "tell", "about", "any", "some", "just", "now", "also", "very", "really", "need", "get", "got", "have", "has", "had", "want", "wants", "ok", "okay", "hi", "hello", "one", "thing", "things", "say", "says", "said"]
@@ -91,13 +99,29 @@ RERANK = 10
 
 
 def stem(word: str) -> str:
-    """A light English stemmer: enough to fold plurals and -ing/-ed forms."""
+    """A light English stemmer: folds plurals, -ing / -ed and a final e.
+
+    "charge", "charges", "charged" and "charging" all become "charg";
+    "transferred" becomes "transfer".
+    """
     if len(word) <= 3 or not word.isalpha():
         return word
-    for suffix, repl, min_len in (("ies", "y", 5), ("sses", "ss", 5), ("ing", "", 6),
-                                  ("ed", "", 5), ("es", "", 5), ("s", "", 4)):
-        if word.endswith(suffix) and len(word) >= min_len and not word.endswith("ss"):
-            return word[: -len(suffix)] + repl
+    if word.endswith("ies") and len(word) >= 5:
+        word = word[:-3] + "y"
+    elif word.endswith("sses"):
+        word = word[:-2]
+    elif word.endswith("es") and len(word) >= 5 and word[:-2].endswith(("s", "x", "z", "ch", "sh")):
+        word = word[:-2]
+    elif word.endswith("s") and not word.endswith(("ss", "us", "is")):
+        word = word[:-1]
+    elif word.endswith("ing") and len(word) >= 6:
+        word = word[:-3]
+    elif word.endswith("ed") and len(word) >= 5:
+        word = word[:-2]
+    if len(word) > 4 and word[-1] == word[-2] and word[-1] not in "lsz":
+        word = word[:-1]  # transferr -> transfer, stopp -> stop
+    if len(word) > 4 and word.endswith("e"):
+        word = word[:-1]
     return word
 
 
