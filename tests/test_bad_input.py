@@ -122,6 +122,12 @@ GROUP = {"id": -100, "type": "group", "title": "branch"}
                                    "text": "@CoachTestBot 手续费争议"}}, "手续费争议"),
     ("group command", {"message": {"message_id": 1, "date": 0, "chat": GROUP, "from": USER,
                                    "text": "/progress@CoachTestBot"}}, "/progress"),
+    ("group command for another bot", {"message": {
+        "message_id": 1, "date": 0, "chat": GROUP, "from": USER,
+        "text": "/progress@SomeOtherBot"}}, None),
+    ("group mention in lower case", {"message": {
+        "message_id": 1, "date": 0, "chat": GROUP, "from": USER,
+        "text": "@coachtestbot 手续费争议"}}, "手续费争议"),
     ("from a bot", {"message": {"message_id": 1, "date": 0, "chat": PRIVATE,
                                 "from": {**USER, "is_bot": True}, "text": "hi"}}, None),
     ("sticker", {"message": {"message_id": 1, "date": 0, "chat": PRIVATE, "from": USER,

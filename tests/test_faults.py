@@ -128,3 +128,15 @@ async def test_reload_keeps_old_cards_when_the_new_set_is_broken(
                                                                "section: complaints"), "utf-8")
         await api.send_text(ADMIN, "/reload")
         await api.wait_for(lambda _: "38" in sends(api, ADMIN)[-1], timeout=20)
+
+
+async def test_bad_request_is_not_retried(api: FakeBotApi, settings: Settings) -> None:
+    async with running_bot(api, settings):
+        await start(api)
+        api.fail_next("sendMessage", "400")
+        await api.send_text(ADMIN, "客户说这个月多扣了手续费，怎么跟他解释")
+        await api.wait_for(lambda calls: sum(c.fault == "400" for c in calls) == 1, timeout=20)
+        await api.send_text(ADMIN, "/help")  # the bot keeps running
+        await api.wait_for(lambda _: "/drill" in sends(api, ADMIN)[-1], timeout=20)
+        assert sum(c.fault == "400" for c in api.calls("sendMessage")) == 1
+        assert not any("手续费争议" in t for t in sends(api, ADMIN))

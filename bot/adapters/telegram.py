@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import html
+import re
 import logging
 import signal
 import sys
@@ -117,10 +118,10 @@ async def with_retries(call: Callable[[], Awaitable[object]], idempotent: bool) 
                 raise
             await asyncio.sleep(delay)
             delay *= 2
-        except (Forbidden, InvalidToken):
-            raise
-        except NetworkError as err:
-            if "bad request" in str(err).lower() or attempt == SEND_RETRIES:
+        except (BadRequest, Forbidden, InvalidToken):
+            raise  # the request itself is wrong: sending it again cannot help
+        except NetworkError:
+            if attempt == SEND_RETRIES:
                 raise
             await asyncio.sleep(delay)
             delay *= 2
@@ -249,10 +250,13 @@ class TelegramBot:
         private = message.chat.type == ChatType.PRIVATE
         text = message.text
         if not private:
-            mention = f"@{bot_name}"
-            if not text or not (text.startswith("/") or mention.lower() in text.lower()):
+            mention = f"@{bot_name}".lower()
+            if not text or not (text.startswith("/") or mention in text.lower()):
                 return None
-            text = text.replace(mention, "").strip()
+            head = text.split(maxsplit=1)[0].lower()
+            if text.startswith("/") and "@" in head and not head.endswith(mention):
+                return None  # a command for another bot in the group
+            text = re.sub(re.escape(mention), "", text, flags=re.IGNORECASE).strip()
         return Inbound(user.id, name, text=text, lang_hint=hint, private=private)
 
     async def render(self, update: Update, replies: list[Reply]) -> None:
