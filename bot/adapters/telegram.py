@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import asyncio
 import html
-import re
 import logging
+import re
 import signal
 import sys
 import time
