@@ -163,6 +163,14 @@ class Assistant:
     # --- small commands -------------------------------------------------------------------
 
     async def greet(self, who: Who, args: str, now: datetime) -> list[Reply]:
+        """/start: the greeting; with an invite code, an enrolled person joins that team too."""
+        if args:
+            team = await self.staff.join(who.person.user_id, who.person.name, args, now)
+            if team is None:
+                return [Reply(t("invite_bad", who.lang))]
+            joined = await self.store.person(who.person.user_id)
+            who = Who(self._effective(joined), who.lang) if joined else who
+            return [Reply(t("joined", who.lang, team=team)), *await self.greet(who, "", now)]
         text = t("greeting", who.lang, name=who.person.name)
         return [Reply(text + "\n\n" + self._help_text(who))]
 

@@ -132,3 +132,21 @@ async def test_group_shows_nothing_personal(assistant: Assistant) -> None:
     replies = await assistant.handle(Inbound(ADMIN, "Admin", text="/card dispute.fee",
                                              private=False))
     assert replies[0].title == "手续费争议"
+
+
+async def test_enrolled_staff_becomes_supervisor_with_an_invite(
+        admin: Chat, assistant: Assistant) -> None:
+    await admin.say("/team add A")
+    staff_code = (await admin.say("/invite A staff"))[0].text.split("：")[1].split()[0]
+    sup_code = (await admin.say("/invite A supervisor"))[0].text.split("：")[1].split()[0]
+    member = Chat(assistant, 321, "Li")
+    await member.say(f"/start {staff_code}")
+    assert "欢迎加入团队 A" in member.text()
+    await member.say("/summary A")
+    assert "权限" in member.text()
+    await member.say(f"/start {sup_code}")
+    assert "欢迎加入团队 A" in member.text()
+    await member.say("/summary A")
+    assert "团队 A 汇总" in member.text()
+    await member.say(f"/start {sup_code}")  # single use
+    assert "无效" in member.text()
