@@ -73,7 +73,7 @@ STRINGS: dict[str, tuple[str, str]] = {
     "status_overdue": ("逾期", "overdue"),
     "due_new": ("另有 {new} 个主题尚未学习。", "Plus {new} topics not yet drilled."),
     "progress": ("连续学习：{streak} 个工作日\n完成小测：{drills} 次\n答题：{answers} 道，正确率 {accuracy}",
-                 "Streak: {streak} working days\nDrills done: {drills}\nAnswers: {answers}, accuracy {accuracy}"),
+                 "Streak: {streak} working day(s)\nDrills done: {drills}\nAnswers: {answers}, accuracy {accuracy}"),
     "progress_sections": ("各章节正确率：", "Accuracy by section:"),
     "progress_none": ("还没有答题记录，输入 /drill 开始第一次小测。", "No answers yet - send /drill for your first drill."),
     "remind_usage": ("用法：/remind 09:00 设置每日提醒时间，/remind off 关闭。",
