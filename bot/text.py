@@ -4,11 +4,16 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from functools import cache
 
 import opencc
 
-_T2S = opencc.OpenCC("t2s")
-_S2T = opencc.OpenCC("s2t")
+
+@cache
+def _converter(config: str) -> opencc.OpenCC:
+    """Loaded on first use (~80 ms each), so `--help` and `--version` stay quick."""
+    return opencc.OpenCC(config)
+
 
 CJK = r"\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
 _CJK_RE = re.compile(f"[{CJK}]")
@@ -29,11 +34,11 @@ def normalise(text: str) -> str:
 
 
 def to_simplified(text: str) -> str:
-    return str(_T2S.convert(text))
+    return str(_converter("t2s").convert(text))
 
 
 def to_traditional(text: str) -> str:
-    return str(_S2T.convert(text))
+    return str(_converter("s2t").convert(text))
 
 
 def has_cjk(text: str) -> bool:
