@@ -1,4 +1,4 @@
-"""Normalising text for matching: NFKC, width, case, traditional -> simplified, tokens."""
+"""Normalising text: NFKC, width, case, invisible characters, traditional <-> simplified."""
 
 from __future__ import annotations
 
@@ -17,7 +17,6 @@ def _converter(config: str) -> opencc.OpenCC:
 
 CJK = r"\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
 _CJK_RE = re.compile(f"[{CJK}]")
-_TOKEN_RE = re.compile(f"[{CJK}]+|[a-z0-9]+(?:'[a-z]+)?")
 _INVISIBLE_RE = re.compile(r"[\u200b-\u200f\u202a-\u202e\u2060-\u2064\ufeff\x00-\x1f\x7f]")
 
 
@@ -50,7 +49,3 @@ def is_traditional(text: str) -> bool:
     text = clean(text)
     return has_cjk(text) and to_simplified(text) != text
 
-
-def chunks(text: str) -> list[str]:
-    """Runs of CJK characters and English words / numbers from normalised text."""
-    return _TOKEN_RE.findall(text)
