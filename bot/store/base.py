@@ -60,6 +60,12 @@ class StoreBase:
                 raise
             await self.db.execute("COMMIT")
 
+    async def changed_one(self, sql: str, args: tuple[object, ...]) -> bool:
+        """Run one writing statement in its own transaction; True if it changed exactly one row."""
+        async with self.transaction() as db:
+            cur = await db.execute(sql, args)
+            return cur.rowcount == 1
+
     async def migrate(self) -> int:
         """Apply pending migrations; return the schema version."""
         await self.db.execute(

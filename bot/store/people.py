@@ -81,9 +81,8 @@ class PeopleStore(StoreBase):
     # --- teams, invites, membership ----------------------------------------------------
 
     async def add_team(self, name: str, now: datetime) -> bool:
-        async with self.transaction() as db:
-            cur = await db.execute("INSERT OR IGNORE INTO teams VALUES (?, ?)", (name, _ts(now)))
-            return cur.rowcount == 1
+        return await self.changed_one("INSERT OR IGNORE INTO teams VALUES (?, ?)",
+                                      (name, _ts(now)))
 
     async def teams(self) -> list[str]:
         async with self.db.execute("SELECT name FROM teams ORDER BY name") as cur:
@@ -130,9 +129,8 @@ class PeopleStore(StoreBase):
             await db.execute("INSERT OR IGNORE INTO supervisors VALUES (?, ?)", (user_id, team))
 
     async def set_team(self, user_id: int, team: str) -> bool:
-        async with self.transaction() as db:
-            cur = await db.execute("UPDATE people SET team = ? WHERE user_id = ?", (team, user_id))
-            return cur.rowcount == 1
+        return await self.changed_one("UPDATE people SET team = ? WHERE user_id = ?",
+                                      (team, user_id))
 
     async def erase_person(self, user_id: int) -> bool:
         """Delete a person's data; answers and questions stay as anonymous counts (user 0)."""
@@ -207,10 +205,8 @@ class PeopleStore(StoreBase):
 
     async def claim_push(self, user_id: int, kind: str, day: str, now: datetime) -> bool:
         """Reserve the one push of `kind` for a person and day; False if already sent."""
-        async with self.transaction() as db:
-            cur = await db.execute("INSERT OR IGNORE INTO pushes VALUES (?, ?, ?, ?)",
-                                   (user_id, kind, day, _ts(now)))
-            return cur.rowcount == 1
+        return await self.changed_one("INSERT OR IGNORE INTO pushes VALUES (?, ?, ?, ?)",
+                                      (user_id, kind, day, _ts(now)))
 
 
 async def _bump(db: Connection, name: str) -> None:

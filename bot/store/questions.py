@@ -45,21 +45,15 @@ class QuestionStore(StoreBase):
 
     async def choose_card(self, question_id: int, card_id: str) -> bool:
         """A did-you-mean button was pressed; True the first time only."""
-        async with self.transaction() as db:
-            cur = await db.execute(
-                "UPDATE questions SET card_id = ? WHERE id = ? AND card_id IS NULL",
-                (card_id, question_id),
-            )
-            return cur.rowcount == 1
+        return await self.changed_one(
+            "UPDATE questions SET card_id = ? WHERE id = ? AND card_id IS NULL",
+            (card_id, question_id))
 
     async def set_feedback(self, question_id: int, value: int) -> bool:
         """Store 👍 (1) / 👎 (-1) once; True the first time only."""
-        async with self.transaction() as db:
-            cur = await db.execute(
-                "UPDATE questions SET feedback = ? WHERE id = ? AND feedback IS NULL",
-                (value, question_id),
-            )
-            return cur.rowcount == 1
+        return await self.changed_one(
+            "UPDATE questions SET feedback = ? WHERE id = ? AND feedback IS NULL",
+            (value, question_id))
 
     async def gaps(self, since: datetime, user_ids: list[int] | None = None,
                    limit: int = 10) -> list[tuple[str, int]]:
@@ -83,8 +77,5 @@ class QuestionStore(StoreBase):
 
     async def first_notice_today(self, user_id: int, kind: str, day: str) -> bool:
         """True once per person, kind and day (e.g. the "don't paste customer data" hint)."""
-        async with self.transaction() as db:
-            cur = await db.execute(
-                "INSERT OR IGNORE INTO notices VALUES (?, ?, ?)", (user_id, kind, day)
-            )
-            return cur.rowcount == 1
+        return await self.changed_one("INSERT OR IGNORE INTO notices VALUES (?, ?, ?)",
+                                      (user_id, kind, day))
