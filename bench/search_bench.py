@@ -28,7 +28,8 @@ from rapidfuzz import fuzz, process  # noqa: E402
 
 from bot.knowledge import check  # noqa: E402
 from bot.models import Card, Lines, Text  # noqa: E402
-from bot.search import Index, prepare, tokens  # noqa: E402
+from bot.search import Index  # noqa: E402
+from bot.terms import prepare, tokens  # noqa: E402
 from bot.text import normalise  # noqa: E402
 
 SETS = ("dev-questions", "hard-questions", "out-of-scope")
@@ -72,7 +73,7 @@ class Fuzzy:
 
 
 class BM25:
-    """Baseline (b): plain BM25 (k1=1.2, b=0.75) over bot.search tokens of the whole text."""
+    """Baseline (b): plain BM25 (k1=1.2, b=0.75) over bot.terms tokens of the whole text."""
 
     def __init__(self, cards: list[Card], k1: float = 1.2, b: float = 0.75) -> None:
         self.ids = [c.id for c in cards]
@@ -293,7 +294,7 @@ def text_costs(queries: list[str]) -> None:
     imp, conv = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                                check=True).stdout.split()
     print(f"  import opencc: {imp} ms; load t2s + s2t converters: {conv} ms (fresh subprocess)")
-    for name, fn in (("bot.text.normalise", normalise), ("bot.search.prepare", prepare)):
+    for name, fn in (("bot.text.normalise", normalise), ("bot.terms.prepare", prepare)):
         reps = 20
         t = time.perf_counter()
         for _ in range(reps):

@@ -16,138 +16,19 @@ Design (chosen by measurement, see bench/search_bench.py and the README):
 
 from __future__ import annotations
 
-import gc
 import math
-import re
-from collections import Counter
-from collections.abc import Iterable
 from dataclasses import dataclass
-from itertools import filterfalse
 
 import numpy as np
 from rapidfuzz import fuzz, process
 
+from bot.bulk_terms import term_ids
 from bot.models import Card, Match, SearchResult
-from bot.text import CJK, normalise
-
-_CJK_RUN = re.compile(f"^[{CJK}]+$")
-
-# Cantonese and spoken forms -> Mandarin written forms (applied after t2s).
-DIALECT = {
-    "咗": "了", "嘅": "的", "唔": "不", "佢哋": "他们", "佢": "他", "攞": "拿", "係": "是",
-    "点样": "怎样", "点算": "怎么办", "冇": "没有", "畀": "给", "啲": "些", "喺": "在",
-    "乜嘢": "什么", "咩": "什么", "边度": "哪里", "嘢": "东西", "睇": "看", "俾": "给",
-    "咁": "这么", "而家": "现在", "唔该": "请", "搞掂": "搞定", "客人": "客户",
-    "顾客": "客户", "咋整": "怎么办", "咋办": "怎么办", "咋弄": "怎么办", "咋": "怎么",
-    "啥": "什么", "帐户": "账户", "帐号": "账号", "嚟": "来", "啱": "对", "边个": "谁",
-    "边条": "哪条", "咁样": "这样", "几多": "多少", "乜": "什么", "揾": "找", "后生仔": "年轻人", "上堂": "上课", "开唔到": "打不开",
-    "冇钱": "没钱", "畀人": "被人", "俾人": "被人", "点解": "为什么", "系咪": "是不是",
-    "啦": "", "喇": "", "㗎": "", "嘞": "", "囉": "", "喎": "",
-}
-# English shorthand and typos common in chat -> words the cards use.
-SHORTHAND = {
-    "cust": "customer", "custs": "customers", "cus": "customer", "clnt": "client",
-    "abt": "about", "wat": "what", "wht": "what", "pls": "please", "plz": "please",
-    "acct": "account", "acc": "account", "a/c": "account", "txn": "transaction",
-    "trx": "transaction", "bal": "balance", "pwd": "password", "pw": "password",
-    "otp": "verification code", "sms": "sms text message", "msg": "message",
-    "u": "you", "ur": "your", "r": "are", "b4": "before", "w/": "with", "w": "with",
-    "n": "and", "&": "and", "2": "to", "4": "for", "thx": "thanks", "govt": "government",
-    "mgr": "manager", "sup": "supervisor", "svc": "service", "amt": "amount",
-    "int": "interest", "xfer": "transfer", "xfr": "transfer", "tfr": "transfer",
-    "atm": "atm", "app": "app", "hv": "have", "cuz": "because", "bc": "because",
-    "sez": "says", "sed": "said", "ppl": "people", "info": "information", "vip": "vip",
-    "kpi": "kpi", "kpis": "kpi", "wanna": "want to", "gonna": "going to", "dunno": "do not know",
-    "shud": "should", "shld": "should", "cud": "could", "wud": "would", "tht": "that",
-    "frm": "from", "2mrw": "tomorrow", "tmrw": "tomorrow", "tmr": "tomorrow", "som1": "someone",
-    "sum1": "someone", "evry1": "everyone", "every1": "everyone", "any1": "anyone",
-    "rite": "right", "im": "i am", "y": "why", "c": "see", "b": "be", "diff": "difference",
-    "btwn": "between", "w/o": "without", "abt.": "about", "cos": "because", "coz": "because",
-    "req": "request", "approx": "approximately", "mgmt": "management", "dept": "department",
-    "hq": "head office", "ho": "head office", "pic": "photo", "pwds": "passwords",
-    "asap": "immediately", "r u": "are you", "kinda": "kind of", "wats": "what is",
-    "whats": "what is", "hw": "how", "nd": "and", "bcuz": "because", "yr": "year", "yrs": "years",
-    "mth": "month", "mths": "months", "wk": "week", "2day": "today", "ystd": "yesterday",
-    # plain synonyms, folded on both sides (cards and questions)
-    "wire": "transfer", "wired": "transfer", "remit": "transfer", "remittance": "transfer",
-    "cops": "police", "mad": "angry", "furious": "angry", "upset": "angry",
-    "yelling": "shouting", "screaming": "shouting", "passcode": "password",
-    "boss": "supervisor", "scammer": "scam", "scammers": "scam", "fraudster": "scam",
-    "fraudsters": "scam", "hacked": "stolen", "journalist": "reporter",
-    "journalists": "reporter", "complain": "complaint", "complains": "complaint",
-    "complained": "complaint", "complaining": "complaint",
-}
-EN_STOP = frozenset(
-    ["a", "an", "the", "i", "me", "my", "we", "our", "you", "your", "he", "she", "it", "its", "they", "them", "his", "her", "is", "are", "was", "were", "be", "been", "am", "do", "does", "did", "doing", "how", "what", "which", "who", "whom", "when", "where", "why", "can", "could", "should", "would", "will", "shall", "may", "might", "must", "to", "of", "in", "on", "at", "for", "from", "by", "with", "and", "or", "but", "if", "so", "as", "than", "then", "there", "this", "that", "these", "those", "please", "help", "tell", "about", "any", "some", "just", "now", "also", "very", "really", "need", "get", "got", "have", "has", "had", "want", "wants", "ok", "okay", "hi", "hello", "one", "thing", "things", "say", "says", "said"]
-)
-ZH_FILLER = sorted(
-    ("怎么办", "怎么处理", "怎么弄", "怎么样", "怎么", "什么", "如何", "请问", "一下", "应该",
-     "需要", "可以", "有没有", "是不是", "能不能", "要不要", "我们", "他们", "这个", "那个",
-     "哪些", "有哪些", "是否", "的话", "一个", "吗", "呢", "啊", "吧", "呀", "嘛", "哦", "了",
-     "的", "我", "你", "他", "她", "么"),
-    key=len, reverse=True,
-)
-_ZH_FILLER_RE = re.compile("|".join(map(re.escape, ZH_FILLER)))
-_SHORTHAND_RE = re.compile(
-    r"(?<![a-z0-9/&])(?:" + "|".join(map(re.escape, sorted(SHORTHAND, key=len, reverse=True)))
-    + r")(?![a-z0-9/&])")
-_DIALECT_RE = re.compile("|".join(map(re.escape, sorted(DIALECT, key=len, reverse=True))))
+from bot.terms import prepare, tokens
 
 FIELD_WEIGHTS = {"title": 3, "questions": 2, "summary": 1, "body": 1}
 K1, B = 1.2, 0.75
 RERANK = 10
-
-
-def stem(word: str) -> str:
-    """A light English stemmer: folds plurals, -ing / -ed and a final e.
-
-    "charge", "charges", "charged" and "charging" all become "charg";
-    "transferred" becomes "transfer".
-    """
-    if len(word) <= 3 or not word.isalpha():
-        return word
-    if word.endswith("ies") and len(word) >= 5:
-        word = word[:-3] + "y"
-    elif word.endswith("sses") or word.endswith("es") and len(word) >= 5 and word[:-2].endswith(("s", "x", "z", "ch", "sh")):
-        word = word[:-2]
-    elif word.endswith("s") and not word.endswith(("ss", "us", "is")):
-        word = word[:-1]
-    elif word.endswith("ing") and len(word) >= 6:
-        word = word[:-3]
-    elif word.endswith("ed") and len(word) >= 5:
-        word = word[:-2]
-    if len(word) > 4 and word[-1] == word[-2] and word[-1] not in "lsz":
-        word = word[:-1]  # transferr -> transfer, stopp -> stop
-    if len(word) > 4 and word.endswith("e"):
-        word = word[:-1]
-    return word
-
-
-def prepare(text: str) -> str:
-    """Normalised text with dialect and shorthand folded; shared by index and query."""
-    text = normalise(text)
-    text = _DIALECT_RE.sub(lambda m: DIALECT[m.group(0)], text)
-    return _SHORTHAND_RE.sub(lambda m: SHORTHAND[m.group(0)], text.replace("'s ", " "))
-
-
-_UNIGRAM = re.compile(f"[{CJK}]")
-_BIGRAM = re.compile(f"(?=([{CJK}]{{2}}))")
-_WORD = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")
-_STEMS: dict[str, str] = {}
-
-
-def tokens(text: str, drop_filler: bool = True) -> list[str]:
-    """CJK unigrams + bigrams and English stems of already `prepare`d text.
-
-    Regex scans at C speed: the index tokenises every card at start-up.
-    """
-    if drop_filler:
-        text = _ZH_FILLER_RE.sub(" ", text)
-    words = _WORD.findall(text)
-    if drop_filler:
-        words = [w for w in words if w not in EN_STOP]
-    stems = [_STEMS.get(w) or _STEMS.setdefault(w, stem(w)) for w in words]
-    return _UNIGRAM.findall(text) + _BIGRAM.findall(text) + stems
 
 
 @dataclass(frozen=True)
@@ -182,70 +63,53 @@ class Index:
     PLAUSIBLE = 0.20  # otherwise offer "did you mean"
 
     def __init__(self, cards: list[Card]) -> None:
-        # Millions of short-lived strings: the cyclic GC would rescan the growing heap
-        # again and again (superlinear at 10,000 cards); nothing built here forms cycles.
-        paused = gc.isenabled()
-        gc.disable()
-        try:
-            self._build(cards)
-        finally:
-            if paused:
-                gc.enable()
-
-    def _build(self, cards: list[Card]) -> None:
         self.cards = list(cards)
-        vocab: dict[str, int] = {}
-        term_ids: list[list[int]] = []
-        term_tfs: list[list[int]] = []
-        phrase_terms: list[list[int]] = []
+        n = len(self.cards)
+        texts: list[str] = []
+        owner: list[int] = []
+        weight: list[int] = []
+        phrases: list[str] = []
         phrase_card: list[int] = []
         for i, card in enumerate(self.cards):
             fields = _fields(card)
-            bag: list[str] = []
-            for name, texts in fields.items():
-                bag += tokens(prepare(" ¦ ".join(texts)), drop_filler=False) * FIELD_WEIGHTS[name]
-            tf = Counter(bag)
-            _grow(vocab, tf.keys())
-            term_ids.append(list(map(vocab.__getitem__, tf)))
-            term_tfs.append(list(tf.values()))
-            # one prepare() per card: "¦" survives normalising and splits the phrases again
-            for text in prepare(" ¦ ".join((*fields["title"], *fields["questions"]))).split("¦"):
-                terms = set(tokens(text))
-                if terms:
-                    _grow(vocab, terms)
-                    phrase_terms.append(sorted(map(vocab.__getitem__, terms)))
-                    phrase_card.append(i)
+            for name, lines in fields.items():
+                texts += lines
+                owner += [i] * len(lines)
+                weight += [FIELD_WEIGHTS[name]] * len(lines)
+            lines = [*fields["title"], *fields["questions"]]
+            phrases += lines
+            phrase_card += [i] * len(lines)
+        vocab: dict[str, int] = {}
+        seg, term = term_ids(texts, vocab, drop_filler=False)
+        # field weights as repeats, then one sort: (term, card) runs in CSR order
+        keys = term.astype(np.int64) * max(n, 1) + np.array(owner, dtype=np.int64)[seg]
+        keys, tf = _runs(np.repeat(keys, np.array(weight, dtype=np.int64)[seg]))
+        rows, cols = keys // max(n, 1), keys % max(n, 1)
+        p_seg, p_term = term_ids(phrases, vocab, drop_filler=True)
+        p_keys, _ = _runs(p_term.astype(np.int64) * max(len(phrases), 1) + p_seg)
         self.vocab = vocab
-        n = len(self.cards)
-        doc_len = np.array([sum(x) for x in term_tfs] or [1], dtype=np.float64)
-        avg = float(doc_len.mean()) or 1.0
+        doc_len = np.bincount(cols, weights=tf, minlength=n)
+        avg = float(doc_len.mean()) if n else 1.0
+        norm = K1 * (1 - B + B * doc_len[cols] / (avg or 1.0))
         # card postings: a CSR matrix term -> (card ids, BM25 term weights)
-        rows = np.concatenate([np.array(x, dtype=np.int32) for x in term_ids]) if n else \
-            np.zeros(0, np.int32)
-        cols = np.repeat(np.arange(n, dtype=np.int32), [len(x) for x in term_ids])
-        tfs = np.concatenate([np.array(x, dtype=np.float64) for x in term_tfs]) if n else \
-            np.zeros(0)
-        norm = K1 * (1 - B + B * doc_len[cols] / avg) if n else np.zeros(0)
-        self.doc_ptr, self.doc_ids, self.doc_w = _csr(rows, cols, tfs * (K1 + 1) / (tfs + norm),
-                                                      len(vocab))
+        self.doc_ptr = _pointers(rows, len(vocab))
+        self.doc_ids = cols.astype(np.int32)
+        self.doc_w = (tf * (K1 + 1) / (tf + norm)).astype(np.float32)
         df = np.diff(self.doc_ptr).astype(np.float64)
         self.idf = np.log(1 + (n - df + 0.5) / (df + 0.5))
         self.unknown_idf = math.log(1 + (n + 0.5) / 0.5)
-        single = np.zeros(len(vocab), dtype=bool)
-        for term, tid in vocab.items():
-            single[tid] = len(term) == 1 and not term.isascii()
+        single = np.fromiter((len(t) == 1 and not t.isascii() for t in vocab), dtype=bool,
+                             count=len(vocab))  # ids follow insertion order
         # A term's weight in coverage and overlap: idf, CJK single characters at half.
         self.weight_of = np.where(single, 0.5, 1.0) * self.idf
         self.strong = ~single
         # phrase postings: term -> phrases (titles and questions), phrases grouped by card
-        p_rows = np.array([t for p in phrase_terms for t in p], dtype=np.int32)
-        p_cols = np.repeat(np.arange(len(phrase_terms), dtype=np.int32),
-                           [len(p) for p in phrase_terms])
-        self.phrase_ptr, self.phrase_ids, _ = _csr(p_rows, p_cols, np.ones(len(p_rows)),
-                                                   len(vocab))
+        p_rows, p_cols = p_keys // max(len(phrases), 1), p_keys % max(len(phrases), 1)
+        self.phrase_ptr = _pointers(p_rows, len(vocab))
+        self.phrase_ids = p_cols.astype(np.int32)
         self.phrase_card = np.array(phrase_card, dtype=np.int32)
         self.phrase_weight = np.bincount(p_cols, weights=self.weight_of[p_rows],
-                                         minlength=len(phrase_terms))
+                                         minlength=len(phrases))
         self.words = [t for t in vocab if t.isascii() and t.isalpha() and len(t) >= 4
                       and self.doc_ptr[vocab[t] + 1] > self.doc_ptr[vocab[t]]]
         self._fixes: dict[str, str | None] = {}
@@ -255,10 +119,17 @@ class Index:
         if word not in self._fixes:
             hit = None
             if len(word) >= 4 and word.isalpha():
-                found = process.extractOne(word, self.words, scorer=fuzz.ratio, score_cutoff=80)
-                hit = found[0] if found else None
+                found = process.extract(word, self.words, scorer=fuzz.ratio, score_cutoff=80,
+                                        limit=None)
+                # equally close: the word more cards use, then the first in order; never the
+                # index's build order, so the answer does not change with how it was built
+                hit = min(found, key=lambda f: (-f[1], -self._df(f[0]), f[0]))[0] if found else None
             self._fixes[word] = hit
         return self._fixes[word]
+
+    def _df(self, term: str) -> int:
+        tid = self.vocab[term]
+        return int(self.doc_ptr[tid + 1] - self.doc_ptr[tid])
 
     def _known(self, term: str) -> int | None:
         tid = self.vocab.get(term)
@@ -331,19 +202,21 @@ class Index:
         return ranked
 
 
-def _grow(vocab: dict[str, int], terms: Iterable[str]) -> None:
-    """Give new terms the next ids (set difference and update run at C speed)."""
-    new = list(filterfalse(vocab.__contains__, terms))
-    vocab.update(zip(new, range(len(vocab), len(vocab) + len(new)), strict=True))
+def _runs(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Distinct keys, sorted, and how often each occurs."""
+    # uint32 sorts twice as fast; keys are term * cards + card, which fits in most cases
+    small = len(keys) and int(keys.max()) < 1 << 32
+    keys = np.sort(keys.astype(np.uint32)) if small else np.sort(keys)
+    starts = np.flatnonzero(keys[1:] != keys[:-1]) + 1
+    starts = np.concatenate(([0], starts)) if len(keys) else starts
+    return keys[starts].astype(np.int64), np.diff(np.append(starts, len(keys))).astype(np.float64)
 
 
-def _csr(rows: np.ndarray, cols: np.ndarray, values: np.ndarray, n_rows: int
-         ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Compressed rows: for row r, cols[ptr[r]:ptr[r+1]] and their values."""
-    order = np.argsort(rows, kind="stable")
+def _pointers(rows: np.ndarray, n_rows: int) -> np.ndarray:
+    """CSR row pointers for sorted rows: row r owns entries ptr[r]:ptr[r+1]."""
     ptr = np.zeros(n_rows + 1, dtype=np.int64)
     np.cumsum(np.bincount(rows, minlength=n_rows), out=ptr[1:])
-    return ptr, cols[order].astype(np.int32), values[order].astype(np.float32)
+    return ptr
 
 
 def _fields(card: Card) -> dict[str, list[str]]:

@@ -17,13 +17,13 @@ def _converter(config: str) -> opencc.OpenCC:
 
 CJK = r"\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
 _CJK_RE = re.compile(f"[{CJK}]")
-_INVISIBLE_RE = re.compile(r"[\u200b-\u200f\u202a-\u202e\u2060-\u2064\ufeff\x00-\x1f\x7f]")
+INVISIBLE = re.compile(r"[\u200b-\u200f\u202a-\u202e\u2060-\u2064\ufeff\x00-\x1f\x7f]")
 
 
 def clean(text: str) -> str:
     """NFKC (full-width -> half-width), drop control / zero-width / bidi marks, squeeze spaces."""
     text = unicodedata.normalize("NFKC", text)
-    text = _INVISIBLE_RE.sub(" ", text)
+    text = INVISIBLE.sub(" ", text)
     return " ".join(text.split())
 
 

@@ -14,7 +14,7 @@ import pytest
 from bot.adapters.console import converse
 from bot.answers import Library
 from bot.assistant import Assistant
-from bot.search import prepare, tokens
+from bot.terms import prepare, tokens
 from bot.text import is_traditional, normalise, to_traditional
 from tests.conftest import ADMIN, Chat
 

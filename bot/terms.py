@@ -1,0 +1,126 @@
+"""Terms: what the index and a query are made of.
+
+Text is normalised (NFKC, case, traditional -> simplified), Cantonese and chat
+shorthand are folded to the words the cards use, then split into CJK unigrams and
+bigrams and English word stems. `bot.bulk_terms` does the same for a whole
+knowledge base at once; tests keep the two equal.
+"""
+
+from __future__ import annotations
+
+import re
+
+from bot.text import CJK, normalise
+
+# Cantonese and spoken forms -> Mandarin written forms (applied after t2s).
+DIALECT = {
+    "咗": "了", "嘅": "的", "唔": "不", "佢哋": "他们", "佢": "他", "攞": "拿", "係": "是",
+    "点样": "怎样", "点算": "怎么办", "冇": "没有", "畀": "给", "啲": "些", "喺": "在",
+    "乜嘢": "什么", "咩": "什么", "边度": "哪里", "嘢": "东西", "睇": "看", "俾": "给",
+    "咁": "这么", "而家": "现在", "唔该": "请", "搞掂": "搞定", "客人": "客户",
+    "顾客": "客户", "咋整": "怎么办", "咋办": "怎么办", "咋弄": "怎么办", "咋": "怎么",
+    "啥": "什么", "帐户": "账户", "帐号": "账号", "嚟": "来", "啱": "对", "边个": "谁",
+    "边条": "哪条", "咁样": "这样", "几多": "多少", "乜": "什么", "揾": "找", "后生仔": "年轻人", "上堂": "上课", "开唔到": "打不开",
+    "冇钱": "没钱", "畀人": "被人", "俾人": "被人", "点解": "为什么", "系咪": "是不是",
+    "啦": "", "喇": "", "㗎": "", "嘞": "", "囉": "", "喎": "",
+}
+# English shorthand and typos common in chat -> words the cards use.
+SHORTHAND = {
+    "cust": "customer", "custs": "customers", "cus": "customer", "clnt": "client",
+    "abt": "about", "wat": "what", "wht": "what", "pls": "please", "plz": "please",
+    "acct": "account", "acc": "account", "a/c": "account", "txn": "transaction",
+    "trx": "transaction", "bal": "balance", "pwd": "password", "pw": "password",
+    "otp": "verification code", "sms": "sms text message", "msg": "message",
+    "u": "you", "ur": "your", "r": "are", "b4": "before", "w/": "with", "w": "with",
+    "n": "and", "&": "and", "2": "to", "4": "for", "thx": "thanks", "govt": "government",
+    "mgr": "manager", "sup": "supervisor", "svc": "service", "amt": "amount",
+    "int": "interest", "xfer": "transfer", "xfr": "transfer", "tfr": "transfer",
+    "atm": "atm", "app": "app", "hv": "have", "cuz": "because", "bc": "because",
+    "sez": "says", "sed": "said", "ppl": "people", "info": "information", "vip": "vip",
+    "kpi": "kpi", "kpis": "kpi", "wanna": "want to", "gonna": "going to", "dunno": "do not know",
+    "shud": "should", "shld": "should", "cud": "could", "wud": "would", "tht": "that",
+    "frm": "from", "2mrw": "tomorrow", "tmrw": "tomorrow", "tmr": "tomorrow", "som1": "someone",
+    "sum1": "someone", "evry1": "everyone", "every1": "everyone", "any1": "anyone",
+    "rite": "right", "im": "i am", "y": "why", "c": "see", "b": "be", "diff": "difference",
+    "btwn": "between", "w/o": "without", "cos": "because", "coz": "because",
+    "req": "request", "approx": "approximately", "mgmt": "management", "dept": "department",
+    "hq": "head office", "ho": "head office", "pic": "photo", "pwds": "passwords",
+    "asap": "immediately", "r u": "are you", "kinda": "kind of", "wats": "what is",
+    "whats": "what is", "hw": "how", "nd": "and", "bcuz": "because", "yr": "year", "yrs": "years",
+    "mth": "month", "mths": "months", "wk": "week", "2day": "today", "ystd": "yesterday",
+    # plain synonyms, folded on both sides (cards and questions)
+    "wire": "transfer", "wired": "transfer", "remit": "transfer", "remittance": "transfer",
+    "cops": "police", "mad": "angry", "furious": "angry", "upset": "angry",
+    "yelling": "shouting", "screaming": "shouting", "passcode": "password",
+    "boss": "supervisor", "scammer": "scam", "scammers": "scam", "fraudster": "scam",
+    "fraudsters": "scam", "hacked": "stolen", "journalist": "reporter",
+    "journalists": "reporter", "complain": "complaint", "complains": "complaint",
+    "complained": "complaint", "complaining": "complaint",
+}
+EN_STOP = frozenset(
+    ["a", "an", "the", "i", "me", "my", "we", "our", "you", "your", "he", "she", "it", "its", "they", "them", "his", "her", "is", "are", "was", "were", "be", "been", "am", "do", "does", "did", "doing", "how", "what", "which", "who", "whom", "when", "where", "why", "can", "could", "should", "would", "will", "shall", "may", "might", "must", "to", "of", "in", "on", "at", "for", "from", "by", "with", "and", "or", "but", "if", "so", "as", "than", "then", "there", "this", "that", "these", "those", "please", "help", "tell", "about", "any", "some", "just", "now", "also", "very", "really", "need", "get", "got", "have", "has", "had", "want", "wants", "ok", "okay", "hi", "hello", "one", "thing", "things", "say", "says", "said"]
+)
+ZH_FILLER = sorted(
+    ("怎么办", "怎么处理", "怎么弄", "怎么样", "怎么", "什么", "如何", "请问", "一下", "应该",
+     "需要", "可以", "有没有", "是不是", "能不能", "要不要", "我们", "他们", "这个", "那个",
+     "哪些", "有哪些", "是否", "的话", "一个", "吗", "呢", "啊", "吧", "呀", "嘛", "哦", "了",
+     "的", "我", "你", "他", "她", "么"),
+    key=len, reverse=True,
+)
+_ZH_FILLER_RE = re.compile("|".join(map(re.escape, ZH_FILLER)))
+_SHORTHAND_RE = re.compile(
+    r"(?<![a-z0-9/&])(?:" + "|".join(map(re.escape, sorted(SHORTHAND, key=len, reverse=True)))
+    + r")(?![a-z0-9/&])")
+_DIALECT_RE = re.compile("|".join(map(re.escape, sorted(DIALECT, key=len, reverse=True))))
+
+
+def stem(word: str) -> str:
+    """A light English stemmer: folds plurals, -ing / -ed and a final e.
+
+    "charge", "charges", "charged" and "charging" all become "charg";
+    "transferred" becomes "transfer".
+    """
+    if len(word) <= 3 or not word.isalpha():
+        return word
+    if word.endswith("ies") and len(word) >= 5:
+        word = word[:-3] + "y"
+    elif word.endswith("sses") or word.endswith("es") and len(word) >= 5 and word[:-2].endswith(("s", "x", "z", "ch", "sh")):
+        word = word[:-2]
+    elif word.endswith("s") and not word.endswith(("ss", "us", "is")):
+        word = word[:-1]
+    elif word.endswith("ing") and len(word) >= 6:
+        word = word[:-3]
+    elif word.endswith("ed") and len(word) >= 5:
+        word = word[:-2]
+    if len(word) > 4 and word[-1] == word[-2] and word[-1] not in "lsz":
+        word = word[:-1]  # transferr -> transfer, stopp -> stop
+    if len(word) > 4 and word.endswith("e"):
+        word = word[:-1]
+    return word
+
+
+def prepare(text: str) -> str:
+    """Normalised text with dialect and shorthand folded; shared by index and query."""
+    text = normalise(text)
+    text = _DIALECT_RE.sub(lambda m: DIALECT[m.group(0)], text)
+    return _SHORTHAND_RE.sub(lambda m: SHORTHAND[m.group(0)], text.replace("'s ", " "))
+
+
+_UNIGRAM = re.compile(f"[{CJK}]")
+_BIGRAM = re.compile(f"(?=([{CJK}]{{2}}))")
+_WORD = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")
+_STEMS: dict[str, str] = {}
+
+
+def tokens(text: str, drop_filler: bool = True) -> list[str]:
+    """CJK unigrams + bigrams and English stems of already `prepare`d text.
+
+    Regex scans at C speed: the index tokenises every card at start-up.
+    """
+    if drop_filler:
+        text = _ZH_FILLER_RE.sub(" ", text)
+    words = _WORD.findall(text)
+    if drop_filler:
+        words = [w for w in words if w not in EN_STOP]
+    stems = [_STEMS.get(w) or _STEMS.setdefault(w, stem(w)) for w in words]
+    return _UNIGRAM.findall(text) + _BIGRAM.findall(text) + stems
