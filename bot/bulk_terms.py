@@ -17,10 +17,9 @@ from functools import cache
 import numpy as np
 
 from bot.terms import DIALECT, SHORTHAND, ZH_FILLER, prepare, tokens
-from bot.text import INVISIBLE, clean, to_simplified
+from bot.text import INVISIBLE, to_simplified
 
 OTHER, CJK, WORD, SLOW, APOSTROPHE = 0, 1, 2, 3, 4
-_JOIN = "\ue000"
 CHUNK = 1 << 21  # characters per batch: keeps temporary arrays to tens of MB
 LONGEST_WORD = 32  # a longer English run sends its text down the string path
 _CJK_RANGES = ((0x3400, 0x4DBF), (0x4E00, 0x9FFF), (0xF900, 0xFAFF))
@@ -90,15 +89,31 @@ _HASH = np.random.default_rng(20261128).integers(0, 2**63, LONGEST_WORD * 0x80,
 def term_ids(texts: list[str], vocab: dict[str, int], drop_filler: bool
              ) -> tuple[np.ndarray, np.ndarray]:
     """(text index, term id) for every term of every text; new terms are added to vocab."""
-    found = _Found()
+    first = _Found(prepared=False)
     ends = np.cumsum(np.fromiter(map(len, texts), dtype=np.int64, count=len(texts)) + 1)
     lo = 0
     while lo < len(texts):
         start = int(ends[lo - 1]) if lo else 0
         hi = max(lo + 1, int(np.searchsorted(ends, start + CHUNK, side="right")))
-        _scan(texts[lo:hi], lo, drop_filler, found)
+        _scan(texts[lo:hi], np.arange(lo, hi, dtype=np.int32), drop_filler, first)
         lo = hi
-    return found.resolve(texts, vocab, drop_filler)
+    segs, ids = first.terms(len(texts), vocab, drop_filler)
+    # What the tables could not do (traditional characters, dialect, slashes; ~1% of card
+    # text) again, after prepare() as strings: only the cutting into terms is left.
+    redo = first.left
+    second = _Found(prepared=True)
+    _scan([prepare(texts[i]) for i in redo.tolist()], redo, drop_filler, second)
+    more_segs, more_ids = second.terms(len(texts), vocab, drop_filler)
+    # and the very few left over take the string path
+    rest = second.left.tolist()
+    found = [tokens(prepare(texts[i]), drop_filler) for i in rest]
+    terms = [t for ts in found for t in ts]
+    for term in dict.fromkeys(terms):
+        _id(vocab, term)
+    last_segs = np.repeat(np.array(rest, dtype=np.int32), [len(ts) for ts in found])
+    last_ids = np.array(list(map(vocab.__getitem__, terms)), dtype=np.int64)
+    return (np.concatenate([segs, more_segs, last_segs]).astype(np.int32),
+            np.concatenate([ids, more_ids, last_ids]).astype(np.int32))
 
 
 class _Words:
@@ -160,28 +175,33 @@ class _Words:
 
 
 class _Found:
-    """Raw terms of all batches (characters, character pairs, word ids) before term ids."""
+    """Raw terms of all batches of one pass (characters, character pairs, word ids) before
+    term ids, and which texts the pass could not do (`left`, after `terms`)."""
 
-    def __init__(self) -> None:
+    def __init__(self, prepared: bool) -> None:
+        self.prepared = prepared  # texts already went through prepare()
         self.slow: list[np.ndarray] = []
         self.uni: list[tuple[np.ndarray, np.ndarray]] = []
         self.pairs: list[tuple[np.ndarray, np.ndarray]] = []
         self.word_runs: list[tuple[np.ndarray, np.ndarray]] = []
         self.words = _Words()
+        self.left = np.zeros(0, np.int32)
 
-    def resolve(self, texts: list[str], vocab: dict[str, int], drop_filler: bool
-                ) -> tuple[np.ndarray, np.ndarray]:
+    def terms(self, n_texts: int, vocab: dict[str, int], drop_filler: bool
+              ) -> tuple[np.ndarray, np.ndarray]:
         def cat(parts: list[tuple[np.ndarray, np.ndarray]], k: int, dtype: type) -> np.ndarray:
             return np.concatenate([p[k] for p in parts]) if parts else np.zeros(0, dtype)
 
-        slow = np.zeros(len(texts), dtype=bool)
+        slow = np.zeros(n_texts, dtype=bool)
         for s in self.slow:
             slow[s] = True
         # English: terms per distinct run; a shorthand can be several terms, a stop word none
-        per_word = [_word_terms(w, vocab, drop_filler) for w in self.words.spelling]
+        per_word = [_word_terms(w, vocab, drop_filler, self.prepared)
+                    for w in self.words.spelling]
         odd = np.fromiter((w[1] for w in per_word), dtype=bool, count=len(per_word))
         w_seg, w_id = cat(self.word_runs, 0, np.int32), cat(self.word_runs, 1, np.int64)
         slow[w_seg[odd[w_id]]] = True
+        self.left = np.flatnonzero(slow).astype(np.int32)
         out_seg, out_ids = [], []
 
         u_seg, u_char = cat(self.uni, 0, np.int32), cat(self.uni, 1, np.uint16)
@@ -211,17 +231,7 @@ class _Found:
         within = np.arange(int(reps.sum())) - np.repeat(np.cumsum(reps) - reps, reps)
         out_seg.append(np.repeat(w_seg[other], reps))
         out_ids.append(flat[np.repeat(offset[which], reps) + within])
-
-        rest = np.flatnonzero(slow).tolist()
-        found = _string_path([texts[i] for i in rest], drop_filler)
-        terms = [t for ts in found for t in ts]
-        for term in set(terms):
-            _id(vocab, term)
-        out_seg.append(np.repeat(np.array(rest, dtype=np.int32),
-                                 [len(ts) for ts in found]).astype(np.int32))
-        out_ids.append(np.array(list(map(vocab.__getitem__, terms)), dtype=np.int64))
-        return (np.concatenate(out_seg).astype(np.int32),
-                np.concatenate(out_ids).astype(np.int32))
+        return np.concatenate(out_seg), np.concatenate(out_ids)
 
 
 def _pair_ids(pairs: np.ndarray, chars: np.ndarray, vocab: dict[str, int]) -> np.ndarray:
@@ -245,25 +255,29 @@ def _pair_ids(pairs: np.ndarray, chars: np.ndarray, vocab: dict[str, int]) -> np
     return ids[where]
 
 
-def _scan(texts: list[str], base: int, drop_filler: bool, found: _Found) -> None:
-    """Characters, character pairs and English runs of one batch of texts."""
+def _scan(texts: list[str], ids: np.ndarray, drop_filler: bool, found: _Found) -> None:
+    """Characters, character pairs and English runs of one batch of texts (text i has id
+    ids[i]); texts the tables cannot do are noted in found.slow."""
     mapped, kind = _tables()
     units = np.frombuffer("\n".join(texts).encode("utf-16-le"), dtype=np.uint16)
     lens = np.fromiter(map(len, texts), dtype=np.int64, count=len(texts))
     if int(lens.sum()) + len(texts) - 1 != len(units):  # characters beyond the BMP
         lens = np.array([len(t.encode("utf-16-le")) // 2 for t in texts], dtype=np.int64)
-    seg = np.repeat(np.arange(base, base + len(texts), dtype=np.int32), lens + 1)[:len(units)]
+    seg = ids[np.repeat(np.arange(len(texts), dtype=np.int32), lens + 1)[:len(units)]]
     chars = mapped[units]
     cls = kind[units]
+    if found.prepared:  # shorthand is done: a slash or an ampersand is punctuation now
+        cls[(chars == ord("/")) | (chars == ord("&"))] = OTHER
     found.slow.append(seg[cls == SLOW])
-    found.slow.append(seg[_apostrophes(chars, cls, seg)])
+    found.slow.append(seg[_apostrophes(chars, cls, seg, found.prepared)])
     if drop_filler:
         _drop_fillers(chars, cls)
     cjk = cls == CJK
     uni = np.flatnonzero(cjk)
     bi = np.flatnonzero(cjk[:-1] & cjk[1:])
     pairs = chars[bi].astype(np.uint32) << 16 | chars[bi + 1]
-    found.slow.append(seg[bi[np.isin(pairs, _DIALECT_PAIRS)]])
+    if not found.prepared:
+        found.slow.append(seg[bi[np.isin(pairs, _DIALECT_PAIRS)]])
     found.uni.append((seg[uni], chars[uni]))
     found.pairs.append((seg[bi], pairs))
     starts, lengths, hashes = _word_runs(chars, cls)
@@ -271,24 +285,17 @@ def _scan(texts: list[str], base: int, drop_filler: bool, found: _Found) -> None
     found.word_runs.append((seg[starts], found.words.ids(hashes, chars, starts, lengths)))
 
 
-def _word_terms(word: str, vocab: dict[str, int], drop_filler: bool) -> tuple[list[int], bool]:
-    """Term ids of one English run, and whether its text must take the string path: a
-    shorthand next to an apostrophe is folded by prepare() before the words are cut."""
+def _word_terms(word: str, vocab: dict[str, int], drop_filler: bool, prepared: bool
+                ) -> tuple[list[int], bool]:
+    """Term ids of one English run, and whether its text must be done another way: the
+    pattern takes one apostrophe and letters after it, and a shorthand next to an
+    apostrophe is folded by prepare() before the words are cut."""
     if "'" in word:
         head, _, tail = word.partition("'")
-        if not tail.isalpha() or head in SHORTHAND or tail in SHORTHAND:
+        if not tail.isalpha() or not prepared and (head in SHORTHAND or tail in SHORTHAND):
             return [], True
-    return [_id(vocab, t) for t in tokens(SHORTHAND.get(word, word), drop_filler)], False
-
-
-def _string_path(texts: list[str], drop_filler: bool) -> list[list[str]]:
-    """tokens(prepare(text)) for each text, with one pass of the folding over all of them."""
-    # a private-use character: prepare() keeps it and no rule matches across it
-    joined = _JOIN.join(map(clean, texts))  # clean() first: trailing spaces and "'s "
-    parts = prepare(joined).split(_JOIN)
-    if len(parts) != len(texts):
-        parts = [prepare(t) for t in texts]
-    return [tokens(p, drop_filler) for p in parts]
+    return [_id(vocab, t) for t in tokens(word if prepared else SHORTHAND.get(word, word),
+                                           drop_filler)], False
 
 
 def _unique(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -322,30 +329,38 @@ def _word_runs(chars: np.ndarray, cls: np.ndarray) -> tuple[np.ndarray, np.ndarr
     return at[heads], lengths, hashes
 
 
-def _apostrophes(chars: np.ndarray, cls: np.ndarray, seg: np.ndarray) -> np.ndarray:
+def _apostrophes(chars: np.ndarray, cls: np.ndarray, seg: np.ndarray, prepared: bool
+                 ) -> np.ndarray:
     """Apostrophes as prepare() and the word pattern treat them, in place: "'s " goes
     (unless it ends the text, which clean() trimmed), "don't" stays one word. Returns
-    where a digit follows one ("x'2": shorthand may make it a word), for the string path."""
+    where a digit follows one ("x'2": shorthand may make it a word), to be done otherwise."""
     at = np.flatnonzero(cls == APOSTROPHE)
-    if not len(at):
-        return at
     n = len(chars)
-    inner = at[at + 2 < n]
-    s_space = inner[(chars[inner + 1] == ord("s")) & (chars[inner + 2] == ord(" "))]
-    solid = np.flatnonzero(chars != ord(" "))
-    later = np.searchsorted(solid, s_space + 2)
-    ok = later < len(solid)
-    ok[ok] = seg[solid[later[ok]]] == seg[s_space[ok]]
-    gone = s_space[ok]
-    cls[gone] = OTHER
-    cls[gone + 1] = OTHER
-    inner = np.flatnonzero(cls == APOSTROPHE)
-    inner = inner[(inner > 0) & (inner + 1 < n)]
+    if len(at) and not prepared:
+        s_space = at[at + 2 < n]
+        s_space = s_space[(chars[s_space + 1] == ord("s")) & (chars[s_space + 2] == ord(" "))]
+        nxt = np.minimum(s_space + 3, n - 1)
+        plain = (s_space + 3 < n) & (chars[nxt] != ord(" ")) & (seg[nxt] == seg[s_space])
+        rare = s_space[(s_space + 3 < n) & (chars[nxt] == ord(" "))]  # several spaces
+        gone = s_space[plain].tolist() + [p for p in rare.tolist() if _more_after(chars, seg, p + 2)]
+        if gone:
+            cls[gone] = OTHER
+            cls[np.array(gone) + 1] = OTHER
+            at = np.setdiff1d(at, gone, assume_unique=True)
+    cls[at] = OTHER
+    inner = at[(at > 0) & (at + 1 < n)]
     between = inner[(cls[inner - 1] == WORD) & (cls[inner + 1] == WORD)]
     letter = (chars[between + 1] >= ord("a")) & (chars[between + 1] <= ord("z"))
-    cls[cls == APOSTROPHE] = OTHER
     cls[between[letter]] = WORD
-    return between[~letter]
+    return between[~letter] if not prepared else between[:0]
+
+
+def _more_after(chars: np.ndarray, seg: np.ndarray, space: int) -> bool:
+    """Whether the text goes on after the space at `space` (clean() trims trailing ones)."""
+    end = space
+    while end < len(chars) and chars[end] == ord(" ") and seg[end] == seg[space]:
+        end += 1
+    return end < len(chars) and seg[end] == seg[space]
 
 
 def _drop_fillers(chars: np.ndarray, cls: np.ndarray) -> None:
