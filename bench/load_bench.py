@@ -1,12 +1,17 @@
 """Load: 200 simulated staff through the real Application against the fake Bot API.
 
 Each person starts, does a 3-question drill and asks 5 questions, all people at
-once. The same run drives a bare python-telegram-bot echo bot (one reply per
-update) against the same fake server: the framework's floor. Both run with the
-rate limiter off. Handling time is update received -> replies handed to the Bot
-API client (the adapter's whole on_update, sends included).
+once. The same run drives a bare python-telegram-bot echo bot (PTB defaults; one
+reply per update, and a button press answered as well) against the same fake
+server with the same updates: the framework's floor. A second echo row is the
+text-only mix the first version of this benchmark used (no drill, 6 updates a
+person). All run with the rate limiter off. Handling time is update received ->
+replies handed to the Bot API client (the adapter's whole on_update, sends included).
 
-Run from the repo root: .venv/bin/python bench/load_bench.py [--people 200]
+--latency MS adds a network round trip to every Bot API call (0: CPU only; the
+fake server, the staff and the bot then share one process and one core).
+
+Run from the repo root: .venv/bin/python bench/load_bench.py [--people 200] [--latency 0]
 """
 
 from __future__ import annotations
@@ -42,8 +47,8 @@ QUESTIONS = ["客户说手续费多扣了", "cust angry abt atm fee wat do i do"
 class CountingApi(FakeBotApi):
     """The fake Bot API, waking the simulated person whose chat got a message."""
 
-    def __init__(self) -> None:
-        super().__init__(TOKEN)
+    def __init__(self, latency: float = 0.0) -> None:
+        super().__init__(TOKEN, latency=latency)
         self.inbox: dict[int, list[dict[str, Any]]] = defaultdict(list)
         self.events: dict[int, asyncio.Event] = defaultdict(asyncio.Event)
 
@@ -102,7 +107,7 @@ async def measure(api: CountingApi, people: int, drill: bool) -> tuple[float, in
     return time.perf_counter() - start, sum(counts)
 
 
-async def run_ours(people: int) -> dict[str, Any]:
+async def run_ours(people: int, latency: float) -> dict[str, Any]:
     timings: list[float] = []
 
     class Timed(TelegramBot):
@@ -116,7 +121,8 @@ async def run_ours(people: int) -> dict[str, Any]:
         settings = replace(load_settings({}, env_file=Path(tmp) / "none"), token=TOKEN, db=db,
                            knowledge=ROOT / "knowledge",
                            admins=frozenset(10_000 + n for n in range(people)))
-        async with CountingApi() as api, running_bot(api, settings, Timed, rate_limiter=False):
+        async with CountingApi(latency) as api, \
+                running_bot(api, settings, Timed, rate_limiter=False):
             elapsed, updates = await measure(api, people, drill=True)
         con = sqlite3.connect(db)
         answers = con.execute("SELECT COUNT(*), COUNT(DISTINCT drill_id || ':' || position)"
@@ -129,7 +135,7 @@ async def run_ours(people: int) -> dict[str, Any]:
             "p99_ms": 1000 * timings[int(0.99 * (len(timings) - 1))]}
 
 
-async def run_echo(people: int) -> dict[str, Any]:
+async def run_echo(people: int, latency: float, drill: bool) -> dict[str, Any]:
     async def echo(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         if update.callback_query:
             await update.callback_query.answer()
@@ -138,7 +144,7 @@ async def run_echo(people: int) -> dict[str, Any]:
         elif update.message and update.message.text:
             await update.message.reply_text(update.message.text)
 
-    async with CountingApi() as api:
+    async with CountingApi(latency) as api:
         app: Application = (ApplicationBuilder().token(TOKEN).base_url(api.url)  # type: ignore[type-arg]
                             .base_file_url(api.file_url).build())
         app.add_handler(TypeHandler(Update, echo))
@@ -146,7 +152,7 @@ async def run_echo(people: int) -> dict[str, Any]:
         await app.start()
         assert app.updater is not None
         await app.updater.start_polling(poll_interval=0.0, timeout=1)
-        elapsed, updates = await measure(api, people, drill=False)
+        elapsed, updates = await measure(api, people, drill=drill)
         await app.updater.stop()
         await app.stop()
         await app.shutdown()
@@ -156,16 +162,20 @@ async def run_echo(people: int) -> dict[str, Any]:
 async def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--people", type=int, default=200)
+    parser.add_argument("--latency", type=float, default=0.0, help="ms per Bot API call")
     args = parser.parse_args()
-    echo = await run_echo(args.people)
-    ours = await run_ours(args.people)
-    echo_rate = echo["updates"] / echo["elapsed"]
-    ours_rate = ours["updates"] / ours["elapsed"]
-    print(f"people: {args.people}; rate limiter off in both")
-    print(f"{'bot':<10} {'updates':>8} {'seconds':>8} {'updates/s':>10}")
-    print(f"{'echo':<10} {echo['updates']:>8} {echo['elapsed']:>8.2f} {echo_rate:>10.1f}")
-    print(f"{'ours':<10} {ours['updates']:>8} {ours['elapsed']:>8.2f} {ours_rate:>10.1f}")
-    print(f"ours / echo throughput: {ours_rate / echo_rate:.2f}x")
+    latency = args.latency / 1000
+    echo = await run_echo(args.people, latency, drill=True)
+    text_only = await run_echo(args.people, latency, drill=False)
+    ours = await run_ours(args.people, latency)
+    rate = {name: r["updates"] / r["elapsed"] for name, r in
+            (("echo", echo), ("echo text-only", text_only), ("ours", ours))}
+    print(f"people: {args.people}; Bot API latency {args.latency:g} ms; rate limiter off in all")
+    print(f"{'bot':<15} {'updates':>8} {'seconds':>8} {'updates/s':>10}")
+    for name, r in (("echo", echo), ("echo text-only", text_only), ("ours", ours)):
+        print(f"{name:<15} {r['updates']:>8} {r['elapsed']:>8.2f} {rate[name]:>10.1f}")
+    print(f"ours / echo throughput, same updates: {rate['ours'] / rate['echo']:.2f}x; "
+          f"against the text-only echo: {rate['ours'] / rate['echo text-only']:.2f}x")
     print(f"ours handling time per update: median {ours['median_ms']:.1f} ms, "
           f"p99 {ours['p99_ms']:.1f} ms")
     total, distinct = ours["answers"]

@@ -132,9 +132,11 @@ def _check_text(text: str, parse_mode: str | None) -> None:
 class FakeBotApi:
     """An in-process Telegram Bot API on 127.0.0.1, on a random free port."""
 
-    def __init__(self, token: str = "123456:TEST-TOKEN", *, timeout_delay: float = 30.0) -> None:
+    def __init__(self, token: str = "123456:TEST-TOKEN", *, timeout_delay: float = 30.0,
+                 latency: float = 0.0) -> None:
         self.token = token
         self.timeout_delay = timeout_delay  # how long a "timeout" fault holds its answer
+        self.latency = latency  # seconds added to every answer: a network round trip
         self.port = 0
         self.webhook: JSON = {}  # the last setWebhook params (url, secret_token, ...)
         self.commands: dict[str, list[JSON]] = {}  # setMyCommands by language_code ("" = all)
@@ -301,6 +303,8 @@ class FakeBotApi:
         canonical, handler = self._methods.get(request.match_info["method"].lower(),
                                                (request.match_info["method"], None))
         call = Call(canonical, *await self._read_params(request), time.monotonic())
+        if self.latency:
+            await asyncio.sleep(self.latency)
         self._calls.append(call)
         fault = None
         try:
