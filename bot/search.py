@@ -24,7 +24,7 @@ from rapidfuzz import fuzz, process
 
 from bot.bulk_terms import term_ids
 from bot.models import Card, Match, SearchResult
-from bot.terms import prepare, tokens
+from bot.terms import SHORTHAND, prepare, tokens
 
 FIELD_WEIGHTS = {"title": 3, "questions": 2, "summary": 1, "body": 1}
 K1, B = 1.2, 0.75
@@ -112,24 +112,38 @@ class Index:
                                          minlength=len(phrases))
         self.words = [t for t in vocab if t.isascii() and t.isalpha() and len(t) >= 4
                       and self.doc_ptr[vocab[t] + 1] > self.doc_ptr[vocab[t]]]
-        self._fixes: dict[str, str | None] = {}
+        # typo targets: index words, and the synonyms and shorthand that fold into them
+        self.spellings = self.words + sorted(k for k in SHORTHAND if len(k) >= 4
+                                             and k.isalpha() and k not in vocab)
+        self._fixes: dict[str, list[str]] = {}
 
-    def _correct(self, word: str) -> str | None:
-        """Nearest index word for an unknown English word (typo tolerance), cached."""
+    def _correct(self, word: str) -> list[str]:
+        """Index terms for an unknown English word (typo tolerance), cached: "yellin" read
+        as "yelling"; else the nearest index word, or the nearest synonym or shorthand
+        folded as usual ("jornalist" -> journalist -> reporter); else the word itself."""
         if word not in self._fixes:
-            hit = None
-            if len(word) >= 4 and word.isalpha():
-                found = process.extract(word, self.words, scorer=fuzz.ratio, score_cutoff=80,
-                                        limit=None)
-                # equally close: the word more cards use, then the first in order; never the
-                # index's build order, so the answer does not change with how it was built
-                hit = min(found, key=lambda f: (-f[1], -self._df(f[0]), f[0]))[0] if found else None
-            self._fixes[word] = hit
+            self._fixes[word] = self._fix(word)
         return self._fixes[word]
 
+    def _fix(self, word: str) -> list[str]:
+        if len(word) < 4 or not word.isalpha():
+            return [word]
+        if word.endswith("in"):  # chat English drops the g: askin, starin
+            full = tokens(prepare(word + "g"))
+            if all(self._known(t) is not None for t in full):
+                return full  # [] for a stop word ("doin")
+        found = process.extract(word, self.spellings, scorer=fuzz.ratio, score_cutoff=80,
+                                limit=None)
+        if not found:
+            return [word]
+        # equally close: the word more cards use, then the first in order; never the
+        # index's build order, so the answer does not change with how it was built
+        best = min(found, key=lambda f: (-f[1], -self._df(f[0]), f[0]))[0]
+        return tokens(prepare(best)) if best in SHORTHAND else [best]
+
     def _df(self, term: str) -> int:
-        tid = self.vocab[term]
-        return int(self.doc_ptr[tid + 1] - self.doc_ptr[tid])
+        tid = self.vocab.get(term)
+        return 0 if tid is None else int(self.doc_ptr[tid + 1] - self.doc_ptr[tid])
 
     def _known(self, term: str) -> int | None:
         tid = self.vocab.get(term)
@@ -140,8 +154,9 @@ class Index:
         terms = []
         for tok in tokens(prepare(query)):
             if self._known(tok) is None and tok.isascii():
-                tok = self._correct(tok) or tok
-            terms.append(tok)
+                terms += self._correct(tok)
+            else:
+                terms.append(tok)
         return terms
 
     def search(self, query: str, limit: int = 3) -> SearchResult:

@@ -12,7 +12,7 @@ from rapidfuzz import fuzz
 from bot.answers import Library
 from bot.bulk_terms import term_ids
 from bot.search import Index, _fields
-from bot.terms import prepare, tokens
+from bot.terms import SHORTHAND, prepare, tokens
 
 # Pieces that exercise every rule: traditional characters, dialect, fillers, shorthand,
 # apostrophes ("'s " and "don't"), slashes, full width, combining marks, characters beyond
@@ -79,14 +79,18 @@ def test_typo_fix_is_the_closest_then_most_used_word(real_library: Library) -> N
     df = {w: int(index.doc_ptr[index.vocab[w] + 1] - index.doc_ptr[index.vocab[w]])
           for w in index.words}
     typos = sorted(t for t in {w[:i] + w[i + 1:] for w in index.words for i in range(1, len(w))}
-                   if len(t) >= 4 and t not in index.vocab and tokens(prepare(t)) == [t])
+                   if len(t) >= 4 and t not in index.vocab and tokens(prepare(t)) == [t]
+                   and not t.endswith("in"))  # those are read as "-ing" first
     ties = 0
     for typo in typos[::7]:
-        scored = [(fuzz.ratio(typo, w), w) for w in index.words]
+        scored = [(fuzz.ratio(typo, w), w) for w in index.spellings]
         best = max((s for s, _ in scored), default=0)
-        if best < 80:
-            continue
         close = [w for s, w in scored if s == best]
+        if best < 80 or any(w not in index.vocab for w in close):
+            continue  # nothing close, or a synonym (folded: tested in test_search)
         ties += len(close) > 1
-        assert index.query_terms(typo) == [min(close, key=lambda w: (-df[w], w))], typo
-    assert ties > 10
+        best = min(close, key=lambda w: (-df[w], w))
+        # a word that is also a synonym folds as if typed right ("upse" -> upset -> angry)
+        assert index.query_terms(typo) == (tokens(prepare(best)) if best in SHORTHAND
+                                           else [best]), typo
+    assert ties >= 5  # ties do occur, so the rule for them is exercised

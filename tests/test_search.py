@@ -50,6 +50,8 @@ def test_tokens_cjk_ngrams_and_english_stems() -> None:
     ("phishng sms with a link to upgrade online bankng", "ebanking.safety.phishing"),
     ("客户手机丢了 mobile banking 怎么冻结", "ebanking.safety.account_takeover"),
     ("ＶＩＰ客户接待流程", "vip.reception"),  # full width
+    ("a jornalist is filming in the lobby, wat do i say", "media.crisis"),  # typo of a synonym
+    ("cust keeps yellin at me", "complaint.on_site"),  # chat English drops the g
 ])
 def test_each_language_and_typos_find_the_card(real_library: Library, question: str,
                                                expected: str) -> None:
@@ -116,3 +118,12 @@ def test_ask_with_another_card_folder(tmp_path: Path) -> None:
     write_cards(tmp_path, card("only.one"))
     data = json.loads(ask("one question", "--json", "--kb", str(tmp_path)).stdout)
     assert [m["id"] for m in data["matches"]] == ["only.one"]
+
+
+def test_typos_of_synonyms_and_dropped_g_read_as_the_word(real_library: Library) -> None:
+    index = real_library.index
+    assert index.query_terms("jornalist") == index.query_terms("journalist") == ["reporter"]
+    assert index.query_terms("yellin") == index.query_terms("yelling")
+    assert index.query_terms("askin") == index.query_terms("asking")
+    assert index.query_terms("doin") == []  # "doing" is a stop word
+    assert index.query_terms("qwzx") == ["qwzx"]  # nothing close: kept, counted as unknown
