@@ -3,10 +3,11 @@
 Per-string NFKC, OpenCC and regexes cost ~5 ms a card: a minute at 10,000 cards.
 Here each character goes through lookup tables built once (NFKC, case folding and
 traditional -> simplified, one character at a time) and the terms come from array
-operations. A text holding anything the tables cannot do exactly (characters that
-expand, compose or change under traditional -> simplified, dialect, apostrophes,
-slashes, ampersands) takes the string path, so the terms are identical;
-tests/test_bulk_terms.py checks it on every card line and on random text.
+operations, shorthand and stop words once per distinct English word. A text holding
+anything the tables cannot do exactly (characters that expand, compose or change
+under traditional -> simplified, dialect, slashes, ampersands) is scanned again
+after `prepare()` as a string; the very few still left take the string path. So the
+terms are identical: tests/test_bulk_terms.py checks every card line and random text.
 """
 
 from __future__ import annotations
