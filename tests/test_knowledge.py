@@ -5,6 +5,9 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+import yaml
+
 from bot.knowledge import RETRAIN_DEFAULTS, check, load
 from tests.cards import REAL_KB, card, write_cards
 
@@ -107,3 +110,11 @@ def test_kb_list_json_and_show() -> None:
     assert shown.startswith("Fee disputes") and "1. " in shown and "Never" in shown
     missing = kb_cli("show", "no.such")
     assert missing.returncode == 2 and "no card" in missing.stderr
+
+
+def test_libyaml_and_pure_python_parsers_read_the_same_cards(monkeypatch: pytest.MonkeyPatch
+                                                             ) -> None:
+    fast = check(REAL_KB)
+    monkeypatch.setattr("bot.knowledge._LOADER", yaml.SafeLoader)
+    assert check(REAL_KB) == fast
+    assert len(fast[0]) == 38
