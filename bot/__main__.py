@@ -15,7 +15,7 @@ from bot.app import StartupError
 from bot.config import ConfigError, Settings, load_settings
 from bot.knowledge import check
 from bot.models import Lang
-from bot.text import has_cjk
+from bot.text import has_cjk, valid
 from bot.views import card_text
 
 
@@ -103,6 +103,7 @@ def _ask(args: argparse.Namespace, settings: Settings) -> int:
     top = max(1, args.top)
 
     def answer(question: str) -> str:
+        question = valid(question)  # undecodable input bytes arrive as lone surrogates
         result = library.index.search(question, limit=top)
         lang = Lang.ZH if has_cjk(question) else Lang.EN
         matches = [{"id": m.card.id, "score": m.score, "title": m.card.title.get(lang)}

@@ -20,7 +20,7 @@ from bot.knowledge import KnowledgeBase, check
 from bot.models import Button, Inbound, Lang, Now, Person, Push, Reply, Role, Who
 from bot.staff import Staffing
 from bot.store import Store
-from bot.text import clean, has_cjk
+from bot.text import clean, has_cjk, valid
 from bot.training import Training
 
 log = logging.getLogger(__name__)
@@ -74,6 +74,9 @@ class Assistant:
 
     async def handle(self, inbound: Inbound) -> list[Reply]:
         """Answer one message or button press."""
+        inbound = replace(inbound, name=valid(inbound.name),
+                          text=None if inbound.text is None else valid(inbound.text),
+                          callback=None if inbound.callback is None else valid(inbound.callback))
         text = clean(inbound.text or "")
         person = await self.store.person(inbound.user_id)
         lang = _lang_for(person, text, inbound.lang_hint)

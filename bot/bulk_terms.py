@@ -260,10 +260,10 @@ def _scan(texts: list[str], ids: np.ndarray, drop_filler: bool, found: _Found) -
     """Characters, character pairs and English runs of one batch of texts (text i has id
     ids[i]); texts the tables cannot do are noted in found.slow."""
     mapped, kind = _tables()
-    units = np.frombuffer("\n".join(texts).encode("utf-16-le"), dtype=np.uint16)
+    units = np.frombuffer("\n".join(texts).encode("utf-16-le", "surrogatepass"), dtype=np.uint16)
     lens = np.fromiter(map(len, texts), dtype=np.int64, count=len(texts))
     if int(lens.sum()) + len(texts) - 1 != len(units):  # characters beyond the BMP
-        lens = np.array([len(t.encode("utf-16-le")) // 2 for t in texts], dtype=np.int64)
+        lens = np.array([len(t.encode("utf-16-le", "surrogatepass")) // 2 for t in texts], dtype=np.int64)
     seg = ids[np.repeat(np.arange(len(texts), dtype=np.int32), lens + 1)[:len(units)]]
     chars = mapped[units]
     cls = kind[units]

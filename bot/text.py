@@ -18,11 +18,18 @@ def _converter(config: str) -> opencc.OpenCC:
 CJK = r"\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
 _CJK_RE = re.compile(f"[{CJK}]")
 INVISIBLE = re.compile(r"[\u200b-\u200f\u202a-\u202e\u2060-\u2064\ufeff\x00-\x1f\x7f]")
+_LONE_SURROGATE = re.compile(r"[\ud800-\udfff]")
+
+
+def valid(text: str) -> str:
+    """Lone surrogates (bytes that were not UTF-8, broken JSON escapes) as U+FFFD:
+    SQLite, OpenCC and log files accept only valid Unicode."""
+    return _LONE_SURROGATE.sub("\ufffd", text)
 
 
 def clean(text: str) -> str:
     """NFKC (full-width -> half-width), drop control / zero-width / bidi marks, squeeze spaces."""
-    text = unicodedata.normalize("NFKC", text)
+    text = unicodedata.normalize("NFKC", valid(text))
     text = INVISIBLE.sub(" ", text)
     return " ".join(text.split())
 

@@ -42,10 +42,12 @@ BAD_TEXT = [
     ("start bad code", "/start ' OR 1=1 --"),
     ("slash only", "/"),
     ("bot mention command", "/help@SomeOtherBot"),
+    ("lone surrogates", "客户\ud800说手续费\udfff多扣了"),  # broken JSON escapes
+    ("lone surrogates, no question", "\udc80\udcff"),
 ]
 BAD_BUTTONS = ["", ":", "a", "a:1", "a:x:y:z", "a:99999:0:a", "dym:1:99", "dym:-1:0",
                "fb:1:sideways", "card:../../etc/passwd", "sec:", "leave:no",
-               "x" * 64, "a:1:0:a" + "\u0000"]
+               "x" * 64, "a:1:0:a" + "\u0000", "a:1:0:\ud800", "card:\udfff"]
 
 
 async def snapshot(assistant: Assistant) -> dict[str, list[Any]]:
@@ -99,6 +101,12 @@ async def test_strangers_bad_input_is_counted_not_stored(assistant: Assistant) -
     await assistant.handle(Inbound(5555, "x", callback="a:1:0:a"))
     assert await assistant.store.person(5555) is None
     assert await assistant.store.counter("stranger_messages") == 5
+
+
+async def test_a_name_with_lone_surrogates_is_stored_readable(assistant: Assistant) -> None:
+    await assistant.handle(Inbound(ADMIN, "Ad\ud800min", text="/start"))
+    person = await assistant.store.person(ADMIN)
+    assert person is not None and person.name == "Ad\ufffdmin"
 
 
 def update(data: dict[str, Any]) -> Update:

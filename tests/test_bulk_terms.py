@@ -53,6 +53,7 @@ def test_every_card_line_gets_the_same_terms(real_library: Library, drop_filler:
 @example(["customer's card", "customer's", "customer's ", "the bank's  fee"], False)
 @example(["rock'n'roll", "don't2", "u'll", "我的客人說", "x'2", "2'x"], True)
 @example(["'s abt."], False)
+@example(["客户\ud800说", "\udfff fee"], True)  # lone surrogates: the string path cleans them
 def test_random_text_gets_the_same_terms(texts: list[str], drop_filler: bool) -> None:
     assert bulk_path(texts, drop_filler) == string_path(texts, drop_filler)
 

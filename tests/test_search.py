@@ -112,6 +112,18 @@ def test_ask_contract_stdin_one_object_per_line() -> None:
     assert all(len(o["matches"]) <= 3 for o in out)
 
 
+def test_ask_survives_bytes_that_are_not_utf8() -> None:
+    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "PYTHONPATH": str(ROOT),
+           "COACH_KNOWLEDGE": str(ROOT / "knowledge")}
+    proc = subprocess.run([sys.executable, "-m", "bot", "ask", "--json"], cwd=ROOT, env=env,
+                          input="手续费多扣了\n".encode() + b"\xff\xfe fee \xe6\x89\n",
+                          capture_output=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    first, second = (json.loads(line) for line in proc.stdout.decode().splitlines())
+    assert first["matches"][0]["id"] == "dispute.fee"
+    assert "\ufffd" in second["query"] and "fee" in second["query"]
+
+
 def test_ask_with_another_card_folder(tmp_path: Path) -> None:
     from tests.cards import card, write_cards
 
