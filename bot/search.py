@@ -2,9 +2,10 @@
 
 Design (chosen by measurement, see bench/search_bench.py and the README):
 1. Normalise (NFKC, case, traditional -> simplified, Cantonese and English
-   shorthand), then tokens: CJK unigrams + bigrams, English word stems.
+   shorthand), then tokens: CJK unigrams + bigrams, English word stems
+   (bot/terms.py; the cards all at once in bot/bulk_terms.py).
 2. English words the index has never seen are corrected to the nearest index
-   word (rapidfuzz), so "balnce" finds "balance".
+   word or synonym (rapidfuzz), so "balnce" finds "balance"; "yellin" is "yelling".
 3. BM25 over each card (titles and questions weighted up) retrieves candidates;
    the top ones are re-ranked by query coverage and by fuzzy similarity to the
    card's titles and questions.

@@ -115,7 +115,8 @@ _STEMS: dict[str, str] = {}
 def tokens(text: str, drop_filler: bool = True) -> list[str]:
     """CJK unigrams + bigrams and English stems of already `prepare`d text.
 
-    Regex scans at C speed: the index tokenises every card at start-up.
+    The definition of a text's terms: queries use it, and `bot.bulk_terms` must
+    give the same for the cards (it falls back to this for what it cannot do).
     """
     if drop_filler:
         text = _ZH_FILLER_RE.sub(" ", text)
