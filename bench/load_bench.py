@@ -5,8 +5,10 @@ once. The same run drives a bare python-telegram-bot echo bot (PTB defaults; one
 reply per update, and a button press answered as well) against the same fake
 server with the same updates: the framework's floor. A second echo row is the
 text-only mix the first version of this benchmark used (no drill, 6 updates a
-person). All run with the rate limiter off. Handling time is update received ->
-replies handed to the Bot API client (the adapter's whole on_update, sends included).
+person). All run with the rate limiter off. Ours runs twice: with its default
+number of updates handled at once (COACH_CONCURRENT_UPDATES) and one at a time.
+Handling time is update received -> replies handed to the Bot API client (the
+adapter's whole on_update, sends included).
 
 --latency MS adds a network round trip to every Bot API call (0: CPU only; the
 fake server, the staff and the bot then share one process and one core).
@@ -107,7 +109,7 @@ async def measure(api: CountingApi, people: int, drill: bool) -> tuple[float, in
     return time.perf_counter() - start, sum(counts)
 
 
-async def run_ours(people: int, latency: float) -> dict[str, Any]:
+async def run_ours(people: int, latency: float, concurrent: int) -> dict[str, Any]:
     timings: list[float] = []
 
     class Timed(TelegramBot):
@@ -120,7 +122,8 @@ async def run_ours(people: int, latency: float) -> dict[str, Any]:
         db = Path(tmp) / "coach.db"
         settings = replace(load_settings({}, env_file=Path(tmp) / "none"), token=TOKEN, db=db,
                            knowledge=ROOT / "knowledge",
-                           admins=frozenset(10_000 + n for n in range(people)))
+                           admins=frozenset(10_000 + n for n in range(people)),
+                           concurrent_updates=concurrent)
         async with CountingApi(latency) as api, \
                 running_bot(api, settings, Timed, rate_limiter=False):
             elapsed, updates = await measure(api, people, drill=True)
@@ -165,22 +168,26 @@ async def main() -> None:
     parser.add_argument("--latency", type=float, default=0.0, help="ms per Bot API call")
     args = parser.parse_args()
     latency = args.latency / 1000
-    echo = await run_echo(args.people, latency, drill=True)
-    text_only = await run_echo(args.people, latency, drill=False)
-    ours = await run_ours(args.people, latency)
-    rate = {name: r["updates"] / r["elapsed"] for name, r in
-            (("echo", echo), ("echo text-only", text_only), ("ours", ours))}
+    default = load_settings({}, env_file=Path("/nonexistent")).concurrent_updates
+    runs = {"echo": await run_echo(args.people, latency, drill=True),
+            "echo text-only": await run_echo(args.people, latency, drill=False),
+            f"ours ({default} at once)": await run_ours(args.people, latency, default),
+            "ours (1 at once)": await run_ours(args.people, latency, 1)}
+    rate = {name: r["updates"] / r["elapsed"] for name, r in runs.items()}
     print(f"people: {args.people}; Bot API latency {args.latency:g} ms; rate limiter off in all")
-    print(f"{'bot':<15} {'updates':>8} {'seconds':>8} {'updates/s':>10}")
-    for name, r in (("echo", echo), ("echo text-only", text_only), ("ours", ours)):
-        print(f"{name:<15} {r['updates']:>8} {r['elapsed']:>8.2f} {rate[name]:>10.1f}")
-    print(f"ours / echo throughput, same updates: {rate['ours'] / rate['echo']:.2f}x; "
-          f"against the text-only echo: {rate['ours'] / rate['echo text-only']:.2f}x")
-    print(f"ours handling time per update: median {ours['median_ms']:.1f} ms, "
-          f"p99 {ours['p99_ms']:.1f} ms")
-    total, distinct = ours["answers"]
-    print(f"drill answers stored: {total} (distinct {distinct}, expected {3 * args.people}); "
-          f"questions logged: {ours['questions']} (expected {5 * args.people})")
+    print(f"{'bot':<18} {'updates':>8} {'seconds':>8} {'updates/s':>10} {'x echo':>7} "
+          f"{'x text-only':>12} {'median ms':>10} {'p99 ms':>7}")
+    for name, r in runs.items():
+        times = (f"{r['median_ms']:>10.1f} {r['p99_ms']:>7.1f}" if "median_ms" in r else "")
+        print(f"{name:<18} {r['updates']:>8} {r['elapsed']:>8.2f} {rate[name]:>10.1f} "
+              f"{rate[name] / rate['echo']:>7.2f} {rate[name] / rate['echo text-only']:>12.2f} "
+              f"{times}")
+    for name, r in runs.items():
+        if "answers" in r:
+            total, distinct = r["answers"]
+            print(f"{name}: drill answers stored {total} (distinct {distinct}, expected "
+                  f"{3 * args.people}); questions logged {r['questions']} "
+                  f"(expected {5 * args.people})")
 
 
 if __name__ == "__main__":

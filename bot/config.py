@@ -104,6 +104,9 @@ SPEC: dict[str, tuple[str, str, Callable[[str], Any], str]] = {
         "retention_days", "365", _int_between(30, 3650),
         "Answer and question logs older than this are purged"),
     "COACH_CHART_FONT": ("chart_font", "", _optional_path, "CJK font file for charts; empty = find one"),
+    "COACH_CONCURRENT_UPDATES": (
+        "concurrent_updates", "16", _int_between(1, 256),
+        "Updates handled at once (one person's always in order); 1 = one at a time"),
     "COACH_WEBHOOK_URL": ("webhook_url", "", _optional_url, "Public HTTPS URL; set = webhook mode, empty = polling"),
     "COACH_WEBHOOK_LISTEN": ("webhook_listen", "0.0.0.0", _text, "Address the webhook server listens on"),
     "COACH_WEBHOOK_PORT": ("webhook_port", "8443", _int_between(1, 65535), "Port the webhook server listens on"),
@@ -129,6 +132,7 @@ class Settings:
     grace_days: int = 7
     retention_days: int = 365
     chart_font: Path | None = None
+    concurrent_updates: int = 16
     webhook_url: str = ""
     webhook_listen: str = "0.0.0.0"
     webhook_port: int = 8443

@@ -22,7 +22,7 @@ import json
 import mimetypes
 import re
 import time
-from collections import defaultdict, deque
+from collections import Counter, defaultdict, deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -137,6 +137,8 @@ class FakeBotApi:
         self.token = token
         self.timeout_delay = timeout_delay  # how long a "timeout" fault holds its answer
         self.latency = latency  # seconds added to every answer: a network round trip
+        self._in_flight: Counter[str] = Counter()
+        self.peak_in_flight: Counter[str] = Counter()  # most calls of a method open at once
         self.port = 0
         self.webhook: JSON = {}  # the last setWebhook params (url, secret_token, ...)
         self.commands: dict[str, list[JSON]] = {}  # setMyCommands by language_code ("" = all)
@@ -302,6 +304,16 @@ class FakeBotApi:
     async def _handle(self, request: web.Request) -> web.Response:
         canonical, handler = self._methods.get(request.match_info["method"].lower(),
                                                (request.match_info["method"], None))
+        self._in_flight[canonical] += 1
+        self.peak_in_flight[canonical] = max(self.peak_in_flight[canonical],
+                                             self._in_flight[canonical])
+        try:
+            return await self._answer(request, canonical, handler)
+        finally:
+            self._in_flight[canonical] -= 1
+
+    async def _answer(self, request: web.Request, canonical: str,
+                      handler: Callable[[JSON, Files], Any] | None) -> web.Response:
         call = Call(canonical, *await self._read_params(request), time.monotonic())
         if self.latency:
             await asyncio.sleep(self.latency)

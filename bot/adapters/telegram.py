@@ -16,6 +16,7 @@ import time
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from functools import partial
+from typing import Any
 from urllib.parse import urlparse
 
 from telegram import (
@@ -37,7 +38,14 @@ from telegram.error import (
     RetryAfter,
     TimedOut,
 )
-from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, ContextTypes, TypeHandler
+from telegram.ext import (
+    AIORateLimiter,
+    Application,
+    ApplicationBuilder,
+    BaseUpdateProcessor,
+    ContextTypes,
+    TypeHandler,
+)
 
 from bot.app import build
 from bot.assistant import Assistant
@@ -162,6 +170,38 @@ class PushQueue:
             await asyncio.sleep(self.interval)
 
 
+class PersonOrder(BaseUpdateProcessor):
+    """Up to `max_concurrent_updates` updates at once, but one person's one at a time and
+    in the order they came: a Bot API call waits ~100 ms on the network, so handling
+    people one after another would cap the bot at a few updates a second, while one
+    person's double tap or quick questions must not overtake each other."""
+
+    def __init__(self, max_concurrent_updates: int) -> None:
+        super().__init__(max_concurrent_updates)
+        self._people: dict[int, tuple[asyncio.Lock, int]] = {}  # lock, updates holding it
+
+    async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
+        user = update.effective_user if isinstance(update, Update) else None
+        key = user.id if user is not None else 0
+        lock, holders = self._people.get(key, (asyncio.Lock(), 0))
+        self._people[key] = (lock, holders + 1)
+        try:
+            async with lock:  # asyncio locks let waiters in first come, first served
+                await coroutine
+        finally:
+            lock, holders = self._people[key]
+            if holders == 1:
+                del self._people[key]
+            else:
+                self._people[key] = (lock, holders - 1)
+
+    async def initialize(self) -> None:
+        pass
+
+    async def shutdown(self) -> None:
+        pass
+
+
 class TelegramBot:
     """Owns the Application, the assistant and the push queue for one process."""
 
@@ -180,6 +220,7 @@ class TelegramBot:
             ApplicationBuilder().token(s.token).base_url(s.base_url)
             .base_file_url(s.base_file_url)
             .post_init(self.post_init).post_shutdown(self.post_shutdown)
+            .concurrent_updates(PersonOrder(s.concurrent_updates))
         )
         if s.proxy:
             builder = builder.proxy(s.proxy).get_updates_proxy(s.proxy)

@@ -1,0 +1,87 @@
+"""Different people's updates are handled at once; one person's stay one at a time, in order."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from dataclasses import replace
+
+import pytest
+from telegram import Bot, Update
+
+from bot.adapters.telegram import PersonOrder
+from bot.config import Settings
+from tests.botrun import TOKEN, running_bot
+from tests.fake_bot_api import FakeBotApi
+
+BOT = Bot(TOKEN)
+
+
+def message_from(user_id: int, update_id: int) -> Update:
+    return Update.de_json({"update_id": update_id, "message": {
+        "message_id": update_id, "date": 0, "text": "hi",
+        "chat": {"id": user_id, "type": "private"},
+        "from": {"id": user_id, "is_bot": False, "first_name": "X"}}}, BOT)
+
+
+async def test_one_person_waits_in_order_while_another_goes_ahead() -> None:
+    order = PersonOrder(8)
+    log: list[str] = []
+    first_may_finish = asyncio.Event()
+
+    async def work(name: str, hold: bool = False) -> None:
+        log.append(f"start {name}")
+        if hold:
+            await first_may_finish.wait()
+        log.append(f"end {name}")
+
+    a1 = asyncio.create_task(order.process_update(message_from(1, 1), work("a1", hold=True)))
+    a2 = asyncio.create_task(order.process_update(message_from(1, 2), work("a2")))
+    b1 = asyncio.create_task(order.process_update(message_from(2, 3), work("b1")))
+    await asyncio.wait_for(b1, 5)  # person 2 is not held up by person 1
+    assert log == ["start a1", "start b1", "end b1"]  # and a2 has not started
+    first_may_finish.set()
+    await asyncio.wait_for(asyncio.gather(a1, a2), 5)
+    assert log[3:] == ["end a1", "start a2", "end a2"]
+    assert order._people == {}  # nothing kept once a person's updates are done
+
+
+async def test_one_at_a_time_when_set_to_one() -> None:
+    order = PersonOrder(1)
+    log: list[str] = []
+    gate = asyncio.Event()
+
+    async def work(name: str, hold: bool = False) -> None:
+        log.append(f"start {name}")
+        if hold:
+            await gate.wait()
+        log.append(f"end {name}")
+
+    a1 = asyncio.create_task(order.process_update(message_from(1, 1), work("a1", hold=True)))
+    b1 = asyncio.create_task(order.process_update(message_from(2, 2), work("b1")))
+    await asyncio.sleep(0.05)
+    assert log == ["start a1"]
+    gate.set()
+    await asyncio.wait_for(asyncio.gather(a1, b1), 5)
+    assert log == ["start a1", "end a1", "start b1", "end b1"]
+
+
+@pytest.fixture
+async def slow_api() -> AsyncIterator[FakeBotApi]:
+    """Every Bot API call takes 100 ms, as over a real network."""
+    async with FakeBotApi(TOKEN, latency=0.1) as server:
+        yield server
+
+
+@pytest.mark.parametrize(("concurrent", "overlap"), [(16, True), (1, False)])
+async def test_people_are_answered_at_once_over_a_slow_network(
+        slow_api: FakeBotApi, settings: Settings, concurrent: int, overlap: bool) -> None:
+    people = list(range(7001, 7009))
+    admins = replace(settings, admins=frozenset(people), concurrent_updates=concurrent)
+    async with running_bot(slow_api, admins):
+        for user in people:
+            await slow_api.send_text(user, "/start")  # administrators: joined on /start
+        await slow_api.wait_for(
+            lambda _: all(len(slow_api.sent_texts(u)) >= 1 for u in people), timeout=30)
+    assert all(len(slow_api.sent_texts(u)) == 1 for u in people)
+    assert (slow_api.peak_in_flight["sendMessage"] > 1) is overlap
