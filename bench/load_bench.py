@@ -68,14 +68,17 @@ class CountingApi(FakeBotApi):
         return self.inbox[chat][seen]
 
 
-async def person(api: CountingApi, uid: int, drill: bool) -> int:
-    """One member of staff; returns how many updates they sent."""
+async def person(api: CountingApi, uid: int, drill: bool, waits: list[float]) -> int:
+    """One member of staff; returns how many updates they sent. `waits` gets how long
+    each reply took as the person sees it (sent -> the reply's message arrived)."""
     seen = 0
 
     async def say(text: str) -> dict[str, Any]:
         nonlocal seen
+        t0 = time.perf_counter()
         await api.send_text(uid, text)
         got = await api.next_message(uid, seen)
+        waits.append(time.perf_counter() - t0)
         seen = len(api.inbox[uid])
         return got
 
@@ -88,6 +91,7 @@ async def person(api: CountingApi, uid: int, drill: bool) -> int:
         for _ in range(3):
             keyboard = last["params"].get("reply_markup", {}).get("inline_keyboard", [])
             payload = keyboard[0][0]["callback_data"] if keyboard else "x"
+            t0 = time.perf_counter()
             await api.send_callback(uid, payload, last["message"]["message_id"])
             sent += 1
             # feedback, then the next question (or the score)
@@ -97,16 +101,22 @@ async def person(api: CountingApi, uid: int, drill: bool) -> int:
                 text = last["params"].get("text", "")
                 if "/3" in text:
                     break
+            waits.append(time.perf_counter() - t0)
     for q in QUESTIONS:
         await say(q if drill else f"echo {q}")
         sent += 1
     return sent
 
 
-async def measure(api: CountingApi, people: int, drill: bool) -> tuple[float, int]:
+async def measure(api: CountingApi, people: int, drill: bool) -> dict[str, Any]:
+    waits: list[float] = []
     start = time.perf_counter()
-    counts = await asyncio.gather(*(person(api, 10_000 + n, drill) for n in range(people)))
-    return time.perf_counter() - start, sum(counts)
+    counts = await asyncio.gather(*(person(api, 10_000 + n, drill, waits)
+                                    for n in range(people)))
+    waits.sort()
+    return {"elapsed": time.perf_counter() - start, "updates": sum(counts),
+            "wait_p50": 1000 * statistics.median(waits),
+            "wait_p99": 1000 * waits[int(0.99 * (len(waits) - 1))]}
 
 
 async def run_ours(people: int, latency: float, concurrent: int) -> dict[str, Any]:
@@ -126,14 +136,14 @@ async def run_ours(people: int, latency: float, concurrent: int) -> dict[str, An
                            concurrent_updates=concurrent)
         async with CountingApi(latency) as api, \
                 running_bot(api, settings, Timed, rate_limiter=False):
-            elapsed, updates = await measure(api, people, drill=True)
+            result = await measure(api, people, drill=True)
         con = sqlite3.connect(db)
         answers = con.execute("SELECT COUNT(*), COUNT(DISTINCT drill_id || ':' || position)"
                               " FROM answers").fetchone()
         questions = con.execute("SELECT COUNT(*) FROM questions").fetchone()[0]
         con.close()
     timings.sort()
-    return {"elapsed": elapsed, "updates": updates, "answers": answers, "questions": questions,
+    return {**result, "answers": answers, "questions": questions,
             "median_ms": 1000 * statistics.median(timings),
             "p99_ms": 1000 * timings[int(0.99 * (len(timings) - 1))]}
 
@@ -155,11 +165,11 @@ async def run_echo(people: int, latency: float, drill: bool) -> dict[str, Any]:
         await app.start()
         assert app.updater is not None
         await app.updater.start_polling(poll_interval=0.0, timeout=1)
-        elapsed, updates = await measure(api, people, drill=drill)
+        result = await measure(api, people, drill=drill)
         await app.updater.stop()
         await app.stop()
         await app.shutdown()
-    return {"elapsed": elapsed, "updates": updates}
+    return result
 
 
 async def main() -> None:
@@ -175,13 +185,16 @@ async def main() -> None:
             "ours (1 at once)": await run_ours(args.people, latency, 1)}
     rate = {name: r["updates"] / r["elapsed"] for name, r in runs.items()}
     print(f"people: {args.people}; Bot API latency {args.latency:g} ms; rate limiter off in all")
+    print("handling = on_update median / p99 ms; reply = sent -> reply arrived, as the person "
+          "sees it, median / p99 ms")
     print(f"{'bot':<18} {'updates':>8} {'seconds':>8} {'updates/s':>10} {'x echo':>7} "
-          f"{'x text-only':>12} {'median ms':>10} {'p99 ms':>7}")
+          f"{'x text-only':>12} {'handling':>14} {'reply':>14}")
     for name, r in runs.items():
-        times = (f"{r['median_ms']:>10.1f} {r['p99_ms']:>7.1f}" if "median_ms" in r else "")
+        handling = (f"{r['median_ms']:.1f} / {r['p99_ms']:.1f}" if "median_ms" in r else "-")
+        reply = f"{r['wait_p50']:.0f} / {r['wait_p99']:.0f}"
         print(f"{name:<18} {r['updates']:>8} {r['elapsed']:>8.2f} {rate[name]:>10.1f} "
               f"{rate[name] / rate['echo']:>7.2f} {rate[name] / rate['echo text-only']:>12.2f} "
-              f"{times}")
+              f"{handling:>14} {reply:>14}")
     for name, r in runs.items():
         if "answers" in r:
             total, distinct = r["answers"]
