@@ -112,9 +112,9 @@ def term_ids(texts: list[str], vocab: dict[str, int], drop_filler: bool
     for term in dict.fromkeys(terms):
         _id(vocab, term)
     last_segs = np.repeat(np.array(rest, dtype=np.int32), [len(ts) for ts in found])
-    last_ids = np.array(list(map(vocab.__getitem__, terms)), dtype=np.int64)
-    return (np.concatenate([segs, more_segs, last_segs]).astype(np.int32),
-            np.concatenate([ids, more_ids, last_ids]).astype(np.int32))
+    last_ids = np.array(list(map(vocab.__getitem__, terms)), dtype=np.int32)
+    return (np.concatenate([segs, more_segs, last_segs]).astype(np.int32, copy=False),
+            np.concatenate([ids, more_ids, last_ids]).astype(np.int32, copy=False))
 
 
 class _Words:
@@ -190,37 +190,45 @@ class _Found:
 
     def terms(self, n_texts: int, vocab: dict[str, int], drop_filler: bool
               ) -> tuple[np.ndarray, np.ndarray]:
-        def cat(parts: list[tuple[np.ndarray, np.ndarray]], k: int, dtype: type) -> np.ndarray:
-            return np.concatenate([p[k] for p in parts]) if parts else np.zeros(0, dtype)
+        def cat(parts: list[tuple[np.ndarray, np.ndarray]], dtype: type
+                ) -> tuple[np.ndarray, np.ndarray]:
+            """Both columns of a batch list in one array each; the list is emptied."""
+            if not parts:
+                return np.zeros(0, np.int32), np.zeros(0, dtype)
+            first = np.concatenate([p[0] for p in parts])
+            second = np.concatenate([p[1] for p in parts])
+            parts.clear()
+            return first, second
 
         slow = np.zeros(n_texts, dtype=bool)
         for s in self.slow:
             slow[s] = True
+        self.slow.clear()
         # English: terms per distinct run; a shorthand can be several terms, a stop word none
         per_word = [_word_terms(w, vocab, drop_filler, self.prepared)
                     for w in self.words.spelling]
         odd = np.fromiter((w[1] for w in per_word), dtype=bool, count=len(per_word))
-        w_seg, w_id = cat(self.word_runs, 0, np.int32), cat(self.word_runs, 1, np.int64)
+        w_seg, w_id = cat(self.word_runs, np.int32)
         slow[w_seg[odd[w_id]]] = True
         self.left = np.flatnonzero(slow).astype(np.int32)
         out_seg, out_ids = [], []
 
-        u_seg, u_char = cat(self.uni, 0, np.int32), cat(self.uni, 1, np.uint16)
+        u_seg, u_char = cat(self.uni, np.uint16)
         keep = ~slow[u_seg]
         present = np.flatnonzero(np.bincount(u_char, minlength=0x10000))
-        lut = np.zeros(0x10000, dtype=np.int64)
+        lut = np.zeros(0x10000, dtype=np.int32)
         lut[present] = [_id(vocab, chr(c)) for c in present.tolist()]
         out_seg.append(u_seg[keep])
         out_ids.append(lut[u_char[keep]])
 
-        b_seg, b_pair = cat(self.pairs, 0, np.int32), cat(self.pairs, 1, np.uint32)
+        b_seg, b_pair = cat(self.pairs, np.uint32)
         keep = ~slow[b_seg]
         out_seg.append(b_seg[keep])
         out_ids.append(_pair_ids(b_pair[keep], present, vocab))
 
         # most runs are one term; the few that are several (or none) are expanded apart
         count = np.fromiter((len(w[0]) for w in per_word), dtype=np.int64, count=len(per_word))
-        flat = np.fromiter((t for w in per_word for t in w[0]), dtype=np.int64,
+        flat = np.fromiter((t for w in per_word for t in w[0]), dtype=np.int32,
                            count=int(count.sum()))
         offset = np.cumsum(count) - count
         one = ~slow[w_seg] & (count[w_id] == 1)
@@ -252,7 +260,7 @@ def _pair_ids(pairs: np.ndarray, chars: np.ndarray, vocab: dict[str, int]) -> np
         idx = np.flatnonzero(seen)
         codes = chars[idx // n].astype(np.uint32) << 16 | chars[idx % n].astype(np.uint32)
     ids = np.array([_id(vocab, chr(c >> 16) + chr(c & 0xFFFF)) for c in codes.tolist()],
-                   dtype=np.int64)
+                   dtype=np.int32)
     return ids[where]
 
 
@@ -283,7 +291,8 @@ def _scan(texts: list[str], ids: np.ndarray, drop_filler: bool, found: _Found) -
     found.pairs.append((seg[bi], pairs))
     starts, lengths, hashes = _word_runs(chars, cls)
     found.slow.append(seg[starts[lengths > LONGEST_WORD]])
-    found.word_runs.append((seg[starts], found.words.ids(hashes, chars, starts, lengths)))
+    found.word_runs.append((seg[starts],
+                            found.words.ids(hashes, chars, starts, lengths).astype(np.int32)))
 
 
 def _word_terms(word: str, vocab: dict[str, int], drop_filler: bool, prepared: bool

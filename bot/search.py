@@ -83,11 +83,13 @@ class Index:
         vocab: dict[str, int] = {}
         seg, term = term_ids(texts, vocab, drop_filler=False)
         # field weights as repeats, then one sort: (term, card) runs in CSR order
-        keys = term.astype(np.int64) * max(n, 1) + np.array(owner, dtype=np.int64)[seg]
-        keys, tf = _runs(np.repeat(keys, np.array(weight, dtype=np.int64)[seg]))
+        keys = _pair_keys(term, np.array(owner, dtype=np.int32)[seg], max(n, 1))
+        keys, tf = _runs(np.repeat(keys, np.array(weight, dtype=np.int8)[seg]))
+        del seg, term
         rows, cols = keys // max(n, 1), keys % max(n, 1)
         p_seg, p_term = term_ids(phrases, vocab, drop_filler=True)
-        p_keys, _ = _runs(p_term.astype(np.int64) * max(len(phrases), 1) + p_seg)
+        p_keys, _ = _runs(_pair_keys(p_term, p_seg, max(len(phrases), 1)))
+        del p_seg, p_term
         self.vocab = vocab
         doc_len = np.bincount(cols, weights=tf, minlength=n)
         avg = float(doc_len.mean()) if n else 1.0
@@ -218,11 +220,18 @@ class Index:
         return ranked
 
 
+def _pair_keys(rows: np.ndarray, cols: np.ndarray, n_cols: int) -> np.ndarray:
+    """rows * n_cols + cols, as uint32 when that fits (half the memory, sorts twice as fast)."""
+    dtype = np.uint32 if (int(rows.max(initial=0)) + 1) * n_cols < 1 << 32 else np.int64
+    keys = rows.astype(dtype)
+    np.multiply(keys, n_cols, out=keys, casting="unsafe")
+    np.add(keys, cols, out=keys, casting="unsafe")
+    return keys
+
+
 def _runs(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Distinct keys, sorted, and how often each occurs."""
-    # uint32 sorts twice as fast; keys are term * cards + card, which fits in most cases
-    small = len(keys) and int(keys.max()) < 1 << 32
-    keys = np.sort(keys.astype(np.uint32)) if small else np.sort(keys)
+    """Distinct keys, sorted, and how often each occurs (sorts `keys` in place)."""
+    keys.sort()
     starts = np.flatnonzero(keys[1:] != keys[:-1]) + 1
     starts = np.concatenate(([0], starts)) if len(keys) else starts
     return keys[starts].astype(np.int64), np.diff(np.append(starts, len(keys))).astype(np.float64)
