@@ -46,6 +46,26 @@ async def test_one_person_waits_in_order_while_another_goes_ahead() -> None:
     assert order._people == {}  # nothing kept once a person's updates are done
 
 
+async def test_one_persons_queue_does_not_take_everyone_elses_places() -> None:
+    order = PersonOrder(2)
+    gate = asyncio.Event()
+    done: list[str] = []
+
+    async def work(name: str, hold: bool = False) -> None:
+        if hold:
+            await gate.wait()
+        done.append(name)
+
+    mine = [asyncio.create_task(order.process_update(message_from(1, n), work(f"a{n}", n == 1)))
+            for n in range(1, 6)]  # five quick messages, the first one slow
+    other = asyncio.create_task(order.process_update(message_from(2, 9), work("b")))
+    await asyncio.wait_for(other, 5)  # two places: person 1 holds one, person 2 gets the other
+    assert done == ["b"]
+    gate.set()
+    await asyncio.wait_for(asyncio.gather(*mine), 5)
+    assert done == ["b", "a1", "a2", "a3", "a4", "a5"]
+
+
 async def test_one_at_a_time_when_set_to_one() -> None:
     order = PersonOrder(1)
     log: list[str] = []

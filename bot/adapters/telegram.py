@@ -171,13 +171,17 @@ class PushQueue:
 
 
 class PersonOrder(BaseUpdateProcessor):
-    """Up to `max_concurrent_updates` updates at once, but one person's one at a time and
-    in the order they came: a Bot API call waits ~100 ms on the network, so handling
-    people one after another would cap the bot at a few updates a second, while one
-    person's double tap or quick questions must not overtake each other."""
+    """Up to `places` updates at once, but one person's one at a time and in the order
+    they came: a Bot API call waits ~100 ms on the network, so handling people one
+    after another would cap the bot at a few updates a second, while one person's
+    double tap or quick questions must not overtake each other."""
 
-    def __init__(self, max_concurrent_updates: int) -> None:
-        super().__init__(max_concurrent_updates)
+    def __init__(self, places: int) -> None:
+        # PTB's own limit is taken before our per-person turn; so it is set out of the
+        # way and ours is taken after it: a person who sends twenty messages at once then
+        # holds one place, not twenty.
+        super().__init__(1 << 16)
+        self._places = asyncio.Semaphore(places)
         self._people: dict[int, tuple[asyncio.Lock, int]] = {}  # lock, updates holding it
 
     async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
@@ -186,7 +190,7 @@ class PersonOrder(BaseUpdateProcessor):
         lock, holders = self._people.get(key, (asyncio.Lock(), 0))
         self._people[key] = (lock, holders + 1)
         try:
-            async with lock:  # asyncio locks let waiters in first come, first served
+            async with lock, self._places:  # both let waiters in first come, first served
                 await coroutine
         finally:
             lock, holders = self._people[key]
