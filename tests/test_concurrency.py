@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable
 from dataclasses import replace
 
 import pytest
@@ -24,66 +24,66 @@ def message_from(user_id: int, update_id: int) -> Update:
         "from": {"id": user_id, "is_bot": False, "first_name": "X"}}}, BOT)
 
 
-async def test_one_person_waits_in_order_while_another_goes_ahead() -> None:
-    order = PersonOrder(8)
-    log: list[str] = []
-    first_may_finish = asyncio.Event()
+class Jobs:
+    """Stand-ins for handling an update: each notes when it starts and ends; a held one
+    waits until `release()`."""
 
-    async def work(name: str, hold: bool = False) -> None:
-        log.append(f"start {name}")
+    def __init__(self) -> None:
+        self.log: list[str] = []
+        self._gate = asyncio.Event()
+
+    async def run(self, name: str, hold: bool = False) -> None:
+        self.log.append(f"start {name}")
         if hold:
-            await first_may_finish.wait()
-        log.append(f"end {name}")
+            await self._gate.wait()
+        self.log.append(f"end {name}")
 
-    a1 = asyncio.create_task(order.process_update(message_from(1, 1), work("a1", hold=True)))
-    a2 = asyncio.create_task(order.process_update(message_from(1, 2), work("a2")))
-    b1 = asyncio.create_task(order.process_update(message_from(2, 3), work("b1")))
+    def release(self) -> None:
+        self._gate.set()
+
+    def ended(self) -> list[str]:
+        return [e.removeprefix("end ") for e in self.log if e.startswith("end ")]
+
+
+def submit(order: PersonOrder, user_id: int, update_id: int, job: Awaitable[None]
+           ) -> asyncio.Task[None]:
+    return asyncio.create_task(order.process_update(message_from(user_id, update_id), job))
+
+
+async def test_one_person_waits_in_order_while_another_goes_ahead() -> None:
+    order, jobs = PersonOrder(8), Jobs()
+    a1 = submit(order, 1, 1, jobs.run("a1", hold=True))
+    a2 = submit(order, 1, 2, jobs.run("a2"))
+    b1 = submit(order, 2, 3, jobs.run("b1"))
     await asyncio.wait_for(b1, 5)  # person 2 is not held up by person 1
-    assert log == ["start a1", "start b1", "end b1"]  # and a2 has not started
-    first_may_finish.set()
+    assert jobs.log == ["start a1", "start b1", "end b1"]  # and a2 has not started
+    jobs.release()
     await asyncio.wait_for(asyncio.gather(a1, a2), 5)
-    assert log[3:] == ["end a1", "start a2", "end a2"]
+    assert jobs.log[3:] == ["end a1", "start a2", "end a2"]
     assert order._people == {}  # nothing kept once a person's updates are done
 
 
 async def test_one_persons_queue_does_not_take_everyone_elses_places() -> None:
-    order = PersonOrder(2)
-    gate = asyncio.Event()
-    done: list[str] = []
-
-    async def work(name: str, hold: bool = False) -> None:
-        if hold:
-            await gate.wait()
-        done.append(name)
-
-    mine = [asyncio.create_task(order.process_update(message_from(1, n), work(f"a{n}", n == 1)))
+    order, jobs = PersonOrder(2), Jobs()
+    mine = [submit(order, 1, n, jobs.run(f"a{n}", hold=n == 1))
             for n in range(1, 6)]  # five quick messages, the first one slow
-    other = asyncio.create_task(order.process_update(message_from(2, 9), work("b")))
+    other = submit(order, 2, 9, jobs.run("b"))
     await asyncio.wait_for(other, 5)  # two places: person 1 holds one, person 2 gets the other
-    assert done == ["b"]
-    gate.set()
+    assert jobs.ended() == ["b"]
+    jobs.release()
     await asyncio.wait_for(asyncio.gather(*mine), 5)
-    assert done == ["b", "a1", "a2", "a3", "a4", "a5"]
+    assert jobs.ended() == ["b", "a1", "a2", "a3", "a4", "a5"]
 
 
 async def test_one_at_a_time_when_set_to_one() -> None:
-    order = PersonOrder(1)
-    log: list[str] = []
-    gate = asyncio.Event()
-
-    async def work(name: str, hold: bool = False) -> None:
-        log.append(f"start {name}")
-        if hold:
-            await gate.wait()
-        log.append(f"end {name}")
-
-    a1 = asyncio.create_task(order.process_update(message_from(1, 1), work("a1", hold=True)))
-    b1 = asyncio.create_task(order.process_update(message_from(2, 2), work("b1")))
+    order, jobs = PersonOrder(1), Jobs()
+    a1 = submit(order, 1, 1, jobs.run("a1", hold=True))
+    b1 = submit(order, 2, 2, jobs.run("b1"))
     await asyncio.sleep(0.05)
-    assert log == ["start a1"]
-    gate.set()
+    assert jobs.log == ["start a1"]
+    jobs.release()
     await asyncio.wait_for(asyncio.gather(a1, b1), 5)
-    assert log == ["start a1", "end a1", "start b1", "end b1"]
+    assert jobs.log == ["start a1", "end a1", "start b1", "end b1"]
 
 
 @pytest.fixture
