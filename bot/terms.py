@@ -48,6 +48,12 @@ SHORTHAND = {
     "asap": "immediately", "r u": "are you", "kinda": "kind of", "wats": "what is",
     "whats": "what is", "hw": "how", "nd": "and", "bcuz": "because", "yr": "year", "yrs": "years",
     "mth": "month", "mths": "months", "wk": "week", "2day": "today", "ystd": "yesterday",
+    "cx": "customer", "stmt": "statement", "stmts": "statements", "wd": "withdrawal",
+    "w/d": "withdrawal", "dep": "deposit", "deps": "deposits", "cc": "credit card",
+    "dc": "debit card", "fd": "fixed deposit", "td": "time deposit", "rm": "relationship manager",
+    "mob": "mobile", "addr": "address", "prob": "problem", "probs": "problems",
+    "bcoz": "because", "becoz": "because", "idk": "do not know", "netbanking": "online banking",
+    "ebanking": "online banking", "mbanking": "mobile banking", "biz": "business",
     # plain synonyms, folded on both sides (cards and questions)
     "wire": "transfer", "wired": "transfer", "remit": "transfer", "remittance": "transfer",
     "cops": "police", "mad": "angry", "furious": "angry", "upset": "angry",

@@ -33,6 +33,8 @@ def test_dialect_and_shorthand_fold_to_card_words() -> None:
     assert prepare("客人話佢利息少咗") == "客户话他利息少了"
     assert prepare("cust's acct bal wat 2 do") == "customer account balance what to do"
     assert "2026" in prepare("2026")  # digits inside numbers are not shorthand
+    assert prepare("cx wants stmt 4 her fd, w/d 2day") == \
+        "customer wants statement for her fixed deposit, withdrawal today"
 
 
 def test_tokens_cjk_ngrams_and_english_stems() -> None:
