@@ -97,19 +97,24 @@ def test_retrain_days_comes_from_the_card() -> None:
     assert long_status.due_at == T0 + timedelta(days=365)
 
 
+def assert_due_then_overdue(card: Card, state: TopicState, since: datetime | None,
+                            due_at: datetime) -> None:
+    """Due from `due_at` through the grace days, overdue one second later."""
+    at = topic_status(card, state, since, due_at, GRACE)
+    assert at.status is Status.DUE and at.due_at == due_at
+    last = topic_status(card, state, since, due_at + timedelta(days=GRACE), GRACE)
+    assert last.status is Status.DUE
+    late = topic_status(card, state, since, due_at + timedelta(days=GRACE, seconds=1), GRACE)
+    assert late.status is Status.OVERDUE and late.due_at == due_at
+
+
 def test_version_bump_makes_older_pass_due_from_version_since() -> None:
     c = make_card(version=2, retrain_days=180)
     state = passed(c.id, T0, version=1)
     since = T0 + timedelta(days=10)
     before = topic_status(c, state, since, since - timedelta(seconds=1), GRACE)
     assert before.status is Status.CURRENT
-    at = topic_status(c, state, since, since, GRACE)
-    assert at.status is Status.DUE
-    assert at.due_at == since
-    assert topic_status(c, state, since, since + timedelta(days=GRACE), GRACE).status is Status.DUE
-    late = topic_status(c, state, since, since + timedelta(days=GRACE, seconds=1), GRACE)
-    assert late.status is Status.OVERDUE
-    assert late.due_at == since
+    assert_due_then_overdue(c, state, since, due_at=since)
 
 
 def test_version_bump_due_well_before_retrain_days_lapse() -> None:
@@ -142,12 +147,7 @@ def test_answered_never_passed_is_due_from_first_answer() -> None:
     first = T0 + timedelta(hours=3)
     state = TopicState(c.id, first_answer_at=first, last_answer_at=first + timedelta(days=2),
                        last_pass_at=None, last_pass_version=None, answers=3, correct=0)
-    s = topic_status(c, state, None, first, GRACE)
-    assert s.status is Status.DUE
-    assert s.due_at == first
-    assert topic_status(c, state, None, first + timedelta(days=GRACE), GRACE).status is Status.DUE
-    late = topic_status(c, state, None, first + timedelta(days=GRACE, seconds=1), GRACE)
-    assert late.status is Status.OVERDUE
+    assert_due_then_overdue(c, state, None, due_at=first)
 
 
 def test_status_with_card_from_the_real_loader(tmp_path: Path) -> None:
