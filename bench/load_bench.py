@@ -22,6 +22,7 @@ import argparse
 import asyncio
 import sqlite3
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -33,10 +34,11 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from telegram import Update  # noqa: E402
+from telegram import Bot, Update  # noqa: E402
 from telegram.ext import Application, ApplicationBuilder, ContextTypes, TypeHandler  # noqa: E402
+from telegram.request import HTTPXRequest  # noqa: E402
 
-from bot.adapters.telegram import TelegramBot  # noqa: E402
+from bot.adapters.telegram import AiohttpRequest, TelegramBot  # noqa: E402
 from bot.config import load_settings  # noqa: E402
 from tests.botrun import running_bot  # noqa: E402
 from tests.fake_bot_api import FakeBotApi  # noqa: E402
@@ -148,7 +150,8 @@ async def run_ours(people: int, latency: float, concurrent: int) -> dict[str, An
             "p99_ms": 1000 * timings[int(0.99 * (len(timings) - 1))]}
 
 
-async def run_echo(people: int, latency: float, drill: bool) -> dict[str, Any]:
+async def run_echo(people: int, latency: float, drill: bool, ours: bool = False) -> dict[str, Any]:
+    """The bare echo bot; `ours`: with the bot's Bot API client instead of PTB's default."""
     async def echo(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         if update.callback_query:
             await update.callback_query.answer()
@@ -158,8 +161,11 @@ async def run_echo(people: int, latency: float, drill: bool) -> dict[str, Any]:
             await update.message.reply_text(update.message.text)
 
     async with CountingApi(latency) as api:
-        app: Application = (ApplicationBuilder().token(TOKEN).base_url(api.url)  # type: ignore[type-arg]
-                            .base_file_url(api.file_url).build())
+        builder = ApplicationBuilder().token(TOKEN).base_url(api.url).base_file_url(api.file_url)
+        if ours:
+            builder = builder.request(AiohttpRequest()).get_updates_request(
+                AiohttpRequest(connections=1))
+        app: Application = builder.build()  # type: ignore[type-arg]
         app.add_handler(TypeHandler(Update, echo))
         await app.initialize()
         await app.start()
@@ -172,15 +178,56 @@ async def run_echo(people: int, latency: float, drill: bool) -> dict[str, Any]:
     return result
 
 
+SERVER = """
+import asyncio, sys
+from tests.fake_bot_api import FakeBotApi
+async def main():
+    async with FakeBotApi(sys.argv[1]) as api:
+        print(api.url, flush=True)
+        await asyncio.sleep(3600)
+asyncio.run(main())
+"""
+
+
+async def client_costs(calls: int = 2000, at_once: int = 16) -> None:
+    """CPU of one sendMessage in the bot's process, per client; the fake server runs in
+    its own process here so that its work is not counted."""
+    server = subprocess.Popen([sys.executable, "-c", SERVER, TOKEN], cwd=ROOT,
+                              stdout=subprocess.PIPE, text=True)
+    try:
+        assert server.stdout is not None
+        url = server.stdout.readline().strip()
+        print(f"Bot API client, {calls} sendMessage calls, {at_once} at once:")
+        for name, request in (("httpx (PTB default)", HTTPXRequest(connection_pool_size=256)),
+                              ("aiohttp (ours)", AiohttpRequest())):
+            async with Bot(TOKEN, base_url=url, request=request) as bot:
+                await bot.send_message(1, "warm up")
+                cpu, wall = time.process_time(), time.perf_counter()
+
+                async def sender(chat: int) -> None:
+                    for _ in range(calls // at_once):
+                        await bot.send_message(chat, "hello")
+
+                await asyncio.gather(*(sender(1000 + k) for k in range(at_once)))
+                cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
+            print(f"  {name:<20} {calls / wall:7.0f} calls/s  {1000 * cpu / calls:.2f} ms CPU a call")
+        print()
+    finally:
+        server.kill()
+        server.wait()
+
+
 async def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--people", type=int, default=200)
     parser.add_argument("--latency", type=float, default=0.0, help="ms per Bot API call")
     args = parser.parse_args()
+    await client_costs()
     latency = args.latency / 1000
     default = load_settings({}, env_file=Path("/nonexistent")).concurrent_updates
     runs = {"echo": await run_echo(args.people, latency, drill=True),
             "echo text-only": await run_echo(args.people, latency, drill=False),
+            "echo, our client": await run_echo(args.people, latency, drill=True, ours=True),
             f"ours ({default} at once)": await run_ours(args.people, latency, default),
             "ours (1 at once)": await run_ours(args.people, latency, 1)}
     rate = {name: r["updates"] / r["elapsed"] for name, r in runs.items()}
@@ -188,12 +235,13 @@ async def main() -> None:
     print("handling = on_update median / p99 ms; reply = sent -> reply arrived, as the person "
           "sees it, median / p99 ms")
     print(f"{'bot':<18} {'updates':>8} {'seconds':>8} {'updates/s':>10} {'x echo':>7} "
-          f"{'x text-only':>12} {'handling':>14} {'reply':>14}")
+          f"{'x text-only':>12} {'x echo, our client':>19} {'handling':>14} {'reply':>14}")
     for name, r in runs.items():
         handling = (f"{r['median_ms']:.1f} / {r['p99_ms']:.1f}" if "median_ms" in r else "-")
         reply = f"{r['wait_p50']:.0f} / {r['wait_p99']:.0f}"
         print(f"{name:<18} {r['updates']:>8} {r['elapsed']:>8.2f} {rate[name]:>10.1f} "
               f"{rate[name] / rate['echo']:>7.2f} {rate[name] / rate['echo text-only']:>12.2f} "
+              f"{rate[name] / rate['echo, our client']:>19.2f} "
               f"{handling:>14} {reply:>14}")
     for name, r in runs.items():
         if "answers" in r:

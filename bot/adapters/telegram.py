@@ -19,6 +19,7 @@ from functools import partial
 from typing import Any
 from urllib.parse import urlparse
 
+import aiohttp
 from telegram import (
     BotCommand,
     BotCommandScopeDefault,
@@ -46,6 +47,7 @@ from telegram.ext import (
     ContextTypes,
     TypeHandler,
 )
+from telegram.request import BaseRequest, RequestData
 
 from bot.app import build
 from bot.assistant import Assistant
@@ -206,6 +208,98 @@ class PersonOrder(BaseUpdateProcessor):
         pass
 
 
+UNSET = type(BaseRequest.DEFAULT_NONE)  # PTB's "time-out not given"
+
+
+class AiohttpRequest(BaseRequest):
+    """The Bot API's HTTP client: PTB's default (httpx) spends ~3.4 ms of CPU on a call,
+    this ~0.6 ms (bench/load_bench.py), and the bot makes 1-3 calls an update.
+
+    Same defaults and time-out meaning as PTB's `HTTPXRequest`: a time-out while
+    connecting (or waiting for a free connection) means nothing was sent, so it is a
+    plain `NetworkError` that may be retried; a time-out after sending is `TimedOut`."""
+
+    def __init__(self, connections: int = 256, proxy: str = "", read_timeout: float = 5.0,
+                 write_timeout: float = 5.0, connect_timeout: float = 5.0,
+                 pool_timeout: float = 1.0, media_write_timeout: float = 20.0) -> None:
+        self._connections = connections
+        self._proxy = proxy or None
+        self._read = read_timeout
+        self._write = write_timeout
+        self._connect = connect_timeout
+        self._pool = pool_timeout
+        self._media_write = media_write_timeout
+        self._session: aiohttp.ClientSession | None = None
+
+    @property
+    def read_timeout(self) -> float:
+        return self._read
+
+    async def initialize(self) -> None:
+        if self._session is None or self._session.closed:
+            connector = aiohttp.TCPConnector(limit=self._connections)
+            self._session = aiohttp.ClientSession(
+                connector=connector, headers={"User-Agent": self.USER_AGENT})
+
+    async def shutdown(self) -> None:
+        if self._session is not None and not self._session.closed:
+            await self._session.close()
+
+    async def do_request(
+        self,
+        url: str,
+        method: str,
+        request_data: RequestData | None = None,
+        read_timeout: Any = BaseRequest.DEFAULT_NONE,
+        write_timeout: Any = BaseRequest.DEFAULT_NONE,
+        connect_timeout: Any = BaseRequest.DEFAULT_NONE,
+        pool_timeout: Any = BaseRequest.DEFAULT_NONE,
+    ) -> tuple[int, bytes]:
+        if self._session is None or self._session.closed:
+            raise RuntimeError("AiohttpRequest is not initialized")
+        files = request_data is not None and request_data.contains_files
+        read = self._read if isinstance(read_timeout, UNSET) else read_timeout
+        write = ((self._media_write if files else self._write)
+                 if isinstance(write_timeout, UNSET) else write_timeout)
+        connect = self._connect if isinstance(connect_timeout, UNSET) else connect_timeout
+        pool = self._pool if isinstance(pool_timeout, UNSET) else pool_timeout
+        # aiohttp has no write time-out, so the whole call is bounded by the sum; its
+        # `connect` includes waiting for a free connection, so it gets pool + connect
+        parts = (read, write, connect, pool)
+        timeout = aiohttp.ClientTimeout(
+            total=None if None in parts else sum(parts),
+            connect=None if None in (connect, pool) else connect + pool, sock_read=read)
+        try:
+            data, headers = _body(request_data)
+            async with self._session.request(method, url, data=data, headers=headers,
+                                             timeout=timeout, proxy=self._proxy) as response:
+                return response.status, await response.read()
+        except aiohttp.ConnectionTimeoutError as err:
+            raise NetworkError(f"aiohttp: not connected in time, nothing sent ({err})") from err
+        except TimeoutError as err:  # also aiohttp.ServerTimeoutError
+            raise TimedOut from err
+        except aiohttp.ClientError as err:
+            raise NetworkError(f"aiohttp.{type(err).__name__}: {err}") from err
+
+
+JSON_BODY = {"Content-Type": "application/json"}
+
+
+def _body(request_data: RequestData | None) -> tuple[Any, dict[str, str] | None]:
+    """Parameters as JSON (one C call; url-encoding them cost more CPU than the rest of
+    the request), or multipart when a file goes up."""
+    if request_data is None:
+        return None, None
+    if not request_data.contains_files:
+        return request_data.json_payload, JSON_BODY
+    form = aiohttp.FormData()
+    for name, value in request_data.json_parameters.items():
+        form.add_field(name, value)
+    for name, (filename, content, mimetype) in request_data.multipart_data.items():
+        form.add_field(name, content, filename=filename, content_type=mimetype)
+    return form, None
+
+
 class TelegramBot:
     """Owns the Application, the assistant and the push queue for one process."""
 
@@ -216,6 +310,7 @@ class TelegramBot:
         self.pushes = PushQueue(self.send_push)
         self.conflict = False
         self.app: Application | None = None
+        self.clients: tuple[AiohttpRequest, ...] = ()
 
     def application(self) -> Application:
         """The configured python-telegram-bot Application."""
@@ -226,8 +321,9 @@ class TelegramBot:
             .post_init(self.post_init).post_shutdown(self.post_shutdown)
             .concurrent_updates(PersonOrder(s.concurrent_updates))
         )
-        if s.proxy:
-            builder = builder.proxy(s.proxy).get_updates_proxy(s.proxy)
+        calls, polls = AiohttpRequest(proxy=s.proxy), AiohttpRequest(connections=1, proxy=s.proxy)
+        self.clients = (calls, polls)
+        builder = builder.request(calls).get_updates_request(polls)
         app = (builder.rate_limiter(AIORateLimiter(max_retries=2)).build() if self.rate_limiter
                else builder.build())
         app.add_handler(TypeHandler(Update, self.on_update))
@@ -395,7 +491,10 @@ class TelegramBot:
         try:
             if self.settings.webhook_url:
                 return asyncio.run(self.run_webhook())
-            self.app.run_polling(allowed_updates=Update.ALL_TYPES, close_loop=False)
+            try:
+                self.app.run_polling(allowed_updates=Update.ALL_TYPES, close_loop=False)
+            finally:
+                asyncio.get_event_loop().run_until_complete(self.close_clients())
         except InvalidToken:
             print("counter-coach: TELEGRAM_BOT_TOKEN: Telegram rejected the token "
                   "(check it with @BotFather)", file=sys.stderr)
@@ -409,6 +508,11 @@ class TelegramBot:
                   f"({type(err).__name__})", file=sys.stderr)
             return 2
         return 1 if self.conflict else 0
+
+    async def close_clients(self) -> None:
+        """PTB shuts down only a bot whose start-up succeeded; a failed one (say, a
+        rejected token) leaves the HTTP clients open."""
+        await asyncio.gather(*(c.shutdown() for c in self.clients))
 
     async def run_webhook(self) -> int:
         """Webhook mode: our own small tornado server, so it can also answer /healthz."""
@@ -444,27 +548,29 @@ class TelegramBot:
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
-        async with app:  # run_webhook would call these hooks; here we run it by hand
-            await self.post_init(app)
-            try:
-                await app.bot.set_webhook(self.settings.webhook_url, secret_token=secret or None,
-                                          allowed_updates=Update.ALL_TYPES)
-                await app.start()
-                server = web.listen(self.settings.webhook_port,
-                                    address=self.settings.webhook_listen)
-                log.info("webhook listening on %s:%s%s", self.settings.webhook_listen,
-                         self.settings.webhook_port, path)
-                await stop.wait()
-                server.stop()
-                await app.stop()
-            finally:
-                await self.post_shutdown(app)
+        try:
+            async with app:  # run_webhook would call these hooks; here we run it by hand
+                await self.post_init(app)
+                try:
+                    await app.bot.set_webhook(self.settings.webhook_url,
+                                              secret_token=secret or None,
+                                              allowed_updates=Update.ALL_TYPES)
+                    await app.start()
+                    server = web.listen(self.settings.webhook_port,
+                                        address=self.settings.webhook_listen)
+                    log.info("webhook listening on %s:%s%s", self.settings.webhook_listen,
+                             self.settings.webhook_port, path)
+                    await stop.wait()
+                    server.stop()
+                    await app.stop()
+                finally:
+                    await self.post_shutdown(app)
+        finally:
+            await self.close_clients()
         return 0
 
 
 def run(settings: Settings) -> int:
     """`python -m bot run`."""
     setup_logging(settings.log_level, [settings.token, settings.webhook_secret])
-    if settings.log_level != "DEBUG":  # httpx logs every poll at INFO
-        logging.getLogger("httpx").setLevel(logging.WARNING)
     return TelegramBot(settings).run()

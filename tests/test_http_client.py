@@ -1,0 +1,107 @@
+"""The bot's own Bot API client (AiohttpRequest): uploads, proxy, and what each time-out means."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from dataclasses import replace
+
+import aiohttp
+import pytest
+from aiohttp import web
+from telegram import Bot
+from telegram.error import NetworkError, TimedOut
+
+from bot.adapters.telegram import AiohttpRequest
+from bot.config import Settings
+from tests.botrun import TOKEN, running_bot
+from tests.conftest import ADMIN
+from tests.fake_bot_api import FakeBotApi
+from tests.test_telegram import free_port
+
+
+@pytest.fixture
+async def api() -> AsyncIterator[FakeBotApi]:
+    async with FakeBotApi(TOKEN, timeout_delay=3.0) as server:
+        yield server
+
+
+async def say(api: FakeBotApi, text: str, method: str, count: int) -> None:
+    await api.send_text(ADMIN, text, first_name="Admin")
+    await api.wait_for_call(method, count=count, timeout=20)
+
+
+async def test_files_go_up_as_multipart(api: FakeBotApi, settings: Settings) -> None:
+    async with running_bot(api, settings):
+        await say(api, "/start", "sendMessage", 1)
+        await say(api, "/team add A", "sendMessage", 2)
+        await say(api, "/export A", "sendDocument", 1)
+        await say(api, "/summary A", "sendPhoto", 1)
+    (doc,) = api.calls("sendDocument")
+    name, content = doc.files["document"]
+    assert name.endswith(".csv") and content.decode("utf-8-sig").startswith("team,person,")
+    assert doc.params["chat_id"] == ADMIN and doc.params["caption"]
+    (photo,) = api.calls("sendPhoto")
+    assert photo.files["photo"][1].startswith(b"\x89PNG")
+
+
+class Proxy:
+    """A plain HTTP forward proxy on 127.0.0.1 that counts what it carried."""
+
+    def __init__(self) -> None:
+        self.carried: list[str] = []
+        self.port = free_port()
+
+    async def handle(self, request: web.Request) -> web.Response:
+        self.carried.append(request.url.path.rsplit("/", 1)[-1])
+        async with aiohttp.ClientSession() as http, http.request(
+                request.method, request.url, data=await request.read(),
+                headers={"Content-Type": request.headers["Content-Type"]}) as upstream:
+            return web.Response(status=upstream.status, body=await upstream.read(),
+                                content_type="application/json")
+
+    async def __aenter__(self) -> Proxy:
+        app = web.Application()
+        app.router.add_route("*", "/{tail:.*}", self.handle)
+        self.runner = web.AppRunner(app)
+        await self.runner.setup()
+        await web.TCPSite(self.runner, "127.0.0.1", self.port).start()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.runner.cleanup()
+
+
+async def test_telegram_proxy_carries_every_call(api: FakeBotApi, settings: Settings) -> None:
+    async with Proxy() as proxy:
+        proxied = replace(settings, proxy=f"http://127.0.0.1:{proxy.port}")
+        async with running_bot(api, proxied):
+            await say(api, "/start", "sendMessage", 1)
+    assert {"getMe", "getUpdates", "sendMessage"} <= set(proxy.carried)
+    assert len(api.calls()) <= len(proxy.carried)  # nothing went around it
+
+
+async def test_no_connection_is_a_network_error_not_a_time_out() -> None:
+    """Nothing was sent, so the send may be retried (a TimedOut send is not)."""
+    bot = Bot(TOKEN, base_url=f"http://127.0.0.1:{free_port()}/bot", request=AiohttpRequest())
+    with pytest.raises(NetworkError) as caught:
+        await bot.initialize()
+    assert not isinstance(caught.value, TimedOut)
+    await bot.shutdown()
+
+
+async def test_waiting_for_a_connection_is_not_sending(api: FakeBotApi) -> None:
+    """One connection, held by a call whose answer comes too late: the next call gives up
+    waiting before anything is sent, as a retryable NetworkError; the held one, sent but
+    unanswered, is TimedOut."""
+    request = AiohttpRequest(connections=1, pool_timeout=0.1)
+    async with Bot(TOKEN, base_url=api.url, request=request) as bot:
+        api.fail_next("sendMessage", "timeout")  # answered after 3 s
+        held = asyncio.create_task(bot.send_message(1, "first", read_timeout=2.0))
+        await api.wait_for_call("sendMessage")
+        with pytest.raises(NetworkError) as caught:
+            await bot.send_message(1, "second", connect_timeout=0.1)
+        assert not isinstance(caught.value, TimedOut)
+        with pytest.raises(TimedOut):
+            await held
+        assert [c.params["text"] for c in api.calls("sendMessage")] == ["first"]
