@@ -20,15 +20,18 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import sqlite3
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
 from collections import defaultdict
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from dataclasses import replace
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -121,7 +124,56 @@ async def measure(api: CountingApi, people: int, drill: bool) -> dict[str, Any]:
             "wait_p99": 1000 * waits[int(0.99 * (len(waits) - 1))]}
 
 
-async def run_ours(people: int, latency: float, concurrent: int) -> dict[str, Any]:
+@asynccontextmanager
+async def staff(people: int, latency: float, drill: bool,
+                apart: bool) -> AsyncIterator[tuple[Any, Callable[[], Awaitable[dict[str, Any]]]]]:
+    """The fake Bot API and the simulated staff: (its address, start them and wait).
+    `apart`: in their own process, as Telegram and the phones are, so that only the bot's
+    own work is on the bot's process; else in the bot's process (and on its core)."""
+    if not apart:
+        api = CountingApi(latency)
+        async with api:
+            yield api, lambda: measure(api, people, drill)
+        return
+    child = await asyncio.create_subprocess_exec(
+        sys.executable, __file__, "--staff-child", "--people", str(people), "--latency",
+        str(latency * 1000), *([] if drill else ["--text-only"]), cwd=ROOT,
+        stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE)
+    assert child.stdin is not None and child.stdout is not None
+    url, file_url = (await child.stdout.readline()).decode().split()
+
+    async def go() -> dict[str, Any]:
+        assert child.stdin is not None and child.stdout is not None
+        child.stdin.write(b"go\n")
+        await child.stdin.drain()
+        return dict(json.loads(await child.stdout.readline()))
+
+    try:
+        yield SimpleNamespace(url=url, file_url=file_url), go
+    finally:
+        child.stdin.close()  # the bot has stopped polling: the server may go
+        await child.wait()
+
+
+async def staff_child(people: int, latency: float, drill: bool) -> None:
+    api = CountingApi(latency)
+    async with api:
+        print(api.url, api.file_url, flush=True)
+        loop = asyncio.get_running_loop()
+        if not await loop.run_in_executor(None, sys.stdin.readline):
+            return  # closed without a "go": only the server was wanted
+        print(json.dumps(await measure(api, people, drill)), flush=True)
+        await loop.run_in_executor(None, sys.stdin.readline)
+
+
+async def timed(go: Callable[[], Awaitable[dict[str, Any]]]) -> dict[str, Any]:
+    """The staff's result, plus the CPU this process spent meanwhile."""
+    cpu = time.process_time()
+    result = await go()
+    return {**result, "cpu": time.process_time() - cpu}
+
+
+async def run_ours(people: int, latency: float, concurrent: int, apart: bool) -> dict[str, Any]:
     timings: list[float] = []
 
     class Timed(TelegramBot):
@@ -136,9 +188,9 @@ async def run_ours(people: int, latency: float, concurrent: int) -> dict[str, An
                            knowledge=ROOT / "knowledge",
                            admins=frozenset(10_000 + n for n in range(people)),
                            concurrent_updates=concurrent)
-        async with CountingApi(latency) as api, \
+        async with staff(people, latency, True, apart) as (api, go), \
                 running_bot(api, settings, Timed, rate_limiter=False):
-            result = await measure(api, people, drill=True)
+            result = await timed(go)
         con = sqlite3.connect(db)
         answers = con.execute("SELECT COUNT(*), COUNT(DISTINCT drill_id || ':' || position)"
                               " FROM answers").fetchone()
@@ -150,7 +202,8 @@ async def run_ours(people: int, latency: float, concurrent: int) -> dict[str, An
             "p99_ms": 1000 * timings[int(0.99 * (len(timings) - 1))]}
 
 
-async def run_echo(people: int, latency: float, drill: bool, ours: bool = False) -> dict[str, Any]:
+async def run_echo(people: int, latency: float, drill: bool, apart: bool,
+                   ours: bool = False) -> dict[str, Any]:
     """The bare echo bot; `ours`: with the bot's Bot API client instead of PTB's default."""
     async def echo(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         if update.callback_query:
@@ -160,47 +213,32 @@ async def run_echo(people: int, latency: float, drill: bool, ours: bool = False)
         elif update.message and update.message.text:
             await update.message.reply_text(update.message.text)
 
-    async with CountingApi(latency) as api:
+    async with staff(people, latency, drill, apart) as (api, go):
         builder = ApplicationBuilder().token(TOKEN).base_url(api.url).base_file_url(api.file_url)
         if ours:
             builder = builder.request(AiohttpRequest()).get_updates_request(
                 AiohttpRequest(connections=1))
-        app: Application = builder.build()  # type: ignore[type-arg]
+        app: Application = builder.build()
         app.add_handler(TypeHandler(Update, echo))
         await app.initialize()
         await app.start()
         assert app.updater is not None
         await app.updater.start_polling(poll_interval=0.0, timeout=1)
-        result = await measure(api, people, drill=drill)
+        result = await timed(go)
         await app.updater.stop()
         await app.stop()
         await app.shutdown()
     return result
 
 
-SERVER = """
-import asyncio, sys
-from tests.fake_bot_api import FakeBotApi
-async def main():
-    async with FakeBotApi(sys.argv[1]) as api:
-        print(api.url, flush=True)
-        await asyncio.sleep(3600)
-asyncio.run(main())
-"""
-
-
 async def client_costs(calls: int = 2000, at_once: int = 16) -> None:
     """CPU of one sendMessage in the bot's process, per client; the fake server runs in
     its own process here so that its work is not counted."""
-    server = subprocess.Popen([sys.executable, "-c", SERVER, TOKEN], cwd=ROOT,
-                              stdout=subprocess.PIPE, text=True)
-    try:
-        assert server.stdout is not None
-        url = server.stdout.readline().strip()
+    async with staff(0, 0.0, False, apart=True) as (api, _):
         print(f"Bot API client, {calls} sendMessage calls, {at_once} at once:")
         for name, request in (("httpx (PTB default)", HTTPXRequest(connection_pool_size=256)),
                               ("aiohttp (ours)", AiohttpRequest())):
-            async with Bot(TOKEN, base_url=url, request=request) as bot:
+            async with Bot(TOKEN, base_url=api.url, request=request) as bot:
                 await bot.send_message(1, "warm up")
                 cpu, wall = time.process_time(), time.perf_counter()
 
@@ -212,43 +250,60 @@ async def client_costs(calls: int = 2000, at_once: int = 16) -> None:
                 cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
             print(f"  {name:<20} {calls / wall:7.0f} calls/s  {1000 * cpu / calls:.2f} ms CPU a call")
         print()
-    finally:
-        server.kill()
-        server.wait()
 
 
 async def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--people", type=int, default=200)
     parser.add_argument("--latency", type=float, default=0.0, help="ms per Bot API call")
+    parser.add_argument("--rounds", type=int, default=3, help="runs of each bot; the median counts")
+    parser.add_argument("--one-process", action="store_true",
+                        help="fake server and staff in the bot's process (the old layout)")
+    parser.add_argument("--staff-child", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--text-only", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    latency, apart = args.latency / 1000, not args.one_process
+    if args.staff_child:
+        return await staff_child(args.people, latency, not args.text_only)
     await client_costs()
-    latency = args.latency / 1000
     default = load_settings({}, env_file=Path("/nonexistent")).concurrent_updates
-    runs = {"echo": await run_echo(args.people, latency, drill=True),
-            "echo text-only": await run_echo(args.people, latency, drill=False),
-            "echo, our client": await run_echo(args.people, latency, drill=True, ours=True),
-            f"ours ({default} at once)": await run_ours(args.people, latency, default),
-            "ours (1 at once)": await run_ours(args.people, latency, 1)}
+    bots: dict[str, Callable[[], Awaitable[dict[str, Any]]]] = {
+        "echo": lambda: run_echo(args.people, latency, True, apart),
+        "echo text-only": lambda: run_echo(args.people, latency, False, apart),
+        "echo, our client": lambda: run_echo(args.people, latency, True, apart, ours=True),
+        f"ours ({default} at once)": lambda: run_ours(args.people, latency, default, apart),
+        "ours (1 at once)": lambda: run_ours(args.people, latency, 1, apart)}
+    rounds: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for _ in range(args.rounds):  # interleaved, so a slow spell of the machine hits all
+        for name, run in bots.items():
+            rounds[name].append(await run())
+    # each bot's median round by throughput
+    runs = {name: sorted(rs, key=lambda r: r["updates"] / r["elapsed"])[len(rs) // 2]
+            for name, rs in rounds.items()}
     rate = {name: r["updates"] / r["elapsed"] for name, r in runs.items()}
-    print(f"people: {args.people}; Bot API latency {args.latency:g} ms; rate limiter off in all")
-    print("handling = on_update median / p99 ms; reply = sent -> reply arrived, as the person "
+    print(f"people: {args.people}; Bot API latency {args.latency:g} ms; rate limiter off in all; "
+          f"fake server and staff {'in their own process' if apart else 'in the bot process'}; "
+          f"median of {args.rounds} rounds")
+    print("cpu = the bot process's CPU per update (with the server's when in one process); "
+          "handling = on_update median / p99 ms; reply = sent -> reply arrived, as the person "
           "sees it, median / p99 ms")
-    print(f"{'bot':<18} {'updates':>8} {'seconds':>8} {'updates/s':>10} {'x echo':>7} "
-          f"{'x text-only':>12} {'x echo, our client':>19} {'handling':>14} {'reply':>14}")
+    print(f"{'bot':<18} {'updates':>8} {'updates/s':>10} {'x echo':>7} {'x text-only':>12} "
+          f"{'x echo, our client':>19} {'cpu ms':>7} {'handling':>14} {'reply':>12}")
     for name, r in runs.items():
         handling = (f"{r['median_ms']:.1f} / {r['p99_ms']:.1f}" if "median_ms" in r else "-")
         reply = f"{r['wait_p50']:.0f} / {r['wait_p99']:.0f}"
-        print(f"{name:<18} {r['updates']:>8} {r['elapsed']:>8.2f} {rate[name]:>10.1f} "
+        spread = "/".join(f"{x['updates'] / x['elapsed']:.0f}" for x in rounds[name])
+        print(f"{name:<18} {r['updates']:>8} {rate[name]:>10.1f} "
               f"{rate[name] / rate['echo']:>7.2f} {rate[name] / rate['echo text-only']:>12.2f} "
               f"{rate[name] / rate['echo, our client']:>19.2f} "
-              f"{handling:>14} {reply:>14}")
-    for name, r in runs.items():
-        if "answers" in r:
-            total, distinct = r["answers"]
-            print(f"{name}: drill answers stored {total} (distinct {distinct}, expected "
-                  f"{3 * args.people}); questions logged {r['questions']} "
-                  f"(expected {5 * args.people})")
+              f"{1000 * r['cpu'] / r['updates']:>7.2f} {handling:>14} {reply:>12}  ({spread})")
+    for name, rs in rounds.items():
+        for r in rs:
+            if "answers" in r:
+                total, distinct = r["answers"]
+                print(f"{name}: drill answers stored {total} (distinct {distinct}, expected "
+                      f"{3 * args.people}); questions logged {r['questions']} "
+                      f"(expected {5 * args.people})")
 
 
 if __name__ == "__main__":

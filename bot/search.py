@@ -99,6 +99,7 @@ class Index:
         self.doc_ids = cols.astype(np.int32)
         self.doc_w = (tf * (K1 + 1) / (tf + norm)).astype(np.float32)
         df = np.diff(self.doc_ptr).astype(np.float64)
+        self._used = (df > 0).tobytes()  # per term: 1 if a card uses it (a phrase may not)
         self.idf = np.log(1 + (n - df + 0.5) / (df + 0.5))
         self.unknown_idf = math.log(1 + (n + 0.5) / 0.5)
         single = np.fromiter((len(t) == 1 and not t.isascii() for t in vocab), dtype=bool,
@@ -111,6 +112,8 @@ class Index:
         self.phrase_ptr = _pointers(p_rows, len(vocab))
         self.phrase_ids = p_cols.astype(np.int32)
         self.phrase_card = np.array(phrase_card, dtype=np.int32)
+        self.phrase_start = np.flatnonzero(np.diff(self.phrase_card, prepend=-1))
+        self.phrase_owner = self.phrase_card[self.phrase_start]
         self.phrase_weight = np.bincount(p_cols, weights=self.weight_of[p_rows],
                                          minlength=len(phrases))
         self.words = [t for t in vocab if t.isascii() and t.isalpha() and len(t) >= 4
@@ -150,7 +153,7 @@ class Index:
 
     def _known(self, term: str) -> int | None:
         tid = self.vocab.get(term)
-        return tid if tid is not None and self.doc_ptr[tid + 1] > self.doc_ptr[tid] else None
+        return tid if tid is not None and self._used[tid] else None
 
     def query_terms(self, query: str) -> list[str]:
         """Query tokens; unknown English words corrected where a close index word exists."""
@@ -184,38 +187,40 @@ class Index:
         unknown_weight = sum(self.unknown_idf * (0.5 if len(t) == 1 and not t.isascii() else 1)
                              for t in terms if self._known(t) is None)
         q_weight = float(self.weight_of[known].sum()) + unknown_weight
-        bm25 = np.zeros(n)
-        covered = np.zeros(n)
-        strong = np.zeros(n)
-        shared = np.zeros(len(self.phrase_card))
-        for tid in known:
-            lo, hi = self.doc_ptr[tid], self.doc_ptr[tid + 1]
-            ids = self.doc_ids[lo:hi]
-            bm25[ids] += self.doc_w[lo:hi] * self.idf[tid]
-            covered[ids] += self.weight_of[tid]
-            if self.strong[tid]:
-                strong[ids] += self.weight_of[tid]
-            plo, phi = self.phrase_ptr[tid], self.phrase_ptr[tid + 1]
-            shared[self.phrase_ids[plo:phi]] += self.weight_of[tid]
+        # all the query terms' postings in one go (sorted ids: the same sums every run)
+        tids = np.array(sorted(known), dtype=np.int64)
+        at, of = _postings(self.doc_ptr, tids)
+        cards, weight = self.doc_ids[at], self.weight_of[of]
+        bm25 = np.bincount(cards, weights=self.doc_w[at] * self.idf[of], minlength=n)
+        covered = np.bincount(cards, weights=weight, minlength=n)
+        strong = np.bincount(cards, weights=weight * self.strong[of], minlength=n)
+        at, of = _postings(self.phrase_ptr, tids)
+        shared = np.bincount(self.phrase_ids[at], weights=self.weight_of[of],
+                             minlength=len(self.phrase_card))
         top = [int(i) for i in np.argsort(-bm25)[:RERANK] if bm25[i] > 0]
         if not top:
             return []
         dice = 2 * shared / (q_weight + self.phrase_weight)
-        phrase = np.zeros(n)
-        np.maximum.at(phrase, self.phrase_card, dice)
+        phrase = np.zeros(n)  # each card's best phrase (phrases come grouped by card)
+        phrase[self.phrase_owner] = np.maximum.reduceat(dice, self.phrase_start)
+        at = np.array(top)
         best = float(bm25[top[0]])
         unknown = unknown_weight / q_weight
         length = min(len(terms), 20) / 20
         wc, wp, wr = self.BASE
-        base = {i: wc * covered[i] / q_weight + wp * phrase[i] + wr * bm25[i] / best for i in top}
+        base = wc * covered[at] / q_weight + wp * phrase[at] + wr * bm25[at] / best
+        # each candidate's lead over the best of the others
+        first = int(np.argmax(base))
+        others = np.delete(base, first)
+        lead = base - np.where(np.arange(len(top)) == first,
+                               others.max() if len(others) else 0.0, base[first])
         ranked = []
-        for i in top:
-            other = max((base[j] for j in top if j != i), default=0.0)
-            feats = Features(float(covered[i] / q_weight), float(phrase[i]),
-                             min(float(strong[i]), 15.0) / 15.0, unknown, length,
-                             base[i] - other, float(bm25[i]) / best)
+        for k, (cov, phr, evidence, ahead, rel) in enumerate(zip(
+                (covered[at] / q_weight).tolist(), phrase[at].tolist(), strong[at].tolist(),
+                lead.tolist(), (bm25[at] / best).tolist(), strict=True)):
+            feats = Features(cov, phr, min(evidence, 15.0) / 15.0, unknown, length, ahead, rel)
             z = self.BIAS + sum(w * x for w, x in zip(self.MODEL, feats.vector(), strict=True))
-            ranked.append((1.0 / (1.0 + math.exp(-z)), i, feats))
+            ranked.append((1.0 / (1.0 + math.exp(-z)), top[k], feats))
         ranked.sort(key=lambda r: -r[0])
         return ranked
 
@@ -235,6 +240,15 @@ def _runs(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     starts = np.flatnonzero(keys[1:] != keys[:-1]) + 1
     starts = np.concatenate(([0], starts)) if len(keys) else starts
     return keys[starts].astype(np.int64), np.diff(np.append(starts, len(keys))).astype(np.float64)
+
+
+def _postings(ptr: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Where the CSR rows `rows` sit, all at once: (entry positions, row of each)."""
+    lo = ptr[rows]
+    sizes = ptr[rows + 1] - lo
+    ends = np.cumsum(sizes)
+    at = np.arange(int(ends[-1]) if len(ends) else 0) + np.repeat(lo - (ends - sizes), sizes)
+    return at, np.repeat(rows, sizes)
 
 
 def _pointers(rows: np.ndarray, n_rows: int) -> np.ndarray:
