@@ -115,11 +115,14 @@ async def person(api: CountingApi, uid: int, drill: bool, waits: list[float]) ->
 
 async def measure(api: CountingApi, people: int, drill: bool) -> dict[str, Any]:
     waits: list[float] = []
+    before = len(api.calls())
     start = time.perf_counter()
     counts = await asyncio.gather(*(person(api, 10_000 + n, drill, waits)
                                     for n in range(people)))
     waits.sort()
+    calls = api.calls()[before:]
     return {"elapsed": time.perf_counter() - start, "updates": sum(counts),
+            "calls": len(calls), "polls": sum(c.method == "getUpdates" for c in calls),
             "wait_p50": 1000 * statistics.median(waits),
             "wait_p99": 1000 * waits[int(0.99 * (len(waits) - 1))]}
 

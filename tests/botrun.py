@@ -8,7 +8,7 @@ from dataclasses import replace
 
 from telegram import Update
 
-from bot.adapters.telegram import TelegramBot
+from bot.adapters.telegram import POLL_PAUSE, TelegramBot
 from bot.config import Settings
 from tests.fake_bot_api import FakeBotApi
 
@@ -27,7 +27,7 @@ async def running_bot(api: FakeBotApi, settings: Settings, kind: type[TelegramBo
     await bot.post_init(app)
     await app.start()
     assert app.updater is not None
-    await app.updater.start_polling(poll_interval=0.0, timeout=1,
+    await app.updater.start_polling(poll_interval=POLL_PAUSE, timeout=1,
                                     allowed_updates=Update.ALL_TYPES)
     try:
         yield bot
