@@ -60,11 +60,23 @@ class StoreBase:
                 raise
             await self.db.execute("COMMIT")
 
+    async def write(self, sql: str, args: tuple[object, ...] = ()) -> aiosqlite.Cursor:
+        """One writing statement as its own transaction (autocommit), in one trip to the
+        database thread instead of three; the lock keeps it out of an open transaction."""
+        async with self._lock:
+            return await self.db.execute(sql, args)
+
     async def changed_one(self, sql: str, args: tuple[object, ...]) -> bool:
         """Run one writing statement in its own transaction; True if it changed exactly one row."""
-        async with self.transaction() as db:
-            cur = await db.execute(sql, args)
-            return cur.rowcount == 1
+        return (await self.write(sql, args)).rowcount == 1
+
+    async def rows(self, sql: str, args: tuple[object, ...] = ()) -> list[aiosqlite.Row]:
+        """A query's rows in one trip to the database thread (a cursor takes three)."""
+        return list(await self.db.execute_fetchall(sql, args))
+
+    async def row(self, sql: str, args: tuple[object, ...] = ()) -> aiosqlite.Row | None:
+        found = await self.rows(sql, args)
+        return found[0] if found else None
 
     async def migrate(self) -> int:
         """Apply pending migrations; return the schema version."""

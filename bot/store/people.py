@@ -14,14 +14,11 @@ class PeopleStore(StoreBase):
     # --- people ---------------------------------------------------------------
 
     async def person(self, user_id: int) -> Person | None:
-        async with self.db.execute("SELECT * FROM people WHERE user_id = ?", (user_id,)) as cur:
-            row = await cur.fetchone()
+        row = await self.row("SELECT * FROM people WHERE user_id = ?", (user_id,))
         if row is None:
             return None
-        async with self.db.execute("SELECT team FROM supervisors WHERE user_id = ?",
-                                   (user_id,)) as cur:
-            teams = frozenset(r["team"] for r in await cur.fetchall())
-        return _person(row, teams)
+        teams = await self.rows("SELECT team FROM supervisors WHERE user_id = ?", (user_id,))
+        return _person(row, frozenset(r["team"] for r in teams))
 
     async def upsert_person(self, user_id: int, name: str, roles: set[Role], now: datetime,
                             lang: Lang | None = None) -> Person:
@@ -44,9 +41,8 @@ class PeopleStore(StoreBase):
 
     async def note_lang(self, user_id: int, lang: Lang) -> None:
         """Remember the language a person last wrote in (for replies to button presses)."""
-        async with self.transaction() as db:
-            await db.execute("UPDATE people SET last_lang = ? WHERE user_id = ? AND"
-                             " last_lang IS NOT ?", (lang.value, user_id, lang.value))
+        await self.write("UPDATE people SET last_lang = ? WHERE user_id = ? AND"
+                         " last_lang IS NOT ?", (lang.value, user_id, lang.value))
 
 
     # --- reminders ------------------------------------------------------------------
@@ -155,17 +151,15 @@ class PeopleStore(StoreBase):
     # --- audit and counters ----------------------------------------------------------
 
     async def audit(self, actor: int, action: str, detail: str, now: datetime) -> None:
-        async with self.transaction() as db:
-            await db.execute("INSERT INTO audit (at, actor, action, detail) VALUES (?, ?, ?, ?)",
-                             (_ts(now), actor, action, detail))
+        await self.write("INSERT INTO audit (at, actor, action, detail) VALUES (?, ?, ?, ?)",
+                         (_ts(now), actor, action, detail))
 
     async def bump(self, name: str) -> None:
         async with self.transaction() as db:
             await _bump(db, name)
 
     async def counter(self, name: str) -> int:
-        async with self.db.execute("SELECT value FROM counters WHERE name = ?", (name,)) as cur:
-            row = await cur.fetchone()
+        row = await self.row("SELECT value FROM counters WHERE name = ?", (name,))
         return int(row["value"]) if row else 0
 
     async def purge(self, before: datetime) -> int:

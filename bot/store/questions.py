@@ -12,25 +12,24 @@ class QuestionStore(StoreBase):
 
     async def first_delivery(self, key: str, now: datetime) -> bool:
         """True the first time an update key is seen; old keys are pruned after a day."""
-        async with self.transaction() as db:
-            cur = await db.execute("INSERT OR IGNORE INTO deliveries VALUES (?, ?)", (key, _ts(now)))
-            if cur.rowcount == 1 and hash(key) % 500 == 0:
-                await db.execute("DELETE FROM deliveries WHERE seen_at < ?",
-                                 (_ts(now - timedelta(days=1)),))
-            return cur.rowcount == 1
+        first = await self.changed_one("INSERT OR IGNORE INTO deliveries VALUES (?, ?)",
+                                       (key, _ts(now)))
+        if first and hash(key) % 500 == 0:
+            await self.write("DELETE FROM deliveries WHERE seen_at < ?",
+                             (_ts(now - timedelta(days=1)),))
+        return first
 
     # --- questions and knowledge gaps ---------------------------------------------
 
     async def log_question(self, user_id: int, now: datetime, text: str, outcome: str,
                            card_id: str | None, score: float, offered: list[str]) -> int:
         """Record a question; `text` must already be masked of customer data."""
-        async with self.transaction() as db:
-            cur = await db.execute(
-                "INSERT INTO questions (user_id, asked_at, text, outcome, card_id, score, offered)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (user_id, _ts(now), text, outcome, card_id, score, ",".join(offered)),
-            )
-            return int(cur.lastrowid or 0)
+        cur = await self.write(
+            "INSERT INTO questions (user_id, asked_at, text, outcome, card_id, score, offered)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (user_id, _ts(now), text, outcome, card_id, score, ",".join(offered)),
+        )
+        return int(cur.lastrowid or 0)
 
     async def question(self, question_id: int, user_id: int) -> QuestionRow | None:
         async with self.db.execute(

@@ -47,16 +47,12 @@ class TrainingStore(StoreBase):
         return drill
 
     async def drill(self, drill_id: int) -> Drill | None:
-        async with self.db.execute("SELECT * FROM drills WHERE id = ?", (drill_id,)) as cur:
-            row = await cur.fetchone()
+        row = await self.row("SELECT * FROM drills WHERE id = ?", (drill_id,))
         return _drill(row) if row else None
 
     async def open_drill(self, user_id: int) -> Drill | None:
-        async with self.db.execute(
-            "SELECT * FROM drills WHERE user_id = ? AND finished_at IS NULL ORDER BY id DESC"
-            " LIMIT 1", (user_id,),
-        ) as cur:
-            row = await cur.fetchone()
+        row = await self.row("SELECT * FROM drills WHERE user_id = ? AND finished_at IS NULL"
+                             " ORDER BY id DESC LIMIT 1", (user_id,))
         return _drill(row) if row else None
 
     async def record_answer(self, drill: Drill, item: DrillItem, version: int, chosen: str,
