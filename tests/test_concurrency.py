@@ -9,7 +9,7 @@ from dataclasses import replace
 import pytest
 from telegram import Bot, Update
 
-from bot.adapters.telegram import PersonOrder
+from bot.adapters.telegram import PersonOrder, on_the_network
 from bot.config import Settings
 from tests.botrun import TOKEN, running_bot
 from tests.fake_bot_api import FakeBotApi
@@ -32,9 +32,13 @@ class Jobs:
         self.log: list[str] = []
         self._gate = asyncio.Event()
 
-    async def run(self, name: str, hold: bool = False) -> None:
+    async def run(self, name: str, hold: bool = False, network: bool = False) -> None:
+        """`network`: the hold is a wait for Telegram (the update's turn to run is free)."""
         self.log.append(f"start {name}")
-        if hold:
+        if hold and network:
+            async with on_the_network():
+                await self._gate.wait()
+        elif hold:
             await self._gate.wait()
         self.log.append(f"end {name}")
 
@@ -84,6 +88,42 @@ async def test_one_at_a_time_when_set_to_one() -> None:
     jobs.release()
     await asyncio.wait_for(asyncio.gather(a1, b1), 5)
     assert jobs.log == ["start a1", "end a1", "start b1", "end b1"]
+
+
+def started(jobs: Jobs) -> list[str]:
+    return [e.removeprefix("start ") for e in jobs.log if e.startswith("start ")]
+
+
+async def test_two_run_at_once_but_waits_for_telegram_do_not_count() -> None:
+    order, busy, away = PersonOrder(8), Jobs(), Jobs()
+    tasks = [submit(order, n, n, busy.run(f"b{n}", hold=True)) for n in (1, 2, 3)]
+    tasks += [submit(order, n, n, away.run(f"w{n}", hold=True, network=True))
+              for n in (4, 5, 6, 7)]
+    await asyncio.sleep(0.05)
+    assert started(busy) == ["b1", "b2"]  # running: two at a time
+    assert started(away) == []  # they queue for a turn behind b3, first come first served
+    busy.release()
+    await asyncio.sleep(0.05)
+    assert busy.ended() == ["b1", "b2", "b3"]
+    assert started(away) == ["w4", "w5", "w6", "w7"]  # all wait on Telegram together
+    away.release()
+    await asyncio.wait_for(asyncio.gather(*tasks), 5)
+    assert order._running._value == 2  # every turn given back
+
+
+async def test_cancelled_while_coming_back_from_telegram_gives_back_one_turn() -> None:
+    order, away, busy = PersonOrder(8), Jobs(), Jobs()
+    back = submit(order, 1, 1, away.run("w", hold=True, network=True))
+    await asyncio.sleep(0.01)
+    hogs = [submit(order, n, n, busy.run(f"b{n}", hold=True)) for n in (2, 3)]
+    await asyncio.sleep(0.01)
+    away.release()  # "w" is back from Telegram, but both turns are taken
+    await asyncio.sleep(0.01)
+    back.cancel()
+    busy.release()
+    await asyncio.gather(back, *hogs, return_exceptions=True)
+    assert back.cancelled()
+    assert order._running._value == 2
 
 
 @pytest.fixture
