@@ -28,8 +28,8 @@ class Jobs:
     """Stand-ins for handling an update: each notes when it starts and ends; a held one
     waits until `release()`."""
 
-    def __init__(self) -> None:
-        self.log: list[str] = []
+    def __init__(self, log: list[str] | None = None) -> None:
+        self.log: list[str] = [] if log is None else log  # may be shared between Jobs
         self._gate = asyncio.Event()
 
     async def run(self, name: str, hold: bool = False, network: bool = False) -> None:
@@ -108,7 +108,7 @@ async def test_two_run_at_once_but_waits_for_telegram_do_not_count() -> None:
     assert started(away) == ["w4", "w5", "w6", "w7"]  # all wait on Telegram together
     away.release()
     await asyncio.wait_for(asyncio.gather(*tasks), 5)
-    assert order._running._value == 2  # every turn given back
+    assert order._turns.free == 2  # every turn given back
 
 
 async def test_cancelled_while_coming_back_from_telegram_gives_back_one_turn() -> None:
@@ -123,7 +123,23 @@ async def test_cancelled_while_coming_back_from_telegram_gives_back_one_turn() -
     busy.release()
     await asyncio.gather(back, *hogs, return_exceptions=True)
     assert back.cancelled()
-    assert order._running._value == 2
+    assert order._turns.free == 2
+
+
+async def test_back_from_telegram_goes_before_updates_that_came_later() -> None:
+    log: list[str] = []
+    order, away, busy = PersonOrder(8, running=1), Jobs(log), Jobs(log)
+    first = submit(order, 1, 1, away.run("a", hold=True, network=True))
+    await asyncio.sleep(0.01)  # "a" waits on Telegram: its turn is free
+    hog = submit(order, 2, 2, busy.run("b", hold=True))
+    await asyncio.sleep(0.01)
+    later = submit(order, 3, 3, busy.run("c"))  # came after "a": waits for the turn
+    await asyncio.sleep(0.01)
+    away.release()  # "a" is back from Telegram and waits for the turn too
+    await asyncio.sleep(0.01)
+    busy.release()
+    await asyncio.wait_for(asyncio.gather(first, hog, later), 5)
+    assert log == ["start a", "start b", "end b", "end a", "start c", "end c"]
 
 
 @pytest.fixture

@@ -7,7 +7,9 @@ webhook (with a health endpoint) when COACH_WEBHOOK_URL is set.
 from __future__ import annotations
 
 import asyncio
+import heapq
 import html
+import itertools
 import logging
 import re
 import signal
@@ -198,11 +200,42 @@ class PushQueue:
             await asyncio.sleep(self.interval)
 
 
+class Turns:
+    """`count` turns to run the bot's code; a free turn goes to the oldest update waiting
+    for one, so an update back from Telegram goes before updates that came after it."""
+
+    def __init__(self, count: int) -> None:
+        self.free = count
+        self._waiting: list[tuple[int, asyncio.Future[None]]] = []  # heap by age
+
+    async def take(self, age: int) -> None:
+        if self.free and not self._waiting:
+            self.free -= 1
+            return
+        granted: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        heapq.heappush(self._waiting, (age, granted))
+        try:
+            await granted
+        except asyncio.CancelledError:
+            if granted.done() and not granted.cancelled():
+                self.give()  # handed over just as the taker was cancelled: pass it on
+            raise
+
+    def give(self) -> None:
+        while self._waiting:
+            _, granted = heapq.heappop(self._waiting)
+            if not granted.done():  # a cancelled taker's future is done: skip it
+                granted.set_result(None)
+                return
+        self.free += 1
+
+
 @dataclass
 class Turn:
-    """An update's turn to run the bot's code (see PersonOrder); held by its own task."""
+    """An update's turn to run (see PersonOrder); held by the update's own task."""
 
-    running: asyncio.Semaphore
+    turns: Turns
+    age: int
     task: asyncio.Task[Any] | None
     held: bool = False
 
@@ -218,35 +251,33 @@ async def on_the_network() -> AsyncIterator[None]:
     if turn is None or not turn.held or turn.task is not asyncio.current_task():
         yield
         return
-    turn.running.release()
+    turn.turns.give()
     turn.held = False
     try:
         yield
     finally:
-        await turn.running.acquire()  # if cancelled here, `held` stays False: no double release
+        await turn.turns.take(turn.age)  # if cancelled here, `held` stays False
         turn.held = True
 
 
 class PersonOrder(BaseUpdateProcessor):
     """Up to `places` updates in progress, one person's one at a time and in the order
-    they came, and at most RUNNING of them running the bot's code at any moment.
+    they came, and at most `running` of them running the bot's code at any moment.
 
     In progress: a Bot API call waits ~100 ms on the network, so handling people one
-    after another would cap the bot at a few updates a second. Running: updates
-    waiting on Telegram (on_the_network) give their turn away; the others take turns
-    first come, first served, so on a busy CPU an update is not spread over sixteen
-    others' work (with 16 running at once the p99 handling time was 143 ms against
-    34 ms with 2; bench/load_bench.py)."""
+    after another would cap the bot at a few updates a second. Running: an update
+    waiting on Telegram (on_the_network) gives its turn away, and turns go to the
+    oldest update waiting, so on a busy CPU an update is not spread thin over fifteen
+    others' work (bench/load_bench.py: p99 handling time 143 ms with all 16 running)."""
 
-    RUNNING = 2
-
-    def __init__(self, places: int) -> None:
+    def __init__(self, places: int, running: int = 2) -> None:
         # PTB's own limit is taken before our per-person turn; so it is set out of the
         # way and ours is taken after it: a person who sends twenty messages at once then
         # holds one place, not twenty.
         super().__init__(1 << 16)
         self._places = asyncio.Semaphore(places)
-        self._running = asyncio.Semaphore(min(places, self.RUNNING))
+        self._turns = Turns(min(places, running))
+        self._ages = itertools.count()
         self._people: dict[int, tuple[asyncio.Lock, int]] = {}  # lock, updates holding it
 
     async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
@@ -254,18 +285,18 @@ class PersonOrder(BaseUpdateProcessor):
         key = user.id if user is not None else 0
         lock, holders = self._people.get(key, (asyncio.Lock(), 0))
         self._people[key] = (lock, holders + 1)
+        turn = Turn(self._turns, next(self._ages), asyncio.current_task())
         try:
             async with lock, self._places:  # both let waiters in first come, first served
-                turn = Turn(self._running, asyncio.current_task())
                 token = _TURN.set(turn)
-                await self._running.acquire()
+                await self._turns.take(turn.age)
                 turn.held = True
                 try:
                     await coroutine
                 finally:
                     if turn.held:
                         turn.held = False
-                        self._running.release()
+                        self._turns.give()
                     _TURN.reset(token)
         finally:
             lock, holders = self._people[key]
