@@ -9,7 +9,7 @@ from dataclasses import replace
 import pytest
 from telegram import Bot, Update
 
-from bot.adapters.telegram import PersonOrder, on_the_network
+from bot.adapters.telegram import PersonOrder, on_the_network, with_retries
 from bot.config import Settings
 from tests.botrun import TOKEN, running_bot
 from tests.fake_bot_api import FakeBotApi
@@ -140,6 +140,22 @@ async def test_back_from_telegram_goes_before_updates_that_came_later() -> None:
     busy.release()
     await asyncio.wait_for(asyncio.gather(first, hog, later), 5)
     assert log == ["start a", "start b", "end b", "end a", "start c", "end c"]
+
+
+async def test_a_bot_api_call_gives_the_turn_away() -> None:
+    order, telegram, log = PersonOrder(8, running=1), asyncio.Event(), []
+
+    async def update(name: str) -> None:
+        log.append(f"start {name}")
+        await with_retries(telegram.wait, idempotent=True)  # as every send and edit does
+        log.append(f"end {name}")
+
+    tasks = [submit(order, n, n, update(f"u{n}")) for n in (1, 2)]
+    await asyncio.sleep(0.05)
+    assert log == ["start u1", "start u2"]  # one turn, yet both are waiting on Telegram
+    telegram.set()
+    await asyncio.wait_for(asyncio.gather(*tasks), 5)
+    assert order._turns.free == 1
 
 
 @pytest.fixture

@@ -138,30 +138,31 @@ async def with_retries(call: Callable[[], Awaitable[object]], idempotent: bool) 
     duplicate the message. Drill answers are stored before any send, so a lost
     reply loses no record.
     """
+    async with on_the_network():  # the call and the back-off both wait on Telegram
+        return await _with_retries(call, idempotent)
+
+
+async def _with_retries(call: Callable[[], Awaitable[object]], idempotent: bool) -> object:
     delay = 0.5
     for attempt in range(SEND_RETRIES + 1):
         try:
-            async with on_the_network():
-                return await call()
+            return await call()
         except RetryAfter as err:
             if attempt == SEND_RETRIES:
                 raise
             wait = err.retry_after
-            async with on_the_network():
-                await asyncio.sleep(wait.total_seconds() if hasattr(wait, "total_seconds") else wait)
+            await asyncio.sleep(wait.total_seconds() if hasattr(wait, "total_seconds") else wait)
         except TimedOut:
             if not idempotent or attempt == SEND_RETRIES:
                 raise
-            async with on_the_network():
-                await asyncio.sleep(delay)
+            await asyncio.sleep(delay)
             delay *= 2
         except (BadRequest, Forbidden, InvalidToken):
             raise  # the request itself is wrong: sending it again cannot help
         except NetworkError:
             if attempt == SEND_RETRIES:
                 raise
-            async with on_the_network():
-                await asyncio.sleep(delay)
+            await asyncio.sleep(delay)
             delay *= 2
     raise AssertionError("unreachable")
 
@@ -524,8 +525,9 @@ class TelegramBot:
 
     async def edit(self, message: Message, reply: Reply) -> None:
         assert self.app is not None
-        where: dict[str, Any] = {"chat_id": message.chat_id, "message_id": message.message_id,
-                 "reply_markup": keyboard(reply)}
+        where: dict[str, Any] = {"chat_id": message.chat_id,
+                                 "message_id": message.message_id,
+                                 "reply_markup": keyboard(reply)}
         if reply.text:
             where |= {"text": split_text(to_html(reply))[0], "parse_mode": ParseMode.HTML}
         method = "editMessageText" if reply.text else "editMessageReplyMarkup"
