@@ -106,7 +106,7 @@ SPEC: dict[str, tuple[str, str, Callable[[str], Any], str]] = {
     "COACH_CHART_FONT": ("chart_font", "", _optional_path, "CJK font file for charts; empty = find one"),
     "COACH_CONCURRENT_UPDATES": (
         "concurrent_updates", "16", _int_between(1, 256),
-        "Updates handled at once (one person's always in order); 1 = one at a time"),
+        "Updates in progress at once (one person's always in order); 1 = one at a time"),
     "COACH_WEBHOOK_URL": ("webhook_url", "", _optional_url, "Public HTTPS URL; set = webhook mode, empty = polling"),
     "COACH_WEBHOOK_LISTEN": ("webhook_listen", "0.0.0.0", _text, "Address the webhook server listens on"),
     "COACH_WEBHOOK_PORT": ("webhook_port", "8443", _int_between(1, 65535), "Port the webhook server listens on"),
