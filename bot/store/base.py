@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import sqlite3
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -70,11 +70,11 @@ class StoreBase:
         """Run one writing statement in its own transaction; True if it changed exactly one row."""
         return (await self.write(sql, args)).rowcount == 1
 
-    async def rows(self, sql: str, args: tuple[object, ...] = ()) -> list[aiosqlite.Row]:
+    async def rows(self, sql: str, args: Sequence[object] = ()) -> list[aiosqlite.Row]:
         """A query's rows in one trip to the database thread (a cursor takes three)."""
         return list(await self.db.execute_fetchall(sql, args))
 
-    async def row(self, sql: str, args: tuple[object, ...] = ()) -> aiosqlite.Row | None:
+    async def row(self, sql: str, args: Sequence[object] = ()) -> aiosqlite.Row | None:
         found = await self.rows(sql, args)
         return found[0] if found else None
 
@@ -83,8 +83,7 @@ class StoreBase:
         await self.db.execute(
             "CREATE TABLE IF NOT EXISTS schema_migrations (number INTEGER PRIMARY KEY, applied_at TEXT)"
         )
-        async with self.db.execute("SELECT COALESCE(MAX(number), 0) FROM schema_migrations") as cur:
-            row = await cur.fetchone()
+        row = await self.row("SELECT COALESCE(MAX(number), 0) FROM schema_migrations")
         current = int(row[0]) if row else 0
         for number, sql in enumerate(MIGRATIONS, 1):
             if number <= current:

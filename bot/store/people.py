@@ -24,20 +24,18 @@ class PeopleStore(StoreBase):
                             lang: Lang | None = None) -> Person:
         """Create or update a person's name and roles; keeps the chosen language unless given."""
         roles_text = ",".join(sorted(r.value for r in roles))
-        async with self.transaction() as db:
-            await db.execute(
-                "INSERT INTO people (user_id, name, lang, roles, created_at) VALUES (?, ?, ?, ?, ?)"
-                " ON CONFLICT(user_id) DO UPDATE SET name = excluded.name, roles = excluded.roles,"
-                " lang = COALESCE(excluded.lang, people.lang)",
-                (user_id, name, lang.value if lang else None, roles_text, _ts(now)),
+        await self.write(
+            "INSERT INTO people (user_id, name, lang, roles, created_at) VALUES (?, ?, ?, ?, ?)"
+            " ON CONFLICT(user_id) DO UPDATE SET name = excluded.name, roles = excluded.roles,"
+            " lang = COALESCE(excluded.lang, people.lang)",
+            (user_id, name, lang.value if lang else None, roles_text, _ts(now)),
             )
         person = await self.person(user_id)
         assert person is not None
         return person
 
     async def set_lang(self, user_id: int, lang: Lang) -> None:
-        async with self.transaction() as db:
-            await db.execute("UPDATE people SET lang = ? WHERE user_id = ?", (lang.value, user_id))
+        await self.write("UPDATE people SET lang = ? WHERE user_id = ?", (lang.value, user_id))
 
     async def note_lang(self, user_id: int, lang: Lang) -> None:
         """Remember the language a person last wrote in (for replies to button presses)."""
@@ -48,8 +46,7 @@ class PeopleStore(StoreBase):
     # --- reminders ------------------------------------------------------------------
 
     async def set_reminder(self, user_id: int, at: str | None) -> None:
-        async with self.transaction() as db:
-            await db.execute("UPDATE people SET remind_at = ? WHERE user_id = ?", (at, user_id))
+        await self.write("UPDATE people SET remind_at = ? WHERE user_id = ?", (at, user_id))
 
     async def set_pause(self, user_id: int, today: date, until: date | None) -> None:
         """Pause reminders from `today` to `until` inclusive (None resumes from today)."""
@@ -63,15 +60,14 @@ class PeopleStore(StoreBase):
                                  (user_id, today.isoformat(), until.isoformat()))
 
     async def paused_days(self, user_id: int) -> list[tuple[date, date]]:
-        async with self.db.execute("SELECT start, until FROM pauses WHERE user_id = ?",
-                                   (user_id,)) as cur:
-            return [(date.fromisoformat(r["start"]), date.fromisoformat(r["until"]))
-                    for r in await cur.fetchall() if r["start"] <= r["until"]]
+        found = await self.rows("SELECT start, until FROM pauses WHERE user_id = ?",
+                                (user_id,))
+        return [(date.fromisoformat(r["start"]), date.fromisoformat(r["until"]))
+                for r in found if r["start"] <= r["until"]]
 
     async def enrolled_at(self, user_id: int) -> datetime | None:
-        async with self.db.execute("SELECT created_at FROM people WHERE user_id = ?",
-                                   (user_id,)) as cur:
-            row = await cur.fetchone()
+        row = await self.row("SELECT created_at FROM people WHERE user_id = ?",
+                             (user_id,))
         return datetime.fromisoformat(row["created_at"]) if row else None
 
     # --- teams, invites, membership ----------------------------------------------------
@@ -81,21 +77,19 @@ class PeopleStore(StoreBase):
                                       (name, _ts(now)))
 
     async def teams(self) -> list[str]:
-        async with self.db.execute("SELECT name FROM teams ORDER BY name") as cur:
-            return [r["name"] for r in await cur.fetchall()]
+        found = await self.rows("SELECT name FROM teams ORDER BY name")
+        return [r["name"] for r in found]
 
     async def team(self, name: str) -> str | None:
         """The team's name as created (names match case-insensitively)."""
-        async with self.db.execute("SELECT name FROM teams WHERE name = ?", (name,)) as cur:
-            row = await cur.fetchone()
+        row = await self.row("SELECT name FROM teams WHERE name = ?", (name,))
         return row["name"] if row else None
 
     async def create_invite(self, code: str, team: str, role: Role, by: int, now: datetime,
                             expires: datetime) -> None:
-        async with self.transaction() as db:
-            await db.execute(
-                "INSERT INTO invites (code, team, role, created_by, created_at, expires_at)"
-                " VALUES (?, ?, ?, ?, ?, ?)", (code, team, role.value, by, _ts(now), _ts(expires)))
+        await self.write(
+            "INSERT INTO invites (code, team, role, created_by, created_at, expires_at)"
+            " VALUES (?, ?, ?, ?, ?, ?)", (code, team, role.value, by, _ts(now), _ts(expires)))
 
     async def use_invite(self, code: str, user_id: int, name: str, now: datetime) -> str | None:
         """Enrol with a single-use code; the team joined, or None if the code is not valid now."""
@@ -121,8 +115,7 @@ class PeopleStore(StoreBase):
             return str(team)
 
     async def add_supervisor(self, user_id: int, team: str) -> None:
-        async with self.transaction() as db:
-            await db.execute("INSERT OR IGNORE INTO supervisors VALUES (?, ?)", (user_id, team))
+        await self.write("INSERT OR IGNORE INTO supervisors VALUES (?, ?)", (user_id, team))
 
     async def set_team(self, user_id: int, team: str) -> bool:
         return await self.changed_one("UPDATE people SET team = ? WHERE user_id = ?",
@@ -170,20 +163,19 @@ class PeopleStore(StoreBase):
             return a.rowcount + q.rowcount
 
     async def set_active(self, user_id: int, active: bool) -> None:
-        async with self.transaction() as db:
-            await db.execute("UPDATE people SET active = ? WHERE user_id = ?", (int(active), user_id))
+        await self.write("UPDATE people SET active = ? WHERE user_id = ?", (int(active), user_id))
 
     async def people(self, team: str | None = None) -> list[Person]:
         """Everyone, or the members of one team, ordered by name."""
         sup: dict[int, set[str]] = {}
-        async with self.db.execute("SELECT user_id, team FROM supervisors") as cur:
-            for r in await cur.fetchall():
-                sup.setdefault(r["user_id"], set()).add(r["team"])
+        found = await self.rows("SELECT user_id, team FROM supervisors")
+        for r in found:
+            sup.setdefault(r["user_id"], set()).add(r["team"])
         sql, args = "SELECT * FROM people", []
         if team is not None:
             sql, args = sql + " WHERE team = ? COLLATE NOCASE", [team]
-        async with self.db.execute(sql + " ORDER BY name, user_id", args) as cur:
-            return [_person(r, frozenset(sup.get(r["user_id"], ()))) for r in await cur.fetchall()]
+        found = await self.rows(sql + " ORDER BY name, user_id", args)
+        return [_person(r, frozenset(sup.get(r["user_id"], ()))) for r in found]
 
     async def claim_pushes(self, user_ids: list[int], kind: str, day: str,
                            now: datetime) -> list[int]:

@@ -32,11 +32,10 @@ class QuestionStore(StoreBase):
         return int(cur.lastrowid or 0)
 
     async def question(self, question_id: int, user_id: int) -> QuestionRow | None:
-        async with self.db.execute(
+        row = await self.row(
             "SELECT id, outcome, card_id, offered, feedback FROM questions"
             " WHERE id = ? AND user_id = ?", (question_id, user_id),
-        ) as cur:
-            row = await cur.fetchone()
+        )
         if row is None:
             return None
         offered = tuple(x for x in row["offered"].split(",") if x)
@@ -71,8 +70,8 @@ class QuestionStore(StoreBase):
             args += user_ids
         sql += " GROUP BY text ORDER BY n DESC, MAX(asked_at) DESC LIMIT ?"
         args.append(limit)
-        async with self.db.execute(sql, args) as cur:
-            return [(r["text"], r["n"]) for r in await cur.fetchall()]
+        found = await self.rows(sql, args)
+        return [(r["text"], r["n"]) for r in found]
 
     async def first_notice_today(self, user_id: int, kind: str, day: str) -> bool:
         """True once per person, kind and day (e.g. the "don't paste customer data" hint)."""

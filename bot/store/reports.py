@@ -19,37 +19,37 @@ class ReportStore(StoreBase):
     async def completed_drills(self, user_ids: list[int], since: datetime
                                ) -> list[tuple[int, datetime]]:
         """(person, finished at) of drills answered to the end (not abandoned)."""
-        async with self.db.execute(
+        found = await self.rows(
             f"SELECT user_id, finished_at, position, items FROM drills WHERE user_id IN"
             f" ({_in(user_ids)}) AND finished_at >= ?", [*user_ids, _ts(since)],
-        ) as cur:
-            return [(r["user_id"], _dt(r["finished_at"])) for r in await cur.fetchall()
-                    if r["position"] >= len(json.loads(r["items"]))]
+        )
+        return [(r["user_id"], _dt(r["finished_at"])) for r in found
+                if r["position"] >= len(json.loads(r["items"]))]
 
     async def answer_counts(self, user_ids: list[int], since: datetime
                             ) -> list[tuple[int, str, int, int]]:
         """(person, card id, answers, correct) in the period."""
-        async with self.db.execute(
+        found = await self.rows(
             f"SELECT user_id, card_id, COUNT(*) AS n, SUM(is_correct) AS ok FROM answers"
             f" WHERE user_id IN ({_in(user_ids)}) AND answered_at >= ? GROUP BY user_id, card_id",
             [*user_ids, _ts(since)],
-        ) as cur:
-            return [(r["user_id"], r["card_id"], r["n"], r["ok"]) for r in await cur.fetchall()]
+        )
+        return [(r["user_id"], r["card_id"], r["n"], r["ok"]) for r in found]
 
     async def last_active(self, user_ids: list[int]) -> dict[int, datetime]:
         """Last answer or question of each person."""
-        async with self.db.execute(
+        found = await self.rows(
             f"SELECT user_id, MAX(t) AS t FROM (SELECT user_id, answered_at AS t FROM answers"
             f" UNION ALL SELECT user_id, asked_at FROM questions) WHERE user_id IN"
             f" ({_in(user_ids)}) GROUP BY user_id", user_ids,
-        ) as cur:
-            return {r["user_id"]: _dt(r["t"]) for r in await cur.fetchall()}
+        )
+        return {r["user_id"]: _dt(r["t"]) for r in found}
 
     async def topic_states_of(self, user_ids: list[int]) -> dict[int, dict[str, TopicState]]:
         out: dict[int, dict[str, TopicState]] = {u: {} for u in user_ids}
-        async with self.db.execute(
+        found = await self.rows(
             f"SELECT * FROM topic_state WHERE user_id IN ({_in(user_ids)})", user_ids,
-        ) as cur:
-            for r in await cur.fetchall():
-                out[r["user_id"]][r["card_id"]] = _topic_state(r)
+        )
+        for r in found:
+            out[r["user_id"]][r["card_id"]] = _topic_state(r)
         return out

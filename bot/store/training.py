@@ -28,8 +28,8 @@ class TrainingStore(StoreBase):
                     " WHERE card_versions.version != excluded.version",
                     (card_id, version, _ts(now)),
                 )
-        async with self.db.execute("SELECT card_id, since FROM card_versions") as cur:
-            return {r["card_id"]: _dt(r["since"]) for r in await cur.fetchall()}
+        found = await self.rows("SELECT card_id, since FROM card_versions")
+        return {r["card_id"]: _dt(r["since"]) for r in found}
 
     async def start_drill(self, user_id: int, now: datetime,
                           items: list[tuple[str, list[str]]]) -> Drill:
@@ -100,24 +100,24 @@ class TrainingStore(StoreBase):
         return True
 
     async def topic_states(self, user_id: int) -> dict[str, TopicState]:
-        async with self.db.execute("SELECT * FROM topic_state WHERE user_id = ?", (user_id,)) as cur:
-            return {r["card_id"]: _topic_state(r) for r in await cur.fetchall()}
+        found = await self.rows("SELECT * FROM topic_state WHERE user_id = ?", (user_id,))
+        return {r["card_id"]: _topic_state(r) for r in found}
 
     async def item_states(self, user_id: int) -> list[ItemState]:
-        async with self.db.execute("SELECT * FROM item_state WHERE user_id = ?", (user_id,)) as cur:
-            return [_item_state(r) for r in await cur.fetchall()]
+        found = await self.rows("SELECT * FROM item_state WHERE user_id = ?", (user_id,))
+        return [_item_state(r) for r in found]
 
     async def recent_items(self, user_id: int, since: datetime) -> set[str]:
-        async with self.db.execute(
+        found = await self.rows(
             "SELECT DISTINCT item_id FROM answers WHERE user_id = ? AND answered_at >= ?",
             (user_id, _ts(since)),
-        ) as cur:
-            return {r["item_id"] for r in await cur.fetchall()}
+        )
+        return {r["item_id"] for r in found}
 
     async def answers(self, user_id: int) -> list[AnswerRow]:
-        async with self.db.execute(
+        found = await self.rows(
             "SELECT card_id, is_correct, answered_at, drill_id FROM answers WHERE user_id = ?"
             " ORDER BY answered_at", (user_id,),
-        ) as cur:
-            return [AnswerRow(r["card_id"], bool(r["is_correct"]), _dt(r["answered_at"]),
-                              r["drill_id"]) for r in await cur.fetchall()]
+        )
+        return [AnswerRow(r["card_id"], bool(r["is_correct"]), _dt(r["answered_at"]),
+                          r["drill_id"]) for r in found]
