@@ -180,12 +180,13 @@ class Index:
     def rank(self, query: str) -> list[tuple[float, int, Features]]:
         """(probability, card index, features) for the re-ranked candidates, best first."""
         terms = set(self.query_terms(query))
-        known = [tid for tid in (self._known(t) for t in terms) if tid is not None]
+        ids = {t: self._known(t) for t in terms}
+        known = [tid for tid in ids.values() if tid is not None]
         n = len(self.cards)
         if not known or not n:
             return []
         unknown_weight = sum(self.unknown_idf * (0.5 if len(t) == 1 and not t.isascii() else 1)
-                             for t in terms if self._known(t) is None)
+                             for t, tid in ids.items() if tid is None)
         q_weight = float(self.weight_of[known].sum()) + unknown_weight
         # all the query terms' postings in one go (sorted ids: the same sums every run)
         tids = np.array(sorted(known), dtype=np.int64)
