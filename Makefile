@@ -1,6 +1,7 @@
-# `make run` and `make test` work on a fresh machine with only Python 3.11:
-# they create .venv and install the package with its dev extras (again only
-# when pyproject.toml changes).
+# `make run` and `make test` work on a fresh machine with Python 3.11 and a C
+# compiler: they create .venv and install the package with its dev extras,
+# compiling bot/_scan.c (again only when pyproject.toml, setup.py or the C
+# file changes).
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
@@ -8,7 +9,7 @@ STAMP := $(VENV)/.installed
 
 .PHONY: run test lint bench clean
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml setup.py bot/_scan.c
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e '.[dev]'

@@ -1,28 +1,45 @@
-"""The terms of many texts at once: equal to `tokens(prepare(text))`, in numpy.
+"""The terms of many texts at once, as postings: equal to `tokens(prepare(text))`.
 
 Per-string NFKC, OpenCC and regexes cost ~5 ms a card: a minute at 10,000 cards.
 Here each character goes through lookup tables built once (NFKC, case folding and
-traditional -> simplified, one character at a time) and the terms come from array
-operations, shorthand and stop words once per distinct English word. A text holding
-anything the tables cannot do exactly (characters that expand, compose or change
-under traditional -> simplified, dialect, slashes, ampersands) is scanned again
-after `prepare()` as a string; the very few still left take the string path. So the
-terms are identical: tests/test_bulk_terms.py checks every card line and random text.
+traditional -> simplified, one character at a time) in C (bot/_scan.c), two halves of
+the texts at once, and shorthand, stop words and stems are worked out once per distinct
+English word. A text holding anything the tables cannot do exactly (characters that
+expand, compose or change under traditional -> simplified, dialect, slashes,
+ampersands) is scanned again after `prepare()`; the very few still left take the string
+path. So the terms are identical: tests/test_bulk_terms.py checks every card line and
+random text.
 """
 
 from __future__ import annotations
 
+import ctypes
+import importlib.util
 import unicodedata
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from dataclasses import dataclass
 from functools import cache
 
 import numpy as np
 
-from bot.terms import DIALECT, SHORTHAND, ZH_FILLER, prepare, tokens
+from bot.terms import (
+    DIALECT,
+    EN_STOP,
+    SHORTHAND,
+    ZH_FILLER,
+    prepare,
+    prepare_many,
+    stem,
+    tokens,
+)
 from bot.text import INVISIBLE, to_simplified
 
-OTHER, CJK, WORD, SLOW, APOSTROPHE = 0, 1, 2, 3, 4
-CHUNK = 1 << 21  # characters per batch: keeps temporary arrays to tens of MB
-LONGEST_WORD = 32  # a longer English run sends its text down the string path
+OTHER, CJK, WORD, SLOW, APOSTROPHE = 0, 1, 2, 3, 4  # character classes, as in _scan.c
+RAW_CHAR, RAW_PAIR, RAW_WORD = 1, 2, 3  # what a raw id stands for
+PREPARED = 1  # scan() flag: the texts went through prepare() already
+PARALLEL = 1 << 22  # characters from which two threads scan (two halves of the texts)
 _CJK_RANGES = ((0x3400, 0x4DBF), (0x4E00, 0x9FFF), (0xF900, 0xFAFF))
 
 
@@ -82,217 +99,225 @@ def _inert(ch: str) -> bool:
 
 _DIALECT_PAIRS = np.array(sorted({ord(k[0]) << 16 | ord(k[1]) for k in DIALECT if len(k) > 1}),
                           dtype=np.uint32)
-_FILLERS = [[ord(ch) for ch in f] for f in ZH_FILLER]
-_HASH = np.random.default_rng(20261128).integers(0, 2**63, LONGEST_WORD * 0x80,
-                                                 dtype=np.int64).astype(np.uint64)
+_FILLER_UNITS = np.array([ord(ch) for f in ZH_FILLER for ch in f], dtype=np.uint16)
+_FILLER_LENS = np.array([len(f) for f in ZH_FILLER], dtype=np.int32)
 
 
-def term_ids(texts: list[str], vocab: dict[str, int], drop_filler: bool
-             ) -> tuple[np.ndarray, np.ndarray]:
-    """(text index, term id) for every term of every text; new terms are added to vocab."""
-    first = _Found(prepared=False)
-    ends = np.cumsum(np.fromiter(map(len, texts), dtype=np.int64, count=len(texts)) + 1)
-    lo = 0
-    while lo < len(texts):
-        start = int(ends[lo - 1]) if lo else 0
-        hi = max(lo + 1, int(np.searchsorted(ends, start + CHUNK, side="right")))
-        _scan(texts[lo:hi], np.arange(lo, hi, dtype=np.int32), drop_filler, first)
-        lo = hi
-    segs, ids = first.terms(len(texts), vocab, drop_filler)
-    # What the tables could not do (traditional characters, dialect, slashes; ~1% of card
-    # text) again, after prepare() as strings: only the cutting into terms is left.
-    redo = first.left
-    second = _Found(prepared=True)
-    _scan([prepare(texts[i]) for i in redo.tolist()], redo, drop_filler, second)
-    more_segs, more_ids = second.terms(len(texts), vocab, drop_filler)
-    # and the very few left over take the string path
-    rest = second.left.tolist()
-    found = [tokens(prepare(texts[i]), drop_filler) for i in rest]
-    terms = [t for ts in found for t in ts]
-    for term in dict.fromkeys(terms):
-        _id(vocab, term)
-    last_segs = np.repeat(np.array(rest, dtype=np.int32), [len(ts) for ts in found])
-    last_ids = np.array(list(map(vocab.__getitem__, terms)), dtype=np.int32)
-    return (np.concatenate([segs, more_segs, last_segs]).astype(np.int32, copy=False),
-            np.concatenate([ids, more_ids, last_ids]).astype(np.int32, copy=False))
+@dataclass
+class Postings:
+    """A CSR matrix: row t (a term id) is documents docs[ptr[t]:ptr[t + 1]], ascending,
+    with weights (summed field weights; for phrases 1)."""
+
+    ptr: np.ndarray
+    docs: np.ndarray
+    weights: np.ndarray
 
 
-class _Words:
-    """Dense ids for English runs by their 64-bit hash: a numpy hash table with one probe
-    per lookup (fast for millions of runs); the rare slot collisions live in a dict."""
-
-    MIX = np.uint64(0x9E3779B97F4A7C15)
-
-    def __init__(self) -> None:
-        self.hashes: list[int] = []
-        self.spelling: list[str] = []
-        self.spare: dict[int, int] = {}
-        self._table(10)
-
-    def _table(self, bits: int) -> None:
-        self.bits = bits
-        self.table = np.full(1 << bits, -1, dtype=np.int64)
-        self.known = np.array(self.hashes, dtype=np.uint64)
-        self.spare.clear()
-        self._place(self.known, np.arange(len(self.known)))
-
-    def _slot(self, h: np.ndarray) -> np.ndarray:
-        return ((h * self.MIX) >> np.uint64(64 - self.bits)).astype(np.int64)
-
-    def _place(self, h: np.ndarray, ids: np.ndarray) -> None:
-        """The first of the new ids for each free slot goes in the table, the rest in spare."""
-        slots = self._slot(h)
-        free = self.table[slots] < 0
-        taken, first = np.unique(slots[free], return_index=True)
-        self.table[taken] = ids[free][first]
-        lost = np.ones(len(h), dtype=bool)
-        lost[np.flatnonzero(free)[first]] = False
-        self.spare.update(zip(h[lost].tolist(), ids[lost].tolist(), strict=True))
-
-    def ids(self, h: np.ndarray, chars: np.ndarray, starts: np.ndarray, lengths: np.ndarray
-            ) -> np.ndarray:
-        out = self.table[self._slot(h)]
-        hit = out >= 0
-        hit[hit] = self.known[out[hit]] == h[hit]
-        miss = np.flatnonzero(~hit)
-        if len(miss):
-            new, where = _unique(h[miss])
-            first = np.zeros(len(new), dtype=np.int64)
-            first[where] = miss
-            resolved = np.array([self.spare.get(v, -1) for v in new.tolist()], dtype=np.int64)
-            fresh = np.flatnonzero(resolved < 0)
-            resolved[fresh] = np.arange(len(self.hashes), len(self.hashes) + len(fresh))
-            for at in first[fresh].tolist():
-                a, n = int(starts[at]), int(lengths[at])
-                self.spelling.append(chars[a:a + n].tobytes().decode("utf-16-le"))
-            self.hashes += new[fresh].tolist()
-            out[miss] = resolved[where]
-            if len(self.hashes) * 16 > len(self.table):
-                self._table(self.bits + 2)
-            else:
-                self.known = np.array(self.hashes, dtype=np.uint64)
-                self._place(new[fresh], resolved[fresh])
-        return out
+Sources = tuple[np.ndarray, np.ndarray, np.ndarray]  # term, raw id, entries of its list
 
 
-class _Found:
-    """Raw terms of all batches of one pass (characters, character pairs, word ids) before
-    term ids, and which texts the pass could not do (`left`, after `terms`)."""
+@dataclass
+class _Scanned:
+    """A scanner, and for which terms its raw ids' lists of documents and phrases count."""
 
-    def __init__(self, prepared: bool) -> None:
-        self.prepared = prepared  # texts already went through prepare()
-        self.slow: list[np.ndarray] = []
-        self.uni: list[tuple[np.ndarray, np.ndarray]] = []
-        self.pairs: list[tuple[np.ndarray, np.ndarray]] = []
-        self.word_runs: list[tuple[np.ndarray, np.ndarray]] = []
-        self.words = _Words()
-        self.left = np.zeros(0, np.int32)
-
-    def terms(self, n_texts: int, vocab: dict[str, int], drop_filler: bool
-              ) -> tuple[np.ndarray, np.ndarray]:
-        def cat(parts: list[tuple[np.ndarray, np.ndarray]], dtype: type
-                ) -> tuple[np.ndarray, np.ndarray]:
-            """Both columns of a batch list in one array each; the list is emptied."""
-            if not parts:
-                return np.zeros(0, np.int32), np.zeros(0, dtype)
-            first = np.concatenate([p[0] for p in parts])
-            second = np.concatenate([p[1] for p in parts])
-            parts.clear()
-            return first, second
-
-        slow = np.zeros(n_texts, dtype=bool)
-        for s in self.slow:
-            slow[s] = True
-        self.slow.clear()
-        # English: terms per distinct run; a shorthand can be several terms, a stop word none
-        per_word = [_word_terms(w, vocab, drop_filler, self.prepared)
-                    for w in self.words.spelling]
-        odd = np.fromiter((w[1] for w in per_word), dtype=bool, count=len(per_word))
-        w_seg, w_id = cat(self.word_runs, np.int32)
-        slow[w_seg[odd[w_id]]] = True
-        self.left = np.flatnonzero(slow).astype(np.int32)
-        out_seg, out_ids = [], []
-
-        u_seg, u_char = cat(self.uni, np.uint16)
-        keep = ~slow[u_seg]
-        present = np.flatnonzero(np.bincount(u_char, minlength=0x10000))
-        lut = np.zeros(0x10000, dtype=np.int32)
-        lut[present] = [_id(vocab, chr(c)) for c in present.tolist()]
-        out_seg.append(u_seg[keep])
-        out_ids.append(lut[u_char[keep]])
-
-        b_seg, b_pair = cat(self.pairs, np.uint32)
-        keep = ~slow[b_seg]
-        out_seg.append(b_seg[keep])
-        out_ids.append(_pair_ids(b_pair[keep], present, vocab))
-
-        # most runs are one term; the few that are several (or none) are expanded apart
-        count = np.fromiter((len(w[0]) for w in per_word), dtype=np.int64, count=len(per_word))
-        flat = np.fromiter((t for w in per_word for t in w[0]), dtype=np.int32,
-                           count=int(count.sum()))
-        offset = np.cumsum(count) - count
-        one = ~slow[w_seg] & (count[w_id] == 1)
-        out_seg.append(w_seg[one])
-        out_ids.append(flat[offset[w_id[one]]])
-        other = np.flatnonzero(~slow[w_seg] & ~one)
-        which = w_id[other]
-        reps = count[which]
-        within = np.arange(int(reps.sum())) - np.repeat(np.cumsum(reps) - reps, reps)
-        out_seg.append(np.repeat(w_seg[other], reps))
-        out_ids.append(flat[np.repeat(offset[which], reps) + within])
-        return np.concatenate(out_seg), np.concatenate(out_ids)
+    scanner: int
+    doc_sources: Sources
+    phrase_sources: Sources
 
 
-def _pair_ids(pairs: np.ndarray, chars: np.ndarray, vocab: dict[str, int]) -> np.ndarray:
-    """Term ids of CJK character pairs (first << 16 | second), through a dense table of
-    the characters present when it is small enough."""
-    n = len(chars)
-    if n * n > 1 << 25:
-        codes, where = _unique(pairs)
-    else:
-        dense = np.zeros(0x10000, dtype=np.int64)
-        dense[chars] = np.arange(n)
-        key = dense[pairs >> 16] * n + dense[pairs & 0xFFFF]
-        seen = np.zeros(n * n, dtype=bool)
-        seen[key] = True
-        rank = np.cumsum(seen) - 1
-        where = rank[key]
-        idx = np.flatnonzero(seen)
-        codes = chars[idx // n].astype(np.uint32) << 16 | chars[idx % n].astype(np.uint32)
-    ids = np.array([_id(vocab, chr(c >> 16) + chr(c & 0xFFFF)) for c in codes.tolist()],
-                   dtype=np.int32)
-    return ids[where]
+def index_terms(texts: list[str], doc: np.ndarray, weight: np.ndarray, phrase: np.ndarray,
+                vocab: dict[str, int]) -> tuple[Postings, Postings]:
+    """Postings by term of texts: text i counts for document doc[i] (ascending) with weight
+    weight[i] (1-255), and is phrase phrase[i] (ascending; -1 for none), whose terms drop
+    fillers and stop words (tokens(..., drop_filler=True)). New terms are added to vocab;
+    both matrices have a row for every term of it."""
+    doc = np.ascontiguousarray(doc, dtype=np.int32)
+    weight = np.ascontiguousarray(weight, dtype=np.uint8)
+    phrase = np.ascontiguousarray(phrase, dtype=np.int32)
+    known = _Known(vocab)
+    with _scanners() as done:
+        everything = np.arange(len(texts))
+        redo = everything[_scan(done, texts, everything, doc, weight, phrase, 0, known)]
+        # What the tables could not do (traditional characters, dialect, slashes; a few % of
+        # card text) again after prepare(), all at once: only the cutting into terms is left.
+        prepared = prepare_many([texts[i] for i in redo.tolist()])
+        rest = redo[_scan(done, prepared, redo, doc, weight, phrase, PREPARED, known)]
+        # and the very few left over take the string path
+        done.append(_string_path([texts[i] for i in rest.tolist()], doc[rest], weight[rest],
+                                 phrase[rest], vocab))
+        return _gather(done, False, len(vocab)), _gather(done, True, len(vocab))
 
 
-def _scan(texts: list[str], ids: np.ndarray, drop_filler: bool, found: _Found) -> None:
-    """Characters, character pairs and English runs of one batch of texts (text i has id
-    ids[i]); texts the tables cannot do are noted in found.slow."""
+@contextmanager
+def _scanners() -> Iterator[list[_Scanned]]:
+    done: list[_Scanned] = []
+    try:
+        yield done
+    finally:
+        for s in done:
+            _library().scanner_free(s.scanner)
+
+
+def _new_scanner() -> int:
     mapped, kind = _tables()
-    units = np.frombuffer("\n".join(texts).encode("utf-16-le", "surrogatepass"), dtype=np.uint16)
-    lens = np.fromiter(map(len, texts), dtype=np.int64, count=len(texts))
-    if int(lens.sum()) + len(texts) - 1 != len(units):  # characters beyond the BMP
-        lens = np.array([len(t.encode("utf-16-le", "surrogatepass")) // 2 for t in texts], dtype=np.int64)
-    seg = ids[np.repeat(np.arange(len(texts), dtype=np.int32), lens + 1)[:len(units)]]
-    chars = mapped[units]
-    cls = kind[units]
-    if found.prepared:  # shorthand is done: a slash or an ampersand is punctuation now
-        cls[(chars == ord("/")) | (chars == ord("&"))] = OTHER
-    found.slow.append(seg[cls == SLOW])
-    found.slow.append(seg[_apostrophes(chars, cls, seg, found.prepared)])
-    if drop_filler:
-        _drop_fillers(chars, cls)
-    cjk = cls == CJK
-    uni = np.flatnonzero(cjk)
-    bi = np.flatnonzero(cjk[:-1] & cjk[1:])
-    pairs = chars[bi].astype(np.uint32) << 16 | chars[bi + 1]
-    if not found.prepared:
-        found.slow.append(seg[bi[np.isin(pairs, _DIALECT_PAIRS)]])
-    found.uni.append((seg[uni], chars[uni]))
-    found.pairs.append((seg[bi], pairs))
-    starts, lengths, hashes = _word_runs(chars, cls)
-    found.slow.append(seg[starts[lengths > LONGEST_WORD]])
-    found.word_runs.append((seg[starts],
-                            found.words.ids(hashes, chars, starts, lengths).astype(np.int32)))
+    return int(_library().scanner_new(_c(mapped), _c(kind), _c(_FILLER_UNITS), _c(_FILLER_LENS),
+                                      len(_FILLER_LENS), _c(_DIALECT_PAIRS), len(_DIALECT_PAIRS)))
+
+
+def _scan(done: list[_Scanned], texts: list[str], ids: np.ndarray, doc: np.ndarray,
+          weight: np.ndarray, phrase: np.ndarray, flags: int, known: _Known) -> np.ndarray:
+    """Scan texts (texts[k] is text ids[k]) in C, in two halves at once when there is much
+    of it (ctypes lets go of the GIL). Appends the scanners to done; returns which texts
+    they could not do."""
+    lib, n = _library(), len(texts)
+    data = np.zeros(n, dtype=np.uint64)
+    kinds = np.zeros(n, dtype=np.uint8)
+    lens = np.zeros(n, dtype=np.int64)
+    if lib_py().texts_view(texts, _c(data), _c(kinds), _c(lens)) < 0:
+        raise TypeError("texts must be str")
+    d, w, p = doc[ids], weight[ids], phrase[ids]
+    cut = n // 2 if n and int(lens.sum()) > PARALLEL else 0
+    cut = int(np.searchsorted(d, d[cut])) if cut else 0  # at a document boundary
+    halves = [(0, cut), (cut, n)] if cut else [(0, n)]
+    slow = np.zeros(n, dtype=np.uint8)
+    scanners = [_new_scanner() for _ in halves]
+    done += [_Scanned(s, _EMPTY, _EMPTY) for s in scanners]
+
+    def run(k: int) -> None:
+        lo, hi = halves[k]
+        lib.scan(scanners[k], _c(data[lo:]), _c(kinds[lo:]), _c(lens[lo:]), hi - lo, _c(d[lo:]),
+                 _c(w[lo:]), _c(p[lo:]), flags, _c(slow[lo:]))
+        lib.scanner_done(scanners[k])
+
+    _each(run, len(halves))
+    for k, scanner in enumerate(scanners):  # in order: vocabulary ids do not vary
+        scanned, odd = _map(scanner, known, bool(flags & PREPARED))
+        if odd.any():  # a word only the string path cuts right: its texts go again
+            blocked = np.flatnonzero(odd).astype(np.int32)
+            lib.scanner_block(scanner, _c(blocked), len(blocked))
+            run(k)
+            scanned, _ = _map(scanner, known, bool(flags & PREPARED))
+        done[len(done) - len(scanners) + k] = scanned
+    return slow.astype(bool)
+
+
+class _Known:
+    """Term ids so far: the vocabulary, and what each character, pair and English word
+    (as cut before or after prepare()) stands for, worked out once per index."""
+
+    def __init__(self, vocab: dict[str, int]) -> None:
+        self.vocab = vocab
+        self.codes: dict[int, int] = {}
+        self.words: dict[tuple[str, bool], tuple[list[int], list[int], bool]] = {}
+
+    def code(self, c: int) -> int:
+        """A character (c < 2**16) or a pair (first << 16 | second)."""
+        t = self.codes.get(c)
+        if t is None:
+            t = self.codes[c] = _id(self.vocab, chr(c) if c < 0x10000 else
+                                    chr(c >> 16) + chr(c & 0xFFFF))
+        return t
+
+    def word(self, word: str, prepared: bool) -> tuple[list[int], list[int], bool]:
+        """Its terms, its terms in a phrase, and whether its text must go another way."""
+        if (word, prepared) not in self.words:
+            ids, odd = _word_terms(word, self.vocab, False, prepared)
+            self.words[word, prepared] = ids, _word_terms(word, self.vocab, True, prepared)[0], odd
+        return self.words[word, prepared]
+
+
+def _map(scanner: int, known: _Known, prepared: bool) -> tuple[_Scanned, np.ndarray]:
+    """The terms of each raw id of a scanner (for documents, and for phrases), and which
+    raw ids are words only the string path cuts right."""
+    kind, code, at, length, n_docs, n_phrases, pool = _export(scanner)
+    cjk = np.flatnonzero(kind != RAW_WORD).astype(np.int32)
+    single = np.array(list(map(known.code, code[cjk].tolist())), dtype=np.int32)
+    words = np.flatnonzero(kind == RAW_WORD).astype(np.int32)
+    spelling = pool.tobytes()
+    found = [known.word(spelling[a:a + n].decode("ascii"), prepared)
+             for a, n in zip(at[words].tolist(), length[words].tolist(), strict=True)]
+    odd = np.zeros(len(kind), dtype=bool)
+    odd[words] = [f[2] for f in found]
+
+    def sources(lists: list[list[int]], entries: np.ndarray) -> Sources:
+        """(term, raw id, entries) for every term of every raw id with entries."""
+        count = np.fromiter(map(len, lists), dtype=np.int64, count=len(lists))
+        terms = np.concatenate([single, np.fromiter((t for ts in lists for t in ts),
+                                                    dtype=np.int32, count=int(count.sum()))])
+        raws = np.concatenate([cjk, np.repeat(words, count)])
+        keep = entries[raws] > 0
+        return terms[keep], raws[keep], entries[raws[keep]]
+
+    return _Scanned(scanner, sources([f[0] for f in found], n_docs),
+                    sources([f[1] for f in found], n_phrases)), odd
+
+
+def _string_path(texts: list[str], doc: np.ndarray, weight: np.ndarray, phrase: np.ndarray,
+                 vocab: dict[str, int]) -> _Scanned:
+    """A scanner holding the terms of texts cut as strings; its raw ids are term ids."""
+    scanner = _new_scanner()
+    for phrases in (False, True):
+        found = [[_id(vocab, t) for t in tokens(prepare(text), drop_filler=phrases)]
+                 if not phrases or ph >= 0 else []
+                 for text, ph in zip(texts, phrase.tolist(), strict=True)]
+        sizes = [len(ts) for ts in found]
+        raw = np.array([t for ts in found for t in ts], dtype=np.int32)
+        owner = np.repeat(phrase if phrases else doc, sizes).astype(np.int32)
+        w = np.repeat(np.ones(len(texts)) if phrases else weight, sizes).astype(np.uint32)
+        _library().scanner_put(scanner, len(raw), _c(raw), _c(owner), _c(w), phrases)
+    _library().scanner_done(scanner)
+    _, _, _, _, n_docs, n_phrases, _ = _export(scanner)
+    ids = np.arange(len(n_docs), dtype=np.int32)  # raw ids are term ids
+    return _Scanned(scanner, (ids[n_docs > 0], ids[n_docs > 0], n_docs[n_docs > 0]),
+                    (ids[n_phrases > 0], ids[n_phrases > 0], n_phrases[n_phrases > 0]))
+
+
+def _gather(done: list[_Scanned], phrases: bool, n_rows: int) -> Postings:
+    """The lists of all scanners as rows by term; a term's lists in scanner order."""
+    parts = [s.phrase_sources if phrases else s.doc_sources for s in done]
+    term = np.concatenate([p[0] for p in parts])
+    raw = np.concatenate([p[1] for p in parts])
+    which = np.repeat(np.arange(len(done), dtype=np.int32), [len(p[0]) for p in parts])
+    order = np.argsort(term, kind="stable")
+    term, raw, which = term[order], raw[order], which[order]  # kept: C reads them
+    room = int(sum(p[2].sum() for p in parts))
+    scanners = np.array([s.scanner for s in done], dtype=np.uint64)
+    ptr = np.zeros(n_rows + 1, dtype=np.int64)
+    docs = np.empty(room, dtype=np.int32)
+    weights = np.empty(room, dtype=np.float32)
+    n = _library().gather(_c(scanners), phrases, len(order), _c(term), _c(which), _c(raw),
+                          n_rows, _c(ptr), _c(docs), _c(weights))
+    return Postings(ptr, docs[:n], weights[:n])
+
+
+def bm25(p: Postings, doc_len: np.ndarray, avg: float, k1: float, b: float) -> None:
+    """BM25 term weights in place of the summed field weights (tf), per document length."""
+    lengths = np.ascontiguousarray(doc_len, dtype=np.float64)  # kept: C reads it
+    _library().bm25(_c(p.docs), _c(p.weights), len(p.docs), _c(lengths), avg, k1, b)
+
+
+def _export(scanner: int) -> tuple[np.ndarray, ...]:
+    """Per raw id: kind, code, where its spelling starts, its length, in how many documents
+    and phrases; and the spellings."""
+    lib = _library()
+    n = lib.scanner_size(scanner)
+    out = (np.empty(n, dtype=np.uint8), np.empty(n, dtype=np.uint32), np.empty(n, dtype=np.int64),
+           np.empty(n, dtype=np.int32), np.empty(n, dtype=np.int64), np.empty(n, dtype=np.int64),
+           np.empty(lib.scanner_pool_size(scanner), dtype=np.uint8))
+    lib.scanner_export(scanner, *map(_c, out))
+    return out
+
+
+def _each(work: Callable[[int], None], parts: int) -> None:
+    """work(0) .. work(parts - 1), in threads when more than one (C calls let go of the GIL)."""
+    if parts == 1:
+        work(0)
+        return
+    with ThreadPoolExecutor(parts) as pool:
+        list(pool.map(work, range(parts)))
+
+
+_EMPTY = (np.zeros(0, np.int32), np.zeros(0, np.int32), np.zeros(0, np.int64))
 
 
 def _word_terms(word: str, vocab: dict[str, int], drop_filler: bool, prepared: bool
@@ -304,104 +329,60 @@ def _word_terms(word: str, vocab: dict[str, int], drop_filler: bool, prepared: b
         head, _, tail = word.partition("'")
         if not tail.isalpha() or not prepared and (head in SHORTHAND or tail in SHORTHAND):
             return [], True
+    elif prepared or word not in SHORTHAND:  # what tokens() makes of one plain word
+        return ([] if drop_filler and word in EN_STOP else [_id(vocab, stem(word))]), False
     return [_id(vocab, t) for t in tokens(word if prepared else SHORTHAND.get(word, word),
                                            drop_filler)], False
-
-
-def _unique(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """np.unique(values, return_inverse=True), without its slow argsort."""
-    found = np.unique(values)
-    return found, np.searchsorted(found, values)
 
 
 def _id(vocab: dict[str, int], term: str) -> int:
     return vocab.setdefault(term, len(vocab))
 
 
-def _word_runs(chars: np.ndarray, cls: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Start, length and a 64-bit hash (tabulation: position x character) of each English run."""
-    at = np.flatnonzero(cls == WORD)
-    if not len(at):
-        empty = np.zeros(0, np.int64)
-        return empty, empty, empty.astype(np.uint64)
-    first = np.ones(len(at), dtype=bool)
-    first[1:] = at[1:] != at[:-1] + 1
-    heads = np.flatnonzero(first)
-    lengths = np.diff(np.append(heads, len(at)))
-    step = np.ones(len(at), dtype=np.int64)  # position in the run: restart at each head
-    step[heads[1:]] = 1 - lengths[:-1]
-    pos = np.cumsum(step) - 1
-    np.minimum(pos, LONGEST_WORD - 1, out=pos)
-    parts = _HASH[pos * 0x80 + (chars[at] & 0x7F)]
-    sums = np.cumsum(parts)  # uint64 wraps: sums of a run are exact modulo 2**64
-    ends = heads + lengths - 1
-    hashes = sums[ends] - np.where(heads > 0, sums[np.maximum(heads - 1, 0)], np.uint64(0))
-    return at[heads], lengths, hashes
+def _c(a: np.ndarray) -> int:
+    """The address of a contiguous array's data, for ctypes. The caller keeps the array
+    (not a temporary) for as long as C uses it."""
+    assert a.flags.c_contiguous
+    return int(a.ctypes.data)
 
 
-def _apostrophes(chars: np.ndarray, cls: np.ndarray, seg: np.ndarray, prepared: bool
-                 ) -> np.ndarray:
-    """Apostrophes as prepare() and the word pattern treat them, in place: "'s " goes
-    (unless it ends the text, which clean() trimmed), "don't" stays one word. Returns
-    where a digit follows one ("x'2": shorthand may make it a word), to be done otherwise."""
-    at = np.flatnonzero(cls == APOSTROPHE)
-    n = len(chars)
-    if len(at) and not prepared:
-        s_space = at[at + 2 < n]
-        s_space = s_space[(chars[s_space + 1] == ord("s")) & (chars[s_space + 2] == ord(" "))]
-        nxt = np.minimum(s_space + 3, n - 1)
-        plain = (s_space + 3 < n) & (chars[nxt] != ord(" ")) & (seg[nxt] == seg[s_space])
-        rare = s_space[(s_space + 3 < n) & (chars[nxt] == ord(" "))]  # several spaces
-        gone = s_space[plain].tolist() + [p for p in rare.tolist() if _more_after(chars, seg, p + 2)]
-        if gone:
-            cls[gone] = OTHER
-            cls[np.array(gone) + 1] = OTHER
-            at = np.setdiff1d(at, gone, assume_unique=True)
-    cls[at] = OTHER
-    inner = at[(at > 0) & (at + 1 < n)]
-    between = inner[(cls[inner - 1] == WORD) & (cls[inner + 1] == WORD)]
-    letter = (chars[between + 1] >= ord("a")) & (chars[between + 1] <= ord("z"))
-    cls[between[letter]] = WORD
-    return between[~letter] if not prepared else between[:0]
+def _path() -> str:
+    spec = importlib.util.find_spec("bot._scan")
+    if spec is None or not spec.origin:
+        raise ImportError("bot/_scan.c is not compiled: run `make` (pip install -e .)")
+    return spec.origin
 
 
-def _more_after(chars: np.ndarray, seg: np.ndarray, space: int) -> bool:
-    """Whether the text goes on after the space at `space` (clean() trims trailing ones)."""
-    end = space
-    while end < len(chars) and chars[end] == ord(" ") and seg[end] == seg[space]:
-        end += 1
-    return end < len(chars) and seg[end] == seg[space]
+@cache
+def lib_py() -> ctypes.PyDLL:
+    """texts_view(), which reads str objects: called holding the GIL."""
+    lib = ctypes.PyDLL(_path())
+    lib.texts_view.restype = ctypes.c_int
+    lib.texts_view.argtypes = [ctypes.py_object, ctypes.c_void_p, ctypes.c_void_p,
+                               ctypes.c_void_p]
+    return lib
 
 
-def _drop_fillers(chars: np.ndarray, cls: np.ndarray) -> None:
-    """Blank filler words in place, as the filler regex does: at each place the longest
-    filler that matches, scanning left to right without overlaps."""
-    n = len(chars)
-    length = np.zeros(n, dtype=np.int8)
-    for filler in _FILLERS:  # longest first, so a longer match is never overwritten
-        at = np.flatnonzero(chars[:n - len(filler) + 1] == filler[0]) if n >= len(filler) else \
-            np.zeros(0, np.int64)
-        for k, ch in enumerate(filler[1:], 1):
-            at = at[chars[at + k] == ch]
-        at = at[length[at] == 0]
-        length[at] = len(filler)
-    starts = np.flatnonzero(length)
-    lens = length[starts].astype(np.int64)
-    # A match is taken unless a taken match just before it still covers it; chains are
-    # short (fillers are 1-4 characters), so this settles in a few rounds.
-    taken = np.ones(len(starts), dtype=bool)
-    while True:
-        covered = np.zeros(len(starts), dtype=bool)
-        for back in (1, 2, 3):
-            prev = np.arange(len(starts)) - back
-            ok = prev >= 0
-            p = np.where(ok, prev, 0)
-            covered |= ok & taken[p] & (starts[p] + lens[p] > starts)
-        now = ~covered
-        if np.array_equal(now, taken):
-            break
-        taken = now
-    starts, lens = starts[taken], lens[taken]
-    for k in range(4):
-        hit = starts[lens > k] + k
-        cls[hit] = OTHER
+@cache
+def _library() -> ctypes.CDLL:
+    """bot/_scan.c, compiled when the package is installed (pip install -e .); its calls
+    let go of the GIL."""
+    lib = ctypes.CDLL(_path())
+    ptr, i32, i64, f64 = ctypes.c_void_p, ctypes.c_int32, ctypes.c_int64, ctypes.c_double
+    signatures = {
+        "scanner_new": (ptr, [ptr, ptr, ptr, ptr, i32, ptr, i32]),
+        "scanner_free": (None, [ptr]),
+        "scan": (None, [ptr, ptr, ptr, ptr, i32, ptr, ptr, ptr, i32, ptr]),
+        "scanner_done": (None, [ptr]),
+        "scanner_block": (None, [ptr, ptr, i64]),
+        "scanner_size": (i32, [ptr]),
+        "scanner_pool_size": (i64, [ptr]),
+        "scanner_export": (None, [ptr] * 8),
+        "scanner_put": (None, [ptr, i64, ptr, ptr, ptr, i32]),
+        "gather": (i64, [ptr, i32, i64, ptr, ptr, ptr, i32, ptr, ptr, ptr]),
+        "bm25": (None, [ptr, ptr, i64, ptr, f64, f64, f64]),
+    }
+    for name, (restype, argtypes) in signatures.items():
+        getattr(lib, name).restype = restype
+        getattr(lib, name).argtypes = argtypes
+    return lib

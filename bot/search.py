@@ -23,7 +23,7 @@ from dataclasses import dataclass
 import numpy as np
 from rapidfuzz import fuzz, process
 
-from bot.bulk_terms import term_ids
+from bot.bulk_terms import bm25, index_terms
 from bot.models import Card, Match, SearchResult
 from bot.terms import SHORTHAND, prepare, tokens
 
@@ -67,37 +67,25 @@ class Index:
         self.cards = list(cards)
         n = len(self.cards)
         texts: list[str] = []
-        owner: list[int] = []
-        weight: list[int] = []
-        phrases: list[str] = []
-        phrase_card: list[int] = []
-        for i, card in enumerate(self.cards):
-            fields = _fields(card)
-            for name, lines in fields.items():
+        sizes: list[int] = []  # lines per card and field
+        for card in self.cards:
+            for lines in _fields(card).values():
                 texts += lines
-                owner += [i] * len(lines)
-                weight += [FIELD_WEIGHTS[name]] * len(lines)
-            lines = [*fields["title"], *fields["questions"]]
-            phrases += lines
-            phrase_card += [i] * len(lines)
+                sizes.append(len(lines))
+        per_field = np.array(sizes, dtype=np.int64).reshape(-1, len(FIELD_WEIGHTS))
+        owner = np.repeat(np.arange(n), per_field.sum(axis=1))
+        weight = np.repeat(np.tile(list(FIELD_WEIGHTS.values()), n), per_field.ravel())
+        # titles and questions are also phrases (ids in text order), grouped by card
+        is_phrase = np.repeat(np.tile([f in ("title", "questions") for f in FIELD_WEIGHTS], n),
+                              per_field.ravel())
+        phrase = np.where(is_phrase, np.cumsum(is_phrase) - 1, -1)
         vocab: dict[str, int] = {}
-        seg, term = term_ids(texts, vocab, drop_filler=False)
-        # field weights as repeats, then one sort: (term, card) runs in CSR order
-        keys = _pair_keys(term, np.array(owner, dtype=np.int32)[seg], max(n, 1))
-        keys, tf = _runs(np.repeat(keys, np.array(weight, dtype=np.int8)[seg]))
-        del seg, term
-        rows, cols = keys // max(n, 1), keys % max(n, 1)
-        p_seg, p_term = term_ids(phrases, vocab, drop_filler=True)
-        p_keys, _ = _runs(_pair_keys(p_term, p_seg, max(len(phrases), 1)))
-        del p_seg, p_term
+        cards, phrases = index_terms(texts, owner, weight, phrase, vocab)
         self.vocab = vocab
-        doc_len = np.bincount(cols, weights=tf, minlength=n)
-        avg = float(doc_len.mean()) if n else 1.0
-        norm = K1 * (1 - B + B * doc_len[cols] / (avg or 1.0))
         # card postings: a CSR matrix term -> (card ids, BM25 term weights)
-        self.doc_ptr = _pointers(rows, len(vocab))
-        self.doc_ids = cols.astype(np.int32)
-        self.doc_w = (tf * (K1 + 1) / (tf + norm)).astype(np.float32)
+        doc_len = np.bincount(cards.docs, weights=cards.weights.astype(np.float64), minlength=n)
+        bm25(cards, doc_len, float(doc_len.mean()) if n else 1.0, K1, B)
+        self.doc_ptr, self.doc_ids, self.doc_w = cards.ptr, cards.docs, cards.weights
         df = np.diff(self.doc_ptr).astype(np.float64)
         self._used = (df > 0).tobytes()  # per term: 1 if a card uses it (a phrase may not)
         self.idf = np.log(1 + (n - df + 0.5) / (df + 0.5))
@@ -108,14 +96,13 @@ class Index:
         self.weight_of = np.where(single, 0.5, 1.0) * self.idf
         self.strong = ~single
         # phrase postings: term -> phrases (titles and questions), phrases grouped by card
-        p_rows, p_cols = p_keys // max(len(phrases), 1), p_keys % max(len(phrases), 1)
-        self.phrase_ptr = _pointers(p_rows, len(vocab))
-        self.phrase_ids = p_cols.astype(np.int32)
-        self.phrase_card = np.array(phrase_card, dtype=np.int32)
+        self.phrase_ptr, self.phrase_ids = phrases.ptr, phrases.docs
+        p_rows = np.repeat(np.arange(len(vocab)), np.diff(self.phrase_ptr))
+        self.phrase_card = owner[is_phrase].astype(np.int32)
         self.phrase_start = np.flatnonzero(np.diff(self.phrase_card, prepend=-1))
         self.phrase_owner = self.phrase_card[self.phrase_start]
-        self.phrase_weight = np.bincount(p_cols, weights=self.weight_of[p_rows],
-                                         minlength=len(phrases))
+        self.phrase_weight = np.bincount(self.phrase_ids, weights=self.weight_of[p_rows],
+                                         minlength=len(self.phrase_card))
         self.words = [t for t in vocab if t.isascii() and t.isalpha() and len(t) >= 4
                       and self.doc_ptr[vocab[t] + 1] > self.doc_ptr[vocab[t]]]
         # typo targets: index words, and the synonyms and shorthand that fold into them
@@ -226,23 +213,6 @@ class Index:
         return ranked
 
 
-def _pair_keys(rows: np.ndarray, cols: np.ndarray, n_cols: int) -> np.ndarray:
-    """rows * n_cols + cols, as uint32 when that fits (half the memory, sorts twice as fast)."""
-    dtype = np.uint32 if (int(rows.max(initial=0)) + 1) * n_cols < 1 << 32 else np.int64
-    keys = rows.astype(dtype)
-    np.multiply(keys, n_cols, out=keys, casting="unsafe")
-    np.add(keys, cols, out=keys, casting="unsafe")
-    return keys
-
-
-def _runs(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Distinct keys, sorted, and how often each occurs (sorts `keys` in place)."""
-    keys.sort()
-    starts = np.flatnonzero(keys[1:] != keys[:-1]) + 1
-    starts = np.concatenate(([0], starts)) if len(keys) else starts
-    return keys[starts].astype(np.int64), np.diff(np.append(starts, len(keys))).astype(np.float64)
-
-
 def _postings(ptr: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Where the CSR rows `rows` sit, all at once: (entry positions, row of each)."""
     lo = ptr[rows]
@@ -250,13 +220,6 @@ def _postings(ptr: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray
     ends = np.cumsum(sizes)
     at = np.arange(int(ends[-1]) if len(ends) else 0) + np.repeat(lo - (ends - sizes), sizes)
     return at, np.repeat(rows, sizes)
-
-
-def _pointers(rows: np.ndarray, n_rows: int) -> np.ndarray:
-    """CSR row pointers for sorted rows: row r owns entries ptr[r]:ptr[r+1]."""
-    ptr = np.zeros(n_rows + 1, dtype=np.int64)
-    np.cumsum(np.bincount(rows, minlength=n_rows), out=ptr[1:])
-    return ptr
 
 
 def _fields(card: Card) -> dict[str, list[str]]:

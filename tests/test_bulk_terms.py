@@ -1,18 +1,20 @@
-"""The bulk (numpy) tokeniser gives exactly the terms of the string path, text by text."""
+"""The bulk tokeniser (bot/_scan.c) gives exactly the terms of the string path, text by text."""
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 
+import numpy as np
 import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from rapidfuzz import fuzz
 
 from bot.answers import Library
-from bot.bulk_terms import term_ids
+from bot.bulk_terms import Postings, index_terms
 from bot.search import Index, _fields
-from bot.terms import SHORTHAND, prepare, tokens
+from bot.terms import _RUN_RE, SHORTHAND, _unfold, prepare, prepare_many, tokens
 
 # Pieces that exercise every rule: traditional characters, dialect, fillers, shorthand,
 # apostrophes ("'s " and "don't"), slashes, full width, combining marks, characters beyond
@@ -26,51 +28,88 @@ PIECES = ["客人", "說", "利息", "少咗", "怎么办", "怎么处理", "么
 PROPS = settings(max_examples=300, deadline=None)
 
 
-def string_path(texts: list[str], drop_filler: bool) -> list[Counter[str]]:
-    return [Counter(tokens(prepare(t), drop_filler)) for t in texts]
+Terms = tuple[list[Counter[str]], list[set[str]]]
 
 
-def bulk_path(texts: list[str], drop_filler: bool) -> list[Counter[str]]:
-    vocab: dict[str, int] = {}
-    seg, ids = term_ids(texts, vocab, drop_filler)
-    names = list(vocab)
-    got: list[Counter[str]] = [Counter() for _ in texts]
-    for s, i in zip(seg.tolist(), ids.tolist(), strict=True):
-        got[s][names[i]] += 1
+def string_path(texts: list[str]) -> Terms:
+    """Each text's terms and counts, and its terms as a phrase (fillers and stop words out)."""
+    return ([Counter(tokens(prepare(t), False)) for t in texts],
+            [set(tokens(prepare(t), True)) for t in texts])
+
+
+def rows(p: Postings, names: list[str], n: int) -> list[Counter[str]]:
+    """Per document, its terms and their weights, read back from the postings."""
+    got: list[Counter[str]] = [Counter() for _ in range(n)]
+    for t, name in enumerate(names):
+        row = p.docs[p.ptr[t]:p.ptr[t + 1]]
+        assert (np.diff(row) > 0).all()  # ascending, each document once
+        for d, w in zip(row.tolist(), p.weights[p.ptr[t]:p.ptr[t + 1]].tolist(), strict=True):
+            got[d][name] = w
     return got
 
 
-@pytest.mark.parametrize("drop_filler", [False, True])
-def test_every_card_line_gets_the_same_terms(real_library: Library, drop_filler: bool) -> None:
+def bulk_path(texts: list[str]) -> Terms:
+    """The same through index_terms, text i being document i and phrase i."""
+    vocab: dict[str, int] = {}
+    n = len(texts)
+    cards, phrases = index_terms(texts, np.arange(n), np.ones(n), np.arange(n), vocab)
+    assert len(cards.ptr) == len(phrases.ptr) == len(vocab) + 1
+    return rows(cards, list(vocab), n), [set(c) for c in rows(phrases, list(vocab), n)]
+
+
+def test_every_card_line_gets_the_same_terms(real_library: Library) -> None:
     texts = [t for c in real_library.kb.cards.values() for ts in _fields(c).values() for t in ts]
     assert len(texts) > 2000
-    assert bulk_path(texts, drop_filler) == string_path(texts, drop_filler)
+    assert bulk_path(texts) == string_path(texts)
 
 
 @PROPS
-@given(st.lists(st.lists(st.sampled_from(PIECES), max_size=8).map("".join), max_size=12),
-       st.booleans())
-@example(["customer's card", "customer's", "customer's ", "the bank's  fee"], False)
-@example(["rock'n'roll", "don't2", "u'll", "我的客人說", "x'2", "2'x"], True)
-@example(["'s abt."], False)
-@example(["客户\ud800说", "\udfff fee"], True)  # lone surrogates: the string path cleans them
-def test_random_text_gets_the_same_terms(texts: list[str], drop_filler: bool) -> None:
-    assert bulk_path(texts, drop_filler) == string_path(texts, drop_filler)
+@given(st.lists(st.lists(st.sampled_from(PIECES), max_size=8).map("".join), max_size=12))
+@example(["customer's card", "customer's", "customer's ", "the bank's  fee"])
+@example(["rock'n'roll", "don't2", "u'll", "我的客人說", "x'2", "2'x"])
+@example(["'s abt."])
+@example(["客户\ud800说", "\udfff fee"])  # lone surrogates: the string path cleans them
+def test_random_text_gets_the_same_terms(texts: list[str]) -> None:
+    assert bulk_path(texts) == string_path(texts)
 
 
 @PROPS
-@given(st.lists(st.text(max_size=30), max_size=6), st.booleans())
-def test_any_unicode_gets_the_same_terms(texts: list[str], drop_filler: bool) -> None:
-    assert bulk_path(texts, drop_filler) == string_path(texts, drop_filler)
+@given(st.lists(st.text(max_size=30), max_size=6))
+def test_any_unicode_gets_the_same_terms(texts: list[str]) -> None:
+    assert bulk_path(texts) == string_path(texts)
 
 
-def test_a_small_chunk_size_changes_nothing(real_library: Library,
-                                            monkeypatch: pytest.MonkeyPatch) -> None:
-    """Batches split anywhere: words, pairs and the word table carry across them."""
-    texts = [t for c in list(real_library.kb.cards.values())[:6] for ts in _fields(c).values() for t in ts]
-    whole = bulk_path(texts, False)
-    monkeypatch.setattr("bot.bulk_terms.CHUNK", 64)
-    assert bulk_path(texts, False) == whole
+def test_documents_sum_weights_and_phrases_list_once(real_library: Library) -> None:
+    """Texts of one document merge, weighted; only texts with a phrase id are phrases.
+    Documents mix texts of all three passes (tables, after prepare(), string path)."""
+    texts = [t for c in list(real_library.kb.cards.values())[:5] for ts in _fields(c).values()
+             for t in ts] + ["客人說利息少咗", "𠀀 abc", "rock'n'roll 利息", "a/c 手续费"] * 3
+    n = len(texts)
+    doc = np.arange(n) // 7
+    weight = np.arange(n) % 3 + 1
+    is_phrase = np.arange(n) % 4 != 0
+    phrase = np.where(is_phrase, np.cumsum(is_phrase) - 1, -1)
+    want: list[Counter[str]] = [Counter() for _ in range(int(doc.max()) + 1)]
+    want_phrases: list[set[str]] = [set() for _ in range(int(phrase.max()) + 1)]
+    for text, d, w, p in zip(texts, doc.tolist(), weight.tolist(), phrase.tolist(), strict=True):
+        for term in tokens(prepare(text), False):
+            want[d][term] += w
+        if p >= 0:
+            want_phrases[p] |= set(tokens(prepare(text), True))
+    vocab: dict[str, int] = {}
+    cards, phrases = index_terms(texts, doc, weight, phrase, vocab)
+    assert rows(cards, list(vocab), len(want)) == want
+    assert [set(c) for c in rows(phrases, list(vocab), len(want_phrases))] == want_phrases
+
+
+def test_two_halves_at_once_change_nothing(real_library: Library,
+                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    """Scanned in two threads, the halves' raw ids are told apart and their rows joined."""
+    texts = [t for c in list(real_library.kb.cards.values())[:6] for ts in _fields(c).values()
+             for t in ts]
+    whole = bulk_path(texts)
+    monkeypatch.setattr("bot.bulk_terms.PARALLEL", 64)
+    assert bulk_path(texts) == whole
 
 
 def test_typo_fix_is_the_closest_then_most_used_word(real_library: Library) -> None:
@@ -95,3 +134,24 @@ def test_typo_fix_is_the_closest_then_most_used_word(real_library: Library) -> N
         assert index.query_terms(typo) == (tokens(prepare(best)) if best in SHORTHAND
                                            else [best]), typo
     assert ties >= 5  # ties do occur, so the rule for them is exercised
+
+
+# The shorthand pattern before it was rewritten for speed: one alternative per shorthand.
+OLD_SHORTHAND = re.compile(
+    r"(?<![a-z0-9/&])(?:" + "|".join(map(re.escape, sorted(SHORTHAND, key=len, reverse=True)))
+    + r")(?![a-z0-9/&])")
+SHORT_PIECES = [*SHORTHAND, " ", "  ", "x", "us", "/", "&", "'", "'s ", ".", "客户", "\n", "r u"]
+
+
+@PROPS
+@given(st.lists(st.sampled_from(SHORT_PIECES), max_size=10).map("".join))
+@example("r u u r u")
+@example("pls u&r us")
+def test_shorthand_folds_as_the_old_pattern(text: str) -> None:
+    assert _RUN_RE.sub(_unfold, text) == OLD_SHORTHAND.sub(lambda m: SHORTHAND[m.group(0)], text)
+
+
+@PROPS
+@given(st.lists(st.lists(st.sampled_from(PIECES), max_size=8).map("".join), max_size=12))
+def test_prepare_many_is_prepare_of_each(texts: list[str]) -> None:
+    assert prepare_many(texts) == [prepare(t) for t in texts]

@@ -1,0 +1,680 @@
+/* The hot loops of building the search index, called through ctypes from bot/bulk_terms.py.
+
+   scan(): the terms of many texts in one pass, each character through the lookup tables
+   bulk_terms.py builds (NFKC, case folding, traditional -> simplified, character class).
+   A text the tables cannot do exactly is flagged "slow" and gives nothing; Python takes
+   it another way. Terms are raw ids here (one per distinct CJK character, character pair
+   or English run); Python works out once per raw id which vocabulary terms it stands
+   for. Per raw id the scanner keeps the documents it occurs in, with summed weights,
+   and the phrases (titles and questions, fillers dropped) it occurs in.
+
+   gather(): those lists, from several scanners, as rows of a CSR matrix by term.
+
+   Only texts_view() uses the Python API (called with the GIL held); the rest is plain C
+   on buffers, called with the GIL released so that two scanners run at once. */
+
+#define PY_SSIZE_T_CLEAN
+#define _GNU_SOURCE
+#include <Python.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+
+enum { OTHER = 0, CJK = 1, WORD = 2, SLOW = 3, APOSTROPHE = 4 };
+enum { RAW_CHAR = 1, RAW_PAIR = 2, RAW_WORD = 3 };
+enum { PREPARED = 1 };
+#define LONGEST_WORD 32
+#define EMPTY (-1)
+#define BLOCK 255
+#define RAW_BITS 7 /* a bucket holds the entries of 128 raw ids */
+#define MOST_WEIGHT ((1u << (32 - RAW_BITS)) - 1)
+
+typedef struct {
+    int32_t doc;
+    uint32_t wr; /* weight << RAW_BITS | raw id % 128 */
+} Entry;
+
+typedef struct {
+    Entry e[BLOCK];
+    int32_t next, n;
+} Block; /* 2 KB: a bucket grows a block at a time */
+
+typedef struct {
+    int32_t head, tail;
+} List;
+
+typedef struct {
+    int32_t doc;
+    float w;
+} Posting;
+
+/* Entries (document, raw id, weight) as they come, in buckets by raw id; then rows():
+   raw id r's documents docs[start[r]:end[r]], ascending, with weights w. Two steps so
+   that writes stay in cache: one per raw id at once would miss it on every entry. */
+typedef struct {
+    List *buckets;
+    int64_t n_buckets;
+    int64_t *count; /* per raw id: entries (documents, before merging) */
+    int64_t *start, *end;
+    int32_t *docs;
+    float *w;
+} Lists;
+
+typedef struct {
+    uint32_t key; /* a pair, or a word's hash (words are then compared by spelling) */
+    int32_t id;
+} Slot;
+
+typedef struct {
+    Slot *slots;
+    int64_t size, used; /* size a power of 2, at most half used */
+} Table;
+
+typedef struct {
+    uint16_t mapped[65536];
+    uint8_t kind[65536];
+    uint8_t starts_filler[65536];
+    uint8_t starts_dialect[65536];
+    int32_t n_fillers; /* longest first, code units one after another */
+    int32_t *filler_at, *filler_len;
+    uint16_t *filler_units;
+    int32_t n_pairs;
+    uint32_t *pairs;
+    /* raw ids: characters directly, pairs and words in open-addressing tables */
+    int32_t chars[65536];
+    Table pairs_seen, words_seen;
+    int32_t n_raw;
+    int64_t raw_cap;
+    uint8_t *raw_kind;
+    uint32_t *raw_code; /* character, or first << 16 | second */
+    int64_t *raw_at;    /* a word's spelling in pool */
+    int32_t *raw_len;
+    Lists docs, phrases; /* of each raw id: documents and phrases it is in */
+    int32_t *sum;         /* per raw id: weight in the document being scanned */
+    int32_t *mark;        /* per raw id: last phrase it was listed for */
+    uint8_t *blocked;     /* per raw id: its texts go another way */
+    char *pool;
+    int64_t pool_len, pool_cap;
+    Block *blocks;
+    int64_t n_blocks, blocks_cap;
+    /* the document being summed */
+    int32_t doc;
+    int32_t *touched;
+    int64_t n_touched, touched_cap;
+    /* one text: code units (widened), characters, classes, raw ids */
+    uint16_t *wide;
+    uint16_t *ch;
+    uint8_t *cl;
+    int32_t *line;
+    int64_t wide_cap, ch_cap, cl_cap, line_cap;
+} Scanner;
+
+/* Memory: blocks of 1 MB and more are mappings asked to use huge pages. Lists and tables
+   are read and written all over; with 4 KB pages (here, in a virtual machine) the
+   address translation misses cost more than the work. */
+#define HEAD 64 /* before each block: its size, and its mapping's length (0: malloc) */
+#define BIG (1 << 20)
+#define HUGE (1 << 21)
+
+static void *mem_resize(void *p, size_t bytes) {
+    size_t *head = p ? (size_t *)((char *)p - HEAD) : NULL;
+    size_t want = bytes + HEAD;
+    if (want < BIG && (!head || !head[1])) {
+        head = realloc(head, want);
+        if (!head) abort();
+        head[0] = bytes;
+        head[1] = 0;
+        return (char *)head + HEAD;
+    }
+    size_t len = (want + HUGE - 1) / HUGE * HUGE;
+    if (head && head[1] >= len) {
+        head[0] = bytes;
+        return p;
+    }
+    void *q;
+    if (head && head[1]) {
+        q = mremap(head, head[1], len, MREMAP_MAYMOVE);
+    } else {
+        q = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        if (q != MAP_FAILED && head) {
+            memcpy((char *)q + HEAD, p, head[0] < bytes ? head[0] : bytes);
+            free(head);
+        }
+    }
+    if (q == MAP_FAILED) abort();
+    madvise(q, len, MADV_HUGEPAGE);
+    head = q;
+    head[0] = bytes;
+    head[1] = len;
+    return (char *)q + HEAD;
+}
+
+static void mem_free(void *p) {
+    if (!p) return;
+    size_t *head = (size_t *)((char *)p - HEAD);
+    if (head[1]) munmap(head, head[1]);
+    else free(head);
+}
+
+static void *resize(void *p, int64_t n, size_t size) {
+    return mem_resize(p, (size_t)(n ? n : 1) * size);
+}
+
+/* p with room for need items (doubling); *cap is updated. */
+static void *grow(void *p, int64_t *cap, int64_t need, size_t size) {
+    if (need <= *cap) return p;
+    int64_t c = *cap ? *cap : 64;
+    while (c < need) c *= 2;
+    *cap = c;
+    return resize(p, c, size);
+}
+
+static void table_init(Table *t, int64_t size) {
+    t->slots = resize(NULL, size, sizeof(Slot));
+    for (int64_t i = 0; i < size; i++) t->slots[i].id = EMPTY;
+    t->size = size;
+    t->used = 0;
+}
+
+Scanner *scanner_new(const uint16_t *mapped, const uint8_t *kind, const uint16_t *filler_units,
+                     const int32_t *filler_len, int32_t n_fillers, const uint32_t *pairs,
+                     int32_t n_pairs) {
+    Scanner *s = mem_resize(NULL, sizeof(Scanner));
+    memset(s, 0, sizeof(Scanner));
+    memcpy(s->mapped, mapped, sizeof s->mapped);
+    memcpy(s->kind, kind, sizeof s->kind);
+    s->n_fillers = n_fillers;
+    s->filler_at = resize(NULL, n_fillers, sizeof(int32_t));
+    s->filler_len = resize(NULL, n_fillers, sizeof(int32_t));
+    int32_t total = 0;
+    for (int32_t f = 0; f < n_fillers; f++) {
+        s->filler_at[f] = total;
+        s->filler_len[f] = filler_len[f];
+        total += filler_len[f];
+    }
+    s->filler_units = resize(NULL, total, sizeof(uint16_t));
+    memcpy(s->filler_units, filler_units, sizeof(uint16_t) * total);
+    for (int32_t f = 0; f < n_fillers; f++) s->starts_filler[filler_units[s->filler_at[f]]] = 1;
+    s->n_pairs = n_pairs;
+    s->pairs = resize(NULL, n_pairs, sizeof(uint32_t));
+    memcpy(s->pairs, pairs, sizeof(uint32_t) * n_pairs);
+    for (int32_t p = 0; p < n_pairs; p++) s->starts_dialect[pairs[p] >> 16] = 1;
+    for (int i = 0; i < 65536; i++) s->chars[i] = EMPTY;
+    table_init(&s->pairs_seen, 1 << 12);
+    table_init(&s->words_seen, 1 << 12);
+    s->doc = EMPTY;
+    return s;
+}
+
+void scanner_free(Scanner *s) {
+    if (!s) return;
+    void *owned[] = {s->filler_at, s->filler_len, s->filler_units, s->pairs,
+                     s->pairs_seen.slots, s->words_seen.slots, s->raw_kind, s->raw_code,
+                     s->raw_at, s->raw_len, s->sum, s->mark, s->blocked, s->pool, s->blocks,
+                     s->touched, s->wide, s->ch, s->cl, s->line};
+    Lists *lists[] = {&s->docs, &s->phrases};
+    for (int k = 0; k < 2; k++) {
+        void *parts[] = {lists[k]->buckets, lists[k]->count, lists[k]->start, lists[k]->end,
+                         lists[k]->docs, lists[k]->w};
+        for (size_t j = 0; j < sizeof parts / sizeof *parts; j++) mem_free(parts[j]);
+    }
+    for (size_t k = 0; k < sizeof owned / sizeof *owned; k++) mem_free(owned[k]);
+    mem_free(s);
+}
+
+static int32_t new_raw(Scanner *s, uint8_t kind, uint32_t code, int64_t at, int32_t len) {
+    if (s->n_raw == s->raw_cap) {
+        int64_t c = s->raw_cap ? 2 * s->raw_cap : 1024;
+        s->raw_kind = resize(s->raw_kind, c, 1);
+        s->raw_code = resize(s->raw_code, c, 4);
+        s->raw_at = resize(s->raw_at, c, 8);
+        s->raw_len = resize(s->raw_len, c, 4);
+        s->docs.count = resize(s->docs.count, c, 8);
+        s->phrases.count = resize(s->phrases.count, c, 8);
+        s->sum = resize(s->sum, c, 4);
+        s->mark = resize(s->mark, c, 4);
+        s->blocked = resize(s->blocked, c, 1);
+        s->raw_cap = c;
+    }
+    int32_t id = s->n_raw++;
+    s->raw_kind[id] = kind;
+    s->raw_code[id] = code;
+    s->raw_at[id] = at;
+    s->raw_len[id] = len;
+    s->docs.count[id] = s->phrases.count[id] = 0;
+    s->sum[id] = 0;
+    s->mark[id] = EMPTY;
+    s->blocked[id] = 0;
+    return id;
+}
+
+static void append(Scanner *s, Lists *lists, int32_t raw, int32_t doc, uint32_t w) {
+    int64_t bucket = raw >> RAW_BITS;
+    if (bucket >= lists->n_buckets) {
+        int64_t n = lists->n_buckets;
+        lists->buckets = grow(lists->buckets, &lists->n_buckets, bucket + 1, sizeof(List));
+        for (int64_t k = n; k < lists->n_buckets; k++) lists->buckets[k] = (List){EMPTY, EMPTY};
+    }
+    List *list = &lists->buckets[bucket];
+    if (list->tail == EMPTY || s->blocks[list->tail].n == BLOCK) {
+        s->blocks = grow(s->blocks, &s->blocks_cap, s->n_blocks + 1, sizeof(Block));
+        int32_t b = (int32_t)s->n_blocks++;
+        s->blocks[b].n = 0;
+        s->blocks[b].next = EMPTY;
+        if (list->tail == EMPTY) list->head = b;
+        else s->blocks[list->tail].next = b;
+        list->tail = b;
+    }
+    Block *block = &s->blocks[list->tail];
+    w = w < MOST_WEIGHT ? w : MOST_WEIGHT;
+    block->e[block->n++] = (Entry){doc, w << RAW_BITS | (uint32_t)(raw & ((1 << RAW_BITS) - 1))};
+    lists->count[raw]++;
+}
+
+/* The buckets spread to rows by raw id; a raw id's entries for one document merge. */
+static void rows(Scanner *s, Lists *lists) {
+    int64_t total = 0, n = s->n_raw;
+    lists->start = resize(lists->start, n + 1, 8);
+    lists->end = resize(lists->end, n + 1, 8);
+    for (int64_t r = 0; r < n; r++) {
+        lists->start[r] = lists->end[r] = total;
+        total += lists->count[r];
+    }
+    lists->docs = resize(lists->docs, total, 4);
+    lists->w = resize(lists->w, total, 4);
+    for (int64_t bucket = 0; bucket < lists->n_buckets; bucket++) {
+        for (int32_t b = lists->buckets[bucket].head; b != EMPTY; b = s->blocks[b].next) {
+            const Block *block = &s->blocks[b];
+            for (int32_t k = 0; k < block->n; k++) {
+                int64_t r = bucket << RAW_BITS | (block->e[k].wr & ((1 << RAW_BITS) - 1));
+                float w = (float)(block->e[k].wr >> RAW_BITS);
+                int64_t at = lists->end[r];
+                if (at > lists->start[r] && lists->docs[at - 1] == block->e[k].doc) {
+                    lists->w[at - 1] += w;
+                } else {
+                    lists->docs[at] = block->e[k].doc;
+                    lists->w[at] = w;
+                    lists->end[r] = at + 1;
+                }
+            }
+        }
+        lists->buckets[bucket] = (List){EMPTY, EMPTY};
+    }
+}
+
+static inline int64_t slot_of(uint32_t key, int64_t size) {
+    return (int64_t)(((uint64_t)key * 0x9E3779B97F4A7C15ULL) >> 40) & (size - 1);
+}
+
+/* After a new entry went into slot j: grow when more than half full. */
+static void added(Table *t, int64_t j, uint32_t key, int32_t id) {
+    t->slots[j].key = key;
+    t->slots[j].id = id;
+    if (2 * ++t->used <= t->size) return;
+    Table bigger;
+    table_init(&bigger, t->size * 2);
+    for (int64_t i = 0; i < t->size; i++) {
+        if (t->slots[i].id == EMPTY) continue;
+        int64_t k = slot_of(t->slots[i].key, bigger.size);
+        while (bigger.slots[k].id != EMPTY) k = (k + 1) & (bigger.size - 1);
+        bigger.slots[k] = t->slots[i];
+    }
+    bigger.used = t->used;
+    mem_free(t->slots);
+    *t = bigger;
+}
+
+static int32_t pair_id(Scanner *s, uint32_t pair) {
+    Table *t = &s->pairs_seen;
+    int64_t j = slot_of(pair, t->size);
+    for (; t->slots[j].id != EMPTY; j = (j + 1) & (t->size - 1))
+        if (t->slots[j].key == pair) return t->slots[j].id;
+    int32_t id = new_raw(s, RAW_PAIR, pair, 0, 0);
+    added(t, j, pair, id);
+    return id;
+}
+
+/* Words are told apart by spelling, so hash collisions cost nothing. */
+static int32_t word_id(Scanner *s, const uint16_t *word, int32_t len) {
+    uint32_t h = 2166136261u; /* FNV-1a */
+    for (int32_t k = 0; k < len; k++) h = (h ^ word[k]) * 16777619u;
+    Table *t = &s->words_seen;
+    int64_t j = slot_of(h, t->size);
+    for (; t->slots[j].id != EMPTY; j = (j + 1) & (t->size - 1)) {
+        int32_t id = t->slots[j].id;
+        if (t->slots[j].key != h || s->raw_len[id] != len) continue;
+        const char *spelt = s->pool + s->raw_at[id];
+        int32_t k = 0;
+        while (k < len && spelt[k] == (char)word[k]) k++;
+        if (k == len) return id;
+    }
+    s->pool = grow(s->pool, &s->pool_cap, s->pool_len + len, 1);
+    for (int32_t k = 0; k < len; k++) s->pool[s->pool_len + k] = (char)word[k];
+    int32_t id = new_raw(s, RAW_WORD, 0, s->pool_len, len);
+    s->pool_len += len;
+    added(t, j, h, id);
+    return id;
+}
+
+static int dialect_pair(const Scanner *s, uint16_t a, uint16_t b) {
+    uint32_t pair = (uint32_t)a << 16 | b;
+    for (int32_t p = 0; p < s->n_pairs; p++)
+        if (s->pairs[p] == pair) return 1;
+    return 0;
+}
+
+/* Whether any character after position p of the text is not a space (clean() trims). */
+static int more_after(const uint16_t *ch, int64_t n, int64_t p) {
+    for (int64_t k = p + 1; k < n; k++)
+        if (ch[k] != ' ') return 1;
+    return 0;
+}
+
+/* Characters and classes of one text in s->ch / s->cl, with the rules of prepare() and
+   tokens() for apostrophes applied. Returns 0 when the text must be done another way. */
+static int classify(Scanner *s, const uint16_t *units, int64_t n, int flags) {
+    uint16_t *ch = s->ch;
+    uint8_t *cl = s->cl;
+    int prepared = flags & PREPARED;
+    int apostrophes = 0, dialect = 0;
+    int64_t run = 0;
+    for (int64_t j = 0; j < n; j++) {
+        uint16_t u = units[j];
+        uint16_t c = s->mapped[u];
+        uint8_t k = s->kind[u];
+        if (k == SLOW) {
+            /* after prepare() a slash or ampersand is punctuation (shorthand is done) */
+            if (prepared && (u == '/' || u == '&')) k = OTHER;
+            else return 0;
+        }
+        ch[j] = c;
+        cl[j] = k;
+        apostrophes |= k == APOSTROPHE;
+        dialect |= s->starts_dialect[c];
+        run = k == WORD ? run + 1 : 0;
+        if (run > LONGEST_WORD) return 0;
+    }
+    if (apostrophes) {
+        /* "'s " goes when text follows; "don't" stays one word */
+        for (int64_t j = 0; j < n; j++) {
+            if (cl[j] != APOSTROPHE) continue;
+            if (!prepared && j + 2 < n && ch[j + 1] == 's' && ch[j + 2] == ' '
+                    && more_after(ch, n, j + 2)) {
+                cl[j] = cl[j + 1] = OTHER;
+                continue;
+            }
+            cl[j] = OTHER;
+            if (j > 0 && j + 1 < n && cl[j - 1] == WORD && cl[j + 1] == WORD) {
+                if (ch[j + 1] >= 'a' && ch[j + 1] <= 'z') cl[j] = WORD;
+                else if (!prepared) return 0; /* "x'2": shorthand may make the 2 a word */
+            }
+        }
+        run = 0;
+        for (int64_t j = 0; j < n; j++) {
+            run = cl[j] == WORD ? run + 1 : 0;
+            if (run > LONGEST_WORD) return 0;
+        }
+    }
+    if (dialect && !prepared)
+        for (int64_t j = 0; j + 1 < n; j++)
+            if (cl[j] == CJK && cl[j + 1] == CJK && s->starts_dialect[ch[j]]
+                    && dialect_pair(s, ch[j], ch[j + 1]))
+                return 0;
+    return 1;
+}
+
+/* Blank filler words in s->cl as the filler pattern does: leftmost, longest first, no
+   overlaps. Returns whether any was found. */
+static int drop_fillers(Scanner *s, int64_t n) {
+    const uint16_t *ch = s->ch;
+    int dropped = 0;
+    for (int64_t j = 0; j < n;) {
+        int32_t taken = 0;
+        if (s->starts_filler[ch[j]]) {
+            for (int32_t f = 0; f < s->n_fillers && !taken; f++) {
+                int32_t len = s->filler_len[f];
+                if (j + len > n) continue;
+                const uint16_t *fu = s->filler_units + s->filler_at[f];
+                int32_t k = 0;
+                while (k < len && ch[j + k] == fu[k]) k++;
+                if (k == len) taken = len;
+            }
+        }
+        if (taken) {
+            memset(s->cl + j, OTHER, (size_t)taken);
+            j += taken;
+            dropped = 1;
+        } else {
+            j++;
+        }
+    }
+    return dropped;
+}
+
+/* The raw ids of one classified text in s->line; returns how many, or -1 when one of
+   them is blocked. */
+static int64_t line_terms(Scanner *s, int64_t n) {
+    const uint16_t *ch = s->ch;
+    const uint8_t *cl = s->cl;
+    int32_t *out = s->line;
+    int64_t o = 0;
+    for (int64_t j = 0; j < n; j++) {
+        if (cl[j] == CJK) {
+            int32_t id = s->chars[ch[j]];
+            if (id == EMPTY) id = s->chars[ch[j]] = new_raw(s, RAW_CHAR, ch[j], 0, 0);
+            out[o++] = id;
+            if (j + 1 < n && cl[j + 1] == CJK)
+                out[o++] = pair_id(s, (uint32_t)ch[j] << 16 | ch[j + 1]);
+        } else if (cl[j] == WORD) {
+            int64_t end = j;
+            while (end < n && cl[end] == WORD) end++;
+            int32_t id = word_id(s, ch + j, (int32_t)(end - j));
+            if (s->blocked[id]) return -1;
+            out[o++] = id;
+            j = end - 1;
+        }
+    }
+    return o;
+}
+
+/* The summed weights of the document so far go to the raw ids' lists. */
+static void flush(Scanner *s) {
+    for (int64_t k = 0; k < s->n_touched; k++) {
+        int32_t r = s->touched[k];
+        append(s, &s->docs, r, s->doc, (uint32_t)s->sum[r]);
+        s->sum[r] = 0;
+    }
+    s->n_touched = 0;
+}
+
+/* n texts, text i: data[i] (kinds[i] bytes per character: 1 or 2; 4 is never done here),
+   lens[i] characters; it counts for document docs[i] (documents come one after another)
+   with weight weights[i] >= 1, and is phrase phrases[i] (ascending) unless that is < 0.
+   slow[i] = 1 for a text left out: the tables cannot do it, or it has a blocked word.
+   Call scanner_done() after the last batch. */
+void scan(Scanner *s, void *const *data, const uint8_t *kinds, const int64_t *lens, int32_t n,
+          const int32_t *docs, const uint8_t *weights, const int32_t *phrases, int32_t flags,
+          uint8_t *slow) {
+    for (int32_t i = 0; i < n; i++) {
+        int64_t len = lens[i];
+        const uint16_t *units = data[i];
+        slow[i] = 1;
+        if (kinds[i] == 4) continue; /* characters beyond the BMP */
+        if (kinds[i] == 1) {
+            s->wide = grow(s->wide, &s->wide_cap, len + 1, 2);
+            const uint8_t *bytes = data[i];
+            for (int64_t j = 0; j < len; j++) s->wide[j] = bytes[j];
+            units = s->wide;
+        }
+        s->ch = grow(s->ch, &s->ch_cap, len + 1, 2);
+        s->cl = grow(s->cl, &s->cl_cap, len + 1, 1);
+        s->line = grow(s->line, &s->line_cap, 2 * len + 1, 4);
+        if (!classify(s, units, len, flags)) continue;
+        int64_t found = line_terms(s, len);
+        if (found < 0) continue;
+        slow[i] = 0;
+        if (docs[i] != s->doc) {
+            flush(s);
+            s->doc = docs[i];
+        }
+        s->touched = grow(s->touched, &s->touched_cap, s->n_touched + found, 4);
+        for (int64_t k = 0; k < found; k++) {
+            int32_t r = s->line[k];
+            if (s->sum[r] == 0) s->touched[s->n_touched++] = r;
+            s->sum[r] += weights[i];
+        }
+        int32_t phrase = phrases[i];
+        if (phrase < 0) continue;
+        if (drop_fillers(s, len)) found = line_terms(s, len);
+        for (int64_t k = 0; k < found; k++) {
+            int32_t r = s->line[k];
+            if (s->mark[r] == phrase) continue;
+            s->mark[r] = phrase;
+            append(s, &s->phrases, r, phrase, 1);
+        }
+    }
+}
+
+/* After the last batch: rows by raw id. */
+void scanner_done(Scanner *s) {
+    flush(s);
+    rows(s, &s->docs);
+    rows(s, &s->phrases);
+    s->n_blocks = 0;
+}
+
+/* Start again with the same raw ids, leaving out texts with any of these. */
+void scanner_block(Scanner *s, const int32_t *ids, int64_t n) {
+    for (int64_t k = 0; k < n; k++) s->blocked[ids[k]] = 1;
+    for (int32_t r = 0; r < s->n_raw; r++) {
+        s->docs.count[r] = s->phrases.count[r] = 0;
+        s->sum[r] = 0;
+        s->mark[r] = EMPTY;
+    }
+    s->n_blocks = 0;
+    s->n_touched = 0;
+    s->doc = EMPTY;
+}
+
+int32_t scanner_size(const Scanner *s) { return s->n_raw; }
+
+int64_t scanner_pool_size(const Scanner *s) { return s->pool_len; }
+
+/* Per raw id: kind, code (character or pair), a word's place in the pool, and how many
+   documents and phrases it is in; and the pool of spellings. */
+void scanner_export(const Scanner *s, uint8_t *kind, uint32_t *code, int64_t *at, int32_t *len,
+                    int64_t *n_docs, int64_t *n_phrases, char *pool) {
+    memcpy(kind, s->raw_kind, s->n_raw);
+    memcpy(code, s->raw_code, sizeof(uint32_t) * s->n_raw);
+    memcpy(at, s->raw_at, sizeof(int64_t) * s->n_raw);
+    memcpy(len, s->raw_len, sizeof(int32_t) * s->n_raw);
+    for (int32_t r = 0; r < s->n_raw; r++) {
+        n_docs[r] = s->docs.end[r] - s->docs.start[r];
+        n_phrases[r] = s->phrases.end[r] - s->phrases.start[r];
+    }
+    memcpy(pool, s->pool, s->pool_len);
+}
+
+static int by_doc(const void *a, const void *b) {
+    int32_t x = ((const Posting *)a)->doc, y = ((const Posting *)b)->doc;
+    return (x > y) - (x < y);
+}
+
+/* Entries e[0:n] sorted by document, repeats merged (weights summed); returns how many
+   are left. Only the part after the longest ascending start is sorted, then merged in. */
+static int64_t settle(Posting *e, int64_t n, Posting *tmp) {
+    int64_t sorted = 1;
+    while (sorted < n && e[sorted].doc > e[sorted - 1].doc) sorted++;
+    if (sorted >= n) return n;
+    int64_t tail = n - sorted;
+    memcpy(tmp, e + sorted, sizeof(Posting) * tail);
+    qsort(tmp, (size_t)tail, sizeof(Posting), by_doc);
+    Posting *rest = tmp;
+    Posting *out = tmp + tail;
+    int64_t a = 0, b = 0, k = 0;
+    while (a < sorted || b < tail) {
+        Posting next = (b >= tail || (a < sorted && e[a].doc <= rest[b].doc)) ? e[a++] : rest[b++];
+        if (k && out[k - 1].doc == next.doc) out[k - 1].w += next.w;
+        else out[k++] = next;
+    }
+    memcpy(e, out, sizeof(Posting) * k);
+    return k;
+}
+
+/* Rows by term: sources (scanner src_scanner[k], raw id src_raw[k]) for term src_term[k]
+   (ascending; a term's sources in the order of their documents where possible). Each
+   source's row of documents (of phrases when `phrases`) goes into row t: documents
+   out_doc[ptr[t]:ptr[t+1]] ascending, weights out_w. Returns the entries written. */
+int64_t gather(Scanner *const *scanners, int32_t phrases, int64_t n_src, const int32_t *src_term,
+               const int32_t *src_scanner, const int32_t *src_raw, int32_t n_rows,
+               int64_t *ptr, int32_t *out_doc, float *out_w) {
+    int64_t pos = 0, row_cap = 0, tmp_cap = 0;
+    Posting *row = NULL, *tmp = NULL;
+    int32_t t = 0;
+    for (int64_t k = 0; k < n_src;) {
+        int32_t term = src_term[k];
+        while (t <= term) ptr[t++] = pos;
+        int64_t lo = pos;
+        for (; k < n_src && src_term[k] == term; k++) {
+            const Scanner *s = scanners[src_scanner[k]];
+            const Lists *lists = phrases ? &s->phrases : &s->docs;
+            int64_t a = lists->start[src_raw[k]], n = lists->end[src_raw[k]] - a;
+            memcpy(out_doc + pos, lists->docs + a, 4 * n);
+            memcpy(out_w + pos, lists->w + a, 4 * n);
+            pos += n;
+        }
+        int64_t n = pos - lo;
+        int64_t j = 1;
+        while (j < n && out_doc[lo + j] > out_doc[lo + j - 1]) j++;
+        if (j >= n) continue; /* ascending already: the usual case */
+        row = grow(row, &row_cap, n, sizeof(Posting));
+        tmp = grow(tmp, &tmp_cap, 2 * n, sizeof(Posting));
+        for (j = 0; j < n; j++) row[j] = (Posting){out_doc[lo + j], out_w[lo + j]};
+        n = settle(row, n, tmp);
+        for (j = 0; j < n; j++) {
+            out_doc[lo + j] = row[j].doc;
+            out_w[lo + j] = row[j].w;
+        }
+        pos = lo + n;
+    }
+    while (t <= n_rows) ptr[t++] = pos;
+    mem_free(row);
+    mem_free(tmp);
+    return pos;
+}
+
+/* BM25 term weights in place, from summed field weights (tf) and document lengths. */
+void bm25(const int32_t *doc, float *w, int64_t n, const double *doc_len, double avg, double k1,
+          double b) {
+    for (int64_t i = 0; i < n; i++) {
+        double tf = w[i];
+        double norm = k1 * (1 - b + b * doc_len[doc[i]] / avg);
+        w[i] = (float)(tf * (k1 + 1) / (tf + norm));
+    }
+}
+
+/* Entries made elsewhere (the string path): entry k is raw id raw[k] in document doc[k]
+   (ascending) with weight w[k], to the phrase lists when `phrases`. Raw ids are created
+   as needed. Call scanner_done() after. */
+void scanner_put(Scanner *s, int64_t n, const int32_t *raw, const int32_t *doc, const uint32_t *w,
+                 int32_t phrases) {
+    for (int64_t k = 0; k < n; k++) {
+        while (s->n_raw <= raw[k]) new_raw(s, 0, 0, 0, 0);
+        append(s, phrases ? &s->phrases : &s->docs, raw[k], doc[k], w[k]);
+    }
+}
+
+/* The buffers of a list of str, for scan() (call with the GIL held; the list must stay
+   alive and unchanged while they are used). Returns -1 if an item is not a str. */
+int texts_view(PyObject *texts, const void **data, uint8_t *kinds, int64_t *lens) {
+    Py_ssize_t n = PyList_GET_SIZE(texts);
+    for (Py_ssize_t i = 0; i < n; i++) {
+        PyObject *text = PyList_GET_ITEM(texts, i);
+        if (!PyUnicode_Check(text)) return -1;
+        data[i] = PyUnicode_DATA(text);
+        kinds[i] = (uint8_t)PyUnicode_KIND(text);
+        lens[i] = PyUnicode_GET_LENGTH(text);
+    }
+    return 0;
+}
