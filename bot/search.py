@@ -80,12 +80,13 @@ class Index:
                               per_field.ravel())
         phrase = np.where(is_phrase, np.cumsum(is_phrase) - 1, -1)
         vocab: dict[str, int] = {}
-        cards, phrases = index_terms(texts, owner, weight, phrase, vocab)
+        by_card, by_phrase = index_terms(texts, owner, weight, phrase, vocab)
         self.vocab = vocab
         # card postings: a CSR matrix term -> (card ids, BM25 term weights)
-        doc_len = np.bincount(cards.docs, weights=cards.weights.astype(np.float64), minlength=n)
-        bm25(cards, doc_len, float(doc_len.mean()) if n else 1.0, K1, B)
-        self.doc_ptr, self.doc_ids, self.doc_w = cards.ptr, cards.docs, cards.weights
+        doc_len = np.bincount(by_card.docs, weights=by_card.weights.astype(np.float64),
+                              minlength=n)
+        bm25(by_card, doc_len, float(doc_len.mean()) if n else 1.0, K1, B)
+        self.doc_ptr, self.doc_ids, self.doc_w = by_card.ptr, by_card.docs, by_card.weights
         df = np.diff(self.doc_ptr).astype(np.float64)
         self._used = (df > 0).tobytes()  # per term: 1 if a card uses it (a phrase may not)
         self.idf = np.log(1 + (n - df + 0.5) / (df + 0.5))
@@ -96,7 +97,7 @@ class Index:
         self.weight_of = np.where(single, 0.5, 1.0) * self.idf
         self.strong = ~single
         # phrase postings: term -> phrases (titles and questions), phrases grouped by card
-        self.phrase_ptr, self.phrase_ids = phrases.ptr, phrases.docs
+        self.phrase_ptr, self.phrase_ids = by_phrase.ptr, by_phrase.docs
         p_rows = np.repeat(np.arange(len(vocab)), np.diff(self.phrase_ptr))
         self.phrase_card = owner[is_phrase].astype(np.int32)
         self.phrase_start = np.flatnonzero(np.diff(self.phrase_card, prepend=-1))
