@@ -25,6 +25,8 @@ enum { OTHER = 0, CJK = 1, WORD = 2, SLOW = 3, APOSTROPHE = 4 };
 enum { RAW_CHAR = 1, RAW_PAIR = 2, RAW_WORD = 3 };
 enum { PREPARED = 1 };
 #define LONGEST_WORD 32
+#define CLASS_AT 16
+#define DIALECT_BIT (1u << 20)
 #define EMPTY (-1)
 #define BLOCK 255
 #define RAW_BITS 7 /* a bucket holds the entries of 128 raw ids */
@@ -35,12 +37,10 @@ typedef struct {
     uint32_t wr; /* weight << RAW_BITS | raw id % 128 */
 } Entry;
 
+/* A bucket is a chain of blocks of BLOCK entries in s->entries (block b: entries
+   b * BLOCK on); it is written at cur, and its last block ends at end. */
 typedef struct {
-    Entry e[BLOCK];
-    int32_t next, n;
-} Block; /* 2 KB: a bucket grows a block at a time */
-
-typedef struct {
+    int64_t cur, end;
     int32_t head, tail;
 } List;
 
@@ -49,16 +49,13 @@ typedef struct {
     float w;
 } Posting;
 
-/* Entries (document, raw id, weight) as they come, in buckets by raw id; then rows():
-   raw id r's documents docs[start[r]:end[r]], ascending, with weights w. Two steps so
-   that writes stay in cache: one per raw id at once would miss it on every entry. */
+/* Entries (document, raw id, weight) as they come, in buckets by raw id; spread() then
+   puts them in their rows. Two steps so that writes stay in cache: a row per raw id at
+   once would miss it on every entry. */
 typedef struct {
     List *buckets;
     int64_t n_buckets;
-    int64_t *count; /* per raw id: entries (documents, before merging) */
-    int64_t *start, *end;
-    int32_t *docs;
-    float *w;
+    int64_t *count; /* per raw id: entries */
 } Lists;
 
 typedef struct {
@@ -72,8 +69,9 @@ typedef struct {
 } Table;
 
 typedef struct {
-    uint16_t mapped[65536];
-    uint8_t kind[65536];
+    /* per code unit, one look-up: the character it becomes (low 16 bits), its class
+       (CLASS_AT), and whether that character starts a dialect pair (DIALECT_BIT) */
+    uint32_t unit[65536];
     uint8_t starts_filler[65536];
     uint8_t starts_dialect[65536];
     int32_t n_fillers; /* longest first, code units one after another */
@@ -91,17 +89,19 @@ typedef struct {
     int64_t *raw_at;    /* a word's spelling in pool */
     int32_t *raw_len;
     Lists docs, phrases; /* of each raw id: documents and phrases it is in */
-    int32_t *sum;         /* per raw id: weight in the document being scanned */
+    int32_t *slot;        /* per raw id: its place in touched, for the document of ... */
+    int32_t *stamp;       /* ... this number (a raw id not yet in it has an older one) */
     int32_t *mark;        /* per raw id: last phrase it was listed for */
     uint8_t *blocked;     /* per raw id: its texts go another way */
     char *pool;
     int64_t pool_len, pool_cap;
-    Block *blocks;
-    int64_t n_blocks, blocks_cap;
-    /* the document being summed */
-    int32_t doc;
-    int32_t *touched;
-    int64_t n_touched, touched_cap;
+    Entry *entries;
+    int32_t *next; /* per block: the next of its bucket */
+    int64_t n_blocks, entries_cap, next_cap;
+    /* the document being summed: its raw ids and their weights */
+    int32_t doc, n_docs_seen;
+    int32_t *touched, *weight;
+    int64_t n_touched, touched_cap, weight_cap;
     /* one text: code units (widened), characters, classes, raw ids */
     uint16_t *wide;
     uint16_t *ch;
@@ -182,8 +182,6 @@ Scanner *scanner_new(const uint16_t *mapped, const uint8_t *kind, const uint16_t
                      int32_t n_pairs) {
     Scanner *s = mem_resize(NULL, sizeof(Scanner));
     memset(s, 0, sizeof(Scanner));
-    memcpy(s->mapped, mapped, sizeof s->mapped);
-    memcpy(s->kind, kind, sizeof s->kind);
     s->n_fillers = n_fillers;
     s->filler_at = resize(NULL, n_fillers, sizeof(int32_t));
     s->filler_len = resize(NULL, n_fillers, sizeof(int32_t));
@@ -200,6 +198,9 @@ Scanner *scanner_new(const uint16_t *mapped, const uint8_t *kind, const uint16_t
     s->pairs = resize(NULL, n_pairs, sizeof(uint32_t));
     memcpy(s->pairs, pairs, sizeof(uint32_t) * n_pairs);
     for (int32_t p = 0; p < n_pairs; p++) s->starts_dialect[pairs[p] >> 16] = 1;
+    for (int u = 0; u < 65536; u++)
+        s->unit[u] = mapped[u] | (uint32_t)kind[u] << CLASS_AT
+                     | (s->starts_dialect[mapped[u]] ? DIALECT_BIT : 0);
     for (int i = 0; i < 65536; i++) s->chars[i] = EMPTY;
     table_init(&s->pairs_seen, 1 << 12);
     table_init(&s->words_seen, 1 << 12);
@@ -211,13 +212,12 @@ void scanner_free(Scanner *s) {
     if (!s) return;
     void *owned[] = {s->filler_at, s->filler_len, s->filler_units, s->pairs,
                      s->pairs_seen.slots, s->words_seen.slots, s->raw_kind, s->raw_code,
-                     s->raw_at, s->raw_len, s->sum, s->mark, s->blocked, s->pool, s->blocks,
-                     s->touched, s->wide, s->ch, s->cl, s->line};
+                     s->raw_at, s->raw_len, s->slot, s->stamp, s->mark, s->blocked, s->pool,
+                     s->entries, s->next, s->touched, s->weight, s->wide, s->ch, s->cl, s->line};
     Lists *lists[] = {&s->docs, &s->phrases};
     for (int k = 0; k < 2; k++) {
-        void *parts[] = {lists[k]->buckets, lists[k]->count, lists[k]->start, lists[k]->end,
-                         lists[k]->docs, lists[k]->w};
-        for (size_t j = 0; j < sizeof parts / sizeof *parts; j++) mem_free(parts[j]);
+        mem_free(lists[k]->buckets);
+        mem_free(lists[k]->count);
     }
     for (size_t k = 0; k < sizeof owned / sizeof *owned; k++) mem_free(owned[k]);
     mem_free(s);
@@ -232,7 +232,8 @@ static int32_t new_raw(Scanner *s, uint8_t kind, uint32_t code, int64_t at, int3
         s->raw_len = resize(s->raw_len, c, 4);
         s->docs.count = resize(s->docs.count, c, 8);
         s->phrases.count = resize(s->phrases.count, c, 8);
-        s->sum = resize(s->sum, c, 4);
+        s->slot = resize(s->slot, c, 4);
+        s->stamp = resize(s->stamp, c, 4);
         s->mark = resize(s->mark, c, 4);
         s->blocked = resize(s->blocked, c, 1);
         s->raw_cap = c;
@@ -243,7 +244,7 @@ static int32_t new_raw(Scanner *s, uint8_t kind, uint32_t code, int64_t at, int3
     s->raw_at[id] = at;
     s->raw_len[id] = len;
     s->docs.count[id] = s->phrases.count[id] = 0;
-    s->sum[id] = 0;
+    s->stamp[id] = EMPTY;
     s->mark[id] = EMPTY;
     s->blocked[id] = 0;
     return id;
@@ -254,52 +255,39 @@ static void append(Scanner *s, Lists *lists, int32_t raw, int32_t doc, uint32_t 
     if (bucket >= lists->n_buckets) {
         int64_t n = lists->n_buckets;
         lists->buckets = grow(lists->buckets, &lists->n_buckets, bucket + 1, sizeof(List));
-        for (int64_t k = n; k < lists->n_buckets; k++) lists->buckets[k] = (List){EMPTY, EMPTY};
+        for (int64_t k = n; k < lists->n_buckets; k++) lists->buckets[k] = (List){0, 0, EMPTY, EMPTY};
     }
     List *list = &lists->buckets[bucket];
-    if (list->tail == EMPTY || s->blocks[list->tail].n == BLOCK) {
-        s->blocks = grow(s->blocks, &s->blocks_cap, s->n_blocks + 1, sizeof(Block));
+    if (list->cur == list->end) {
         int32_t b = (int32_t)s->n_blocks++;
-        s->blocks[b].n = 0;
-        s->blocks[b].next = EMPTY;
+        s->entries = grow(s->entries, &s->entries_cap, s->n_blocks * BLOCK, sizeof(Entry));
+        s->next = grow(s->next, &s->next_cap, s->n_blocks, sizeof(int32_t));
+        s->next[b] = EMPTY;
         if (list->tail == EMPTY) list->head = b;
-        else s->blocks[list->tail].next = b;
+        else s->next[list->tail] = b;
         list->tail = b;
+        list->cur = (int64_t)b * BLOCK;
+        list->end = list->cur + BLOCK;
     }
-    Block *block = &s->blocks[list->tail];
     w = w < MOST_WEIGHT ? w : MOST_WEIGHT;
-    block->e[block->n++] = (Entry){doc, w << RAW_BITS | (uint32_t)(raw & ((1 << RAW_BITS) - 1))};
-    lists->count[raw]++;
+    s->entries[list->cur++] = (Entry){doc, w << RAW_BITS | (uint32_t)(raw & ((1 << RAW_BITS) - 1))};
 }
 
-/* The buckets spread to rows by raw id; a raw id's entries for one document merge. */
-static void rows(Scanner *s, Lists *lists) {
-    int64_t total = 0, n = s->n_raw;
-    lists->start = resize(lists->start, n + 1, 8);
-    lists->end = resize(lists->end, n + 1, 8);
-    for (int64_t r = 0; r < n; r++) {
-        lists->start[r] = lists->end[r] = total;
-        total += lists->count[r];
-    }
-    lists->docs = resize(lists->docs, total, 4);
-    lists->w = resize(lists->w, total, 4);
+/* Where block b of a bucket's chain stops. */
+static inline int64_t block_end(const List *list, int32_t b) {
+    return b == list->tail ? list->cur : ((int64_t)b + 1) * BLOCK;
+}
+
+#define RAW_OF(bucket, e) ((bucket) << RAW_BITS | ((e).wr & ((1 << RAW_BITS) - 1)))
+
+/* Entries per raw id, counted from the buckets (not while scanning: cache misses). */
+static void count(Scanner *s, Lists *lists) {
+    memset(lists->count, 0, sizeof(int64_t) * s->n_raw);
     for (int64_t bucket = 0; bucket < lists->n_buckets; bucket++) {
-        for (int32_t b = lists->buckets[bucket].head; b != EMPTY; b = s->blocks[b].next) {
-            const Block *block = &s->blocks[b];
-            for (int32_t k = 0; k < block->n; k++) {
-                int64_t r = bucket << RAW_BITS | (block->e[k].wr & ((1 << RAW_BITS) - 1));
-                float w = (float)(block->e[k].wr >> RAW_BITS);
-                int64_t at = lists->end[r];
-                if (at > lists->start[r] && lists->docs[at - 1] == block->e[k].doc) {
-                    lists->w[at - 1] += w;
-                } else {
-                    lists->docs[at] = block->e[k].doc;
-                    lists->w[at] = w;
-                    lists->end[r] = at + 1;
-                }
-            }
-        }
-        lists->buckets[bucket] = (List){EMPTY, EMPTY};
+        const List *list = &lists->buckets[bucket];
+        for (int32_t b = list->head; b != EMPTY; b = s->next[b])
+            for (int64_t i = (int64_t)b * BLOCK; i < block_end(list, b); i++)
+                lists->count[RAW_OF(bucket, s->entries[i])]++;
     }
 }
 
@@ -381,8 +369,9 @@ static int classify(Scanner *s, const uint16_t *units, int64_t n, int flags) {
     int64_t run = 0;
     for (int64_t j = 0; j < n; j++) {
         uint16_t u = units[j];
-        uint16_t c = s->mapped[u];
-        uint8_t k = s->kind[u];
+        uint32_t look = s->unit[u];
+        uint16_t c = (uint16_t)look;
+        uint8_t k = (look >> CLASS_AT) & 7;
         if (k == SLOW) {
             /* after prepare() a slash or ampersand is punctuation (shorthand is done) */
             if (prepared && (u == '/' || u == '&')) k = OTHER;
@@ -391,7 +380,7 @@ static int classify(Scanner *s, const uint16_t *units, int64_t n, int flags) {
         ch[j] = c;
         cl[j] = k;
         apostrophes |= k == APOSTROPHE;
-        dialect |= s->starts_dialect[c];
+        dialect |= look & DIALECT_BIT;
         run = k == WORD ? run + 1 : 0;
         if (run > LONGEST_WORD) return 0;
     }
@@ -482,8 +471,7 @@ static int64_t line_terms(Scanner *s, int64_t n) {
 static void flush(Scanner *s) {
     for (int64_t k = 0; k < s->n_touched; k++) {
         int32_t r = s->touched[k];
-        append(s, &s->docs, r, s->doc, (uint32_t)s->sum[r]);
-        s->sum[r] = 0;
+        append(s, &s->docs, r, s->doc, (uint32_t)s->weight[k]);
     }
     s->n_touched = 0;
 }
@@ -517,12 +505,19 @@ void scan(Scanner *s, void *const *data, const uint8_t *kinds, const int64_t *le
         if (docs[i] != s->doc) {
             flush(s);
             s->doc = docs[i];
+            s->n_docs_seen++;
         }
         s->touched = grow(s->touched, &s->touched_cap, s->n_touched + found, 4);
+        s->weight = grow(s->weight, &s->weight_cap, s->n_touched + found, 4);
         for (int64_t k = 0; k < found; k++) {
             int32_t r = s->line[k];
-            if (s->sum[r] == 0) s->touched[s->n_touched++] = r;
-            s->sum[r] += weights[i];
+            if (s->stamp[r] != s->n_docs_seen) {
+                s->stamp[r] = s->n_docs_seen;
+                s->slot[r] = (int32_t)s->n_touched;
+                s->touched[s->n_touched] = r;
+                s->weight[s->n_touched++] = 0;
+            }
+            s->weight[s->slot[r]] += weights[i];
         }
         int32_t phrase = phrases[i];
         if (phrase < 0) continue;
@@ -536,12 +531,10 @@ void scan(Scanner *s, void *const *data, const uint8_t *kinds, const int64_t *le
     }
 }
 
-/* After the last batch: rows by raw id. */
 void scanner_done(Scanner *s) {
     flush(s);
-    rows(s, &s->docs);
-    rows(s, &s->phrases);
-    s->n_blocks = 0;
+    count(s, &s->docs);
+    count(s, &s->phrases);
 }
 
 /* Start again with the same raw ids, leaving out texts with any of these. */
@@ -549,9 +542,13 @@ void scanner_block(Scanner *s, const int32_t *ids, int64_t n) {
     for (int64_t k = 0; k < n; k++) s->blocked[ids[k]] = 1;
     for (int32_t r = 0; r < s->n_raw; r++) {
         s->docs.count[r] = s->phrases.count[r] = 0;
-        s->sum[r] = 0;
+        s->stamp[r] = EMPTY;
         s->mark[r] = EMPTY;
     }
+    Lists *lists[] = {&s->docs, &s->phrases};
+    for (int k = 0; k < 2; k++)
+        for (int64_t b = 0; b < lists[k]->n_buckets; b++)
+            lists[k]->buckets[b] = (List){0, 0, EMPTY, EMPTY};
     s->n_blocks = 0;
     s->n_touched = 0;
     s->doc = EMPTY;
@@ -569,10 +566,8 @@ void scanner_export(const Scanner *s, uint8_t *kind, uint32_t *code, int64_t *at
     memcpy(code, s->raw_code, sizeof(uint32_t) * s->n_raw);
     memcpy(at, s->raw_at, sizeof(int64_t) * s->n_raw);
     memcpy(len, s->raw_len, sizeof(int32_t) * s->n_raw);
-    for (int32_t r = 0; r < s->n_raw; r++) {
-        n_docs[r] = s->docs.end[r] - s->docs.start[r];
-        n_phrases[r] = s->phrases.end[r] - s->phrases.start[r];
-    }
+    memcpy(n_docs, s->docs.count, sizeof(int64_t) * s->n_raw);
+    memcpy(n_phrases, s->phrases.count, sizeof(int64_t) * s->n_raw);
     memcpy(pool, s->pool, s->pool_len);
 }
 
@@ -581,67 +576,99 @@ static int by_doc(const void *a, const void *b) {
     return (x > y) - (x < y);
 }
 
-/* Entries e[0:n] sorted by document, repeats merged (weights summed); returns how many
-   are left. Only the part after the longest ascending start is sorted, then merged in. */
-static int64_t settle(Posting *e, int64_t n, Posting *tmp) {
-    int64_t sorted = 1;
-    while (sorted < n && e[sorted].doc > e[sorted - 1].doc) sorted++;
-    if (sorted >= n) return n;
-    int64_t tail = n - sorted;
-    memcpy(tmp, e + sorted, sizeof(Posting) * tail);
-    qsort(tmp, (size_t)tail, sizeof(Posting), by_doc);
-    Posting *rest = tmp;
-    Posting *out = tmp + tail;
-    int64_t a = 0, b = 0, k = 0;
-    while (a < sorted || b < tail) {
-        Posting next = (b >= tail || (a < sorted && e[a].doc <= rest[b].doc)) ? e[a++] : rest[b++];
-        if (k && out[k - 1].doc == next.doc) out[k - 1].w += next.w;
-        else out[k++] = next;
+/* A scanner's entries into rows (of phrases when `phrases`): raw id r's entries go, in
+   document order, to each of places[at[r]:at[r] + count[r]], which move on as they are
+   filled. Scanners write different places: two may run at once. */
+void spread(Scanner *s, int32_t phrases, const int64_t *at, const int32_t *count, int64_t *places,
+            int32_t *out_doc, float *out_w) {
+    Lists *lists = phrases ? &s->phrases : &s->docs;
+    for (int64_t bucket = 0; bucket < lists->n_buckets; bucket++) {
+        const List *list = &lists->buckets[bucket];
+        for (int32_t b = list->head; b != EMPTY; b = s->next[b]) {
+            for (int64_t i = (int64_t)b * BLOCK; i < block_end(list, b); i++) {
+                int64_t r = RAW_OF(bucket, s->entries[i]);
+                float w = (float)(s->entries[i].wr >> RAW_BITS);
+                for (int32_t j = 0; j < count[r]; j++) {
+                    int64_t p = places[at[r] + j]++;
+                    out_doc[p] = s->entries[i].doc;
+                    out_w[p] = w;
+                }
+            }
+        }
     }
-    memcpy(e, out, sizeof(Posting) * k);
-    return k;
 }
 
-/* Rows by term: sources (scanner src_scanner[k], raw id src_raw[k]) for term src_term[k]
-   (ascending; a term's sources in the order of their documents where possible). Each
-   source's row of documents (of phrases when `phrases`) goes into row t: documents
-   out_doc[ptr[t]:ptr[t+1]] ascending, weights out_w. Returns the entries written. */
-int64_t gather(Scanner *const *scanners, int32_t phrases, int64_t n_src, const int32_t *src_term,
-               const int32_t *src_scanner, const int32_t *src_raw, int32_t n_rows,
-               int64_t *ptr, int32_t *out_doc, float *out_w) {
-    int64_t pos = 0, row_cap = 0, tmp_cap = 0;
-    Posting *row = NULL, *tmp = NULL;
-    int32_t t = 0;
-    for (int64_t k = 0; k < n_src;) {
-        int32_t term = src_term[k];
-        while (t <= term) ptr[t++] = pos;
-        int64_t lo = pos;
-        for (; k < n_src && src_term[k] == term; k++) {
-            const Scanner *s = scanners[src_scanner[k]];
-            const Lists *lists = phrases ? &s->phrases : &s->docs;
-            int64_t a = lists->start[src_raw[k]], n = lists->end[src_raw[k]] - a;
-            memcpy(out_doc + pos, lists->docs + a, 4 * n);
-            memcpy(out_w + pos, lists->w + a, 4 * n);
-            pos += n;
-        }
-        int64_t n = pos - lo;
-        int64_t j = 1;
-        while (j < n && out_doc[lo + j] > out_doc[lo + j - 1]) j++;
-        if (j >= n) continue; /* ascending already: the usual case */
-        row = grow(row, &row_cap, n, sizeof(Posting));
-        tmp = grow(tmp, &tmp_cap, 2 * n, sizeof(Posting));
-        for (j = 0; j < n; j++) row[j] = (Posting){out_doc[lo + j], out_w[lo + j]};
-        n = settle(row, n, tmp);
-        for (j = 0; j < n; j++) {
-            out_doc[lo + j] = row[j].doc;
-            out_w[lo + j] = row[j].w;
-        }
-        pos = lo + n;
+/* One row, docs / ws [0, n): an ascending start [0, sorted) and a tail in any order (from
+   the texts done after prepare(), or another raw id of the term; mostly documents the
+   start has too). Sorted with repeats merged, weights summed; returns the new length. */
+static int64_t settle(int32_t *docs, float *ws, int64_t sorted, int64_t n, Posting *tail) {
+    int64_t m = n - sorted, kept = 0, runs = 1;
+    for (int64_t k = 0; k < m; k++) {
+        tail[k] = (Posting){docs[sorted + k], ws[sorted + k]};
+        runs += k && tail[k].doc < tail[k - 1].doc;
     }
-    while (t <= n_rows) ptr[t++] = pos;
-    mem_free(row);
-    mem_free(tmp);
-    return pos;
+    if (runs > 1) qsort(tail, (size_t)m, sizeof(Posting), by_doc); /* one run: sorted */
+    int64_t from = 0; /* the start's documents below tail[k]'s, known so far */
+    for (int64_t k = 0; k < m; k++) { /* into the start where it has the document */
+        int64_t step = 1, lo = from, hi = from; /* gallop, then halve */
+        while (hi < sorted && docs[hi] < tail[k].doc) {
+            lo = hi + 1;
+            hi += step;
+            step *= 2;
+        }
+        if (hi > sorted) hi = sorted;
+        while (lo < hi) {
+            int64_t mid = (lo + hi) / 2;
+            if (docs[mid] < tail[k].doc) lo = mid + 1;
+            else hi = mid;
+        }
+        from = lo;
+        if (lo < sorted && docs[lo] == tail[k].doc) ws[lo] += tail[k].w;
+        else if (kept && tail[kept - 1].doc == tail[k].doc) tail[kept - 1].w += tail[k].w;
+        else tail[kept++] = tail[k];
+    }
+    /* the rest, ascending, merged in from the back: the row has room for them */
+    int64_t a = sorted - 1, b = kept - 1, at = sorted + kept - 1;
+    for (; b >= 0; at--) {
+        if (a >= 0 && docs[a] > tail[b].doc) {
+            docs[at] = docs[a];
+            ws[at] = ws[a--];
+        } else {
+            docs[at] = tail[b].doc;
+            ws[at] = tail[b--].w;
+        }
+    }
+    return sorted + kept;
+}
+
+/* Rows [ptr[t], ptr[t+1]) sorted by document with repeats merged, then moved together;
+   ptr is rewritten. Returns the entries left. */
+int64_t settle_rows(int64_t *ptr, int32_t n_rows, int32_t *docs, float *ws) {
+    int64_t out = 0, tail_cap = 0;
+    Posting *tail = NULL;
+    for (int32_t t = 0; t < n_rows; t++) {
+        int64_t lo = ptr[t], n = ptr[t + 1] - lo;
+        ptr[t] = out;
+        int64_t j = 1;
+        while (j < n && docs[lo + j] > docs[lo + j - 1]) j++;
+        if (j < n) {
+            tail = grow(tail, &tail_cap, n - j, sizeof(Posting));
+            n = settle(docs + lo, ws + lo, j, n, tail);
+        }
+        if (out != lo && n) {
+            memmove(docs + out, docs + lo, sizeof(int32_t) * n);
+            memmove(ws + out, ws + lo, sizeof(float) * n);
+        }
+        out += n;
+    }
+    ptr[n_rows] = out;
+    mem_free(tail);
+    return out;
+}
+
+/* Per document, the sum of its weights (in entry order, as numpy's bincount adds). */
+void doc_lengths(const int32_t *doc, const float *w, int64_t n, double *out) {
+    for (int64_t i = 0; i < n; i++) out[doc[i]] += w[i];
 }
 
 /* BM25 term weights in place, from summed field weights (tf) and document lengths. */

@@ -121,6 +121,7 @@ class _Scanned:
     """A scanner, and for which terms its raw ids' lists of documents and phrases count."""
 
     scanner: int
+    n_raw: int
     doc_sources: Sources
     phrase_sources: Sources
 
@@ -145,7 +146,7 @@ def index_terms(texts: list[str], doc: np.ndarray, weight: np.ndarray, phrase: n
         # and the very few left over take the string path
         done.append(_string_path([texts[i] for i in rest.tolist()], doc[rest], weight[rest],
                                  phrase[rest], vocab))
-        return _gather(done, False, len(vocab)), _gather(done, True, len(vocab))
+        return _rows(done, False, len(vocab)), _rows(done, True, len(vocab))
 
 
 @contextmanager
@@ -181,7 +182,7 @@ def _scan(done: list[_Scanned], texts: list[str], ids: np.ndarray, doc: np.ndarr
     halves = [(0, cut), (cut, n)] if cut else [(0, n)]
     slow = np.zeros(n, dtype=np.uint8)
     scanners = [_new_scanner() for _ in halves]
-    done += [_Scanned(s, _EMPTY, _EMPTY) for s in scanners]
+    done += [_Scanned(s, 0, _EMPTY, _EMPTY) for s in scanners]
 
     def run(k: int) -> None:
         lo, hi = halves[k]
@@ -248,7 +249,7 @@ def _map(scanner: int, known: _Known, prepared: bool) -> tuple[_Scanned, np.ndar
         keep = entries[raws] > 0
         return terms[keep], raws[keep], entries[raws[keep]]
 
-    return _Scanned(scanner, sources([f[0] for f in found], n_docs),
+    return _Scanned(scanner, len(kind), sources([f[0] for f in found], n_docs),
                     sources([f[1] for f in found], n_phrases)), odd
 
 
@@ -268,32 +269,49 @@ def _string_path(texts: list[str], doc: np.ndarray, weight: np.ndarray, phrase: 
     _library().scanner_done(scanner)
     _, _, _, _, n_docs, n_phrases, _ = _export(scanner)
     ids = np.arange(len(n_docs), dtype=np.int32)  # raw ids are term ids
-    return _Scanned(scanner, (ids[n_docs > 0], ids[n_docs > 0], n_docs[n_docs > 0]),
+    return _Scanned(scanner, len(ids), (ids[n_docs > 0], ids[n_docs > 0], n_docs[n_docs > 0]),
                     (ids[n_phrases > 0], ids[n_phrases > 0], n_phrases[n_phrases > 0]))
 
 
-def _gather(done: list[_Scanned], phrases: bool, n_rows: int) -> Postings:
-    """The lists of all scanners as rows by term; a term's lists in scanner order."""
+def _rows(done: list[_Scanned], phrases: bool, n_rows: int) -> Postings:
+    """Every scanner's entries as rows by term. A term's row has a place for each raw id
+    standing for it (in scanner order: the halves' documents follow each other); the
+    scanners spread their entries to those places (two at once), then rows are settled."""
+    lib = _library()
     parts = [s.phrase_sources if phrases else s.doc_sources for s in done]
     term = np.concatenate([p[0] for p in parts])
-    raw = np.concatenate([p[1] for p in parts])
-    which = np.repeat(np.arange(len(done), dtype=np.int32), [len(p[0]) for p in parts])
+    size = np.concatenate([p[2] for p in parts])
     order = np.argsort(term, kind="stable")
-    term, raw, which = term[order], raw[order], which[order]  # kept: C reads them
-    room = int(sum(p[2].sum() for p in parts))
-    scanners = np.array([s.scanner for s in done], dtype=np.uint64)
+    place = np.empty(len(order), dtype=np.int64)
+    place[order] = np.cumsum(size[order]) - size[order]
     ptr = np.zeros(n_rows + 1, dtype=np.int64)
-    docs = np.empty(room, dtype=np.int32)
-    weights = np.empty(room, dtype=np.float32)
-    n = _library().gather(_c(scanners), phrases, len(order), _c(term), _c(which), _c(raw),
-                          n_rows, _c(ptr), _c(docs), _c(weights))
+    np.cumsum(np.bincount(term, weights=size, minlength=n_rows).astype(np.int64), out=ptr[1:])
+    docs = np.empty(int(ptr[-1]), dtype=np.int32)
+    weights = np.empty(int(ptr[-1]), dtype=np.float32)
+    ends = np.cumsum([len(p[0]) for p in parts])
+    workers = 2 if len(docs) > PARALLEL else 1
+
+    def spread(k: int) -> None:
+        for i in range(k, len(done), workers):
+            raw = parts[i][1]
+            count = np.bincount(raw, minlength=done[i].n_raw).astype(np.int32)
+            at = np.cumsum(count, dtype=np.int64) - count
+            places = place[ends[i] - len(raw):ends[i]][np.argsort(raw, kind="stable")]
+            lib.spread(done[i].scanner, phrases, _c(at), _c(count), _c(places), _c(docs),
+                       _c(weights))
+
+    _each(spread, workers)
+    n = lib.settle_rows(_c(ptr), n_rows, _c(docs), _c(weights))
     return Postings(ptr, docs[:n], weights[:n])
 
 
-def bm25(p: Postings, doc_len: np.ndarray, avg: float, k1: float, b: float) -> None:
-    """BM25 term weights in place of the summed field weights (tf), per document length."""
-    lengths = np.ascontiguousarray(doc_len, dtype=np.float64)  # kept: C reads it
-    _library().bm25(_c(p.docs), _c(p.weights), len(p.docs), _c(lengths), avg, k1, b)
+def bm25(p: Postings, n_docs: int, k1: float, b: float) -> None:
+    """BM25 term weights in place of the summed field weights (tf): the length of a
+    document is the sum of its weights."""
+    lengths = np.zeros(n_docs, dtype=np.float64)
+    _library().doc_lengths(_c(p.docs), _c(p.weights), len(p.docs), _c(lengths))
+    avg = float(lengths.mean()) if n_docs else 1.0
+    _library().bm25(_c(p.docs), _c(p.weights), len(p.docs), _c(lengths), avg or 1.0, k1, b)
 
 
 def _export(scanner: int) -> tuple[np.ndarray, ...]:
@@ -379,7 +397,9 @@ def _library() -> ctypes.CDLL:
         "scanner_pool_size": (i64, [ptr]),
         "scanner_export": (None, [ptr] * 8),
         "scanner_put": (None, [ptr, i64, ptr, ptr, ptr, i32]),
-        "gather": (i64, [ptr, i32, i64, ptr, ptr, ptr, i32, ptr, ptr, ptr]),
+        "spread": (None, [ptr, i32, ptr, ptr, ptr, ptr, ptr]),
+        "settle_rows": (i64, [ptr, i32, ptr, ptr]),
+        "doc_lengths": (None, [ptr, ptr, i64, ptr]),
         "bm25": (None, [ptr, ptr, i64, ptr, f64, f64, f64]),
     }
     for name, (restype, argtypes) in signatures.items():

@@ -83,9 +83,7 @@ class Index:
         by_card, by_phrase = index_terms(texts, owner, weight, phrase, vocab)
         self.vocab = vocab
         # card postings: a CSR matrix term -> (card ids, BM25 term weights)
-        doc_len = np.bincount(by_card.docs, weights=by_card.weights.astype(np.float64),
-                              minlength=n)
-        bm25(by_card, doc_len, float(doc_len.mean()) if n else 1.0, K1, B)
+        bm25(by_card, n, K1, B)
         self.doc_ptr, self.doc_ids, self.doc_w = by_card.ptr, by_card.docs, by_card.weights
         df = np.diff(self.doc_ptr).astype(np.float64)
         self._used = (df > 0).tobytes()  # per term: 1 if a card uses it (a phrase may not)
