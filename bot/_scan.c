@@ -58,6 +58,16 @@ typedef struct {
     int64_t *count; /* per raw id: entries */
 } Lists;
 
+/* Words found leftmost, longest first, as a regular expression of alternatives does:
+   fillers (dropped in phrases), or dialect with what replaces it. */
+typedef struct {
+    int32_t n; /* longest first */
+    int32_t growth; /* at most this many characters replace one */
+    int32_t *key_at, *key_len, *to_at, *to_len;
+    uint16_t *units; /* keys and replacements */
+    uint8_t starts[65536];
+} Book;
+
 typedef struct {
     uint32_t key; /* a pair, or a word's hash (words are then compared by spelling) */
     int32_t id;
@@ -70,15 +80,9 @@ typedef struct {
 
 typedef struct {
     /* per code unit, one look-up: the character it becomes (low 16 bits), its class
-       (CLASS_AT), and whether that character starts a dialect pair (DIALECT_BIT) */
+       (CLASS_AT), and whether that character starts a dialect word (DIALECT_BIT) */
     uint32_t unit[65536];
-    uint8_t starts_filler[65536];
-    uint8_t starts_dialect[65536];
-    int32_t n_fillers; /* longest first, code units one after another */
-    int32_t *filler_at, *filler_len;
-    uint16_t *filler_units;
-    int32_t n_pairs;
-    uint32_t *pairs;
+    Book fillers, dialect;
     /* raw ids: characters directly, pairs and words in open-addressing tables */
     int32_t chars[65536];
     Table pairs_seen, words_seen;
@@ -102,12 +106,11 @@ typedef struct {
     int32_t doc, n_docs_seen;
     int32_t *touched, *weight;
     int64_t n_touched, touched_cap, weight_cap;
-    /* one text: code units (widened), characters, classes, raw ids */
-    uint16_t *wide;
-    uint16_t *ch;
-    uint8_t *cl;
+    /* one text: characters and classes (and a second pair for dialect folded), raw ids */
+    uint16_t *ch, *ch2;
+    uint8_t *cl, *cl2;
     int32_t *line;
-    int64_t wide_cap, ch_cap, cl_cap, line_cap;
+    int64_t ch_cap, cl_cap, ch2_cap, cl2_cap, line_cap;
 } Scanner;
 
 /* Memory: blocks of 1 MB and more are mappings asked to use huge pages. Lists and tables
@@ -177,30 +180,68 @@ static void table_init(Table *t, int64_t size) {
     t->used = 0;
 }
 
-Scanner *scanner_new(const uint16_t *mapped, const uint8_t *kind, const uint16_t *filler_units,
-                     const int32_t *filler_len, int32_t n_fillers, const uint32_t *pairs,
-                     int32_t n_pairs) {
+/* A book from [n, then per entry: key length, replacement length, key units, replacement
+   units]. */
+static void book_init(Book *b, const int32_t *packed) {
+    b->n = packed[0];
+    b->key_at = resize(NULL, b->n, 4);
+    b->key_len = resize(NULL, b->n, 4);
+    b->to_at = resize(NULL, b->n, 4);
+    b->to_len = resize(NULL, b->n, 4);
+    int64_t total = 0, at = 1;
+    for (int32_t k = 0; k < b->n; k++) {
+        total += packed[at] + packed[at + 1];
+        at += 2 + packed[at] + packed[at + 1];
+    }
+    b->units = resize(NULL, total, 2);
+    int32_t u = 0;
+    at = 1;
+    for (int32_t k = 0; k < b->n; k++) {
+        b->key_len[k] = packed[at];
+        b->to_len[k] = packed[at + 1];
+        at += 2;
+        b->key_at[k] = u;
+        for (int32_t j = 0; j < b->key_len[k]; j++) b->units[u++] = (uint16_t)packed[at++];
+        b->to_at[k] = u;
+        for (int32_t j = 0; j < b->to_len[k]; j++) b->units[u++] = (uint16_t)packed[at++];
+        b->starts[b->units[b->key_at[k]]] = 1;
+        int32_t most = (b->to_len[k] + b->key_len[k] - 1) / b->key_len[k];
+        if (most > b->growth) b->growth = most;
+    }
+    if (b->growth < 1) b->growth = 1;
+}
+
+static void book_free(Book *b) {
+    mem_free(b->key_at);
+    mem_free(b->key_len);
+    mem_free(b->to_at);
+    mem_free(b->to_len);
+    mem_free(b->units);
+}
+
+/* The entry whose key is at ch[j..n), longest first; -1 if none. */
+static int32_t book_match(const Book *b, const uint16_t *ch, int64_t j, int64_t n) {
+    if (!b->starts[ch[j]]) return -1;
+    for (int32_t k = 0; k < b->n; k++) {
+        int32_t len = b->key_len[k];
+        if (j + len > n) continue;
+        const uint16_t *key = b->units + b->key_at[k];
+        int32_t i = 0;
+        while (i < len && ch[j + i] == key[i]) i++;
+        if (i == len) return k;
+    }
+    return -1;
+}
+
+Scanner *scanner_new(const uint16_t *mapped, const uint8_t *kind, const int32_t *fillers,
+                     const int32_t *dialect) {
     Scanner *s = mem_resize(NULL, sizeof(Scanner));
     memset(s, 0, sizeof(Scanner));
-    s->n_fillers = n_fillers;
-    s->filler_at = resize(NULL, n_fillers, sizeof(int32_t));
-    s->filler_len = resize(NULL, n_fillers, sizeof(int32_t));
-    int32_t total = 0;
-    for (int32_t f = 0; f < n_fillers; f++) {
-        s->filler_at[f] = total;
-        s->filler_len[f] = filler_len[f];
-        total += filler_len[f];
-    }
-    s->filler_units = resize(NULL, total, sizeof(uint16_t));
-    memcpy(s->filler_units, filler_units, sizeof(uint16_t) * total);
-    for (int32_t f = 0; f < n_fillers; f++) s->starts_filler[filler_units[s->filler_at[f]]] = 1;
-    s->n_pairs = n_pairs;
-    s->pairs = resize(NULL, n_pairs, sizeof(uint32_t));
-    memcpy(s->pairs, pairs, sizeof(uint32_t) * n_pairs);
-    for (int32_t p = 0; p < n_pairs; p++) s->starts_dialect[pairs[p] >> 16] = 1;
+    book_init(&s->fillers, fillers);
+    book_init(&s->dialect, dialect);
     for (int u = 0; u < 65536; u++)
         s->unit[u] = mapped[u] | (uint32_t)kind[u] << CLASS_AT
-                     | (s->starts_dialect[mapped[u]] ? DIALECT_BIT : 0);
+                     | (s->dialect.starts[mapped[u]] ? DIALECT_BIT : 0);
     for (int i = 0; i < 65536; i++) s->chars[i] = EMPTY;
     table_init(&s->pairs_seen, 1 << 12);
     table_init(&s->words_seen, 1 << 12);
@@ -210,10 +251,11 @@ Scanner *scanner_new(const uint16_t *mapped, const uint8_t *kind, const uint16_t
 
 void scanner_free(Scanner *s) {
     if (!s) return;
-    void *owned[] = {s->filler_at, s->filler_len, s->filler_units, s->pairs,
-                     s->pairs_seen.slots, s->words_seen.slots, s->raw_kind, s->raw_code,
+    book_free(&s->fillers);
+    book_free(&s->dialect);
+    void *owned[] = {s->ch2, s->cl2, s->pairs_seen.slots, s->words_seen.slots, s->raw_kind, s->raw_code,
                      s->raw_at, s->raw_len, s->slot, s->stamp, s->mark, s->blocked, s->pool,
-                     s->entries, s->next, s->touched, s->weight, s->wide, s->ch, s->cl, s->line};
+                     s->entries, s->next, s->touched, s->weight, s->ch, s->cl, s->line};
     Lists *lists[] = {&s->docs, &s->phrases};
     for (int k = 0; k < 2; k++) {
         mem_free(lists[k]->buckets);
@@ -345,13 +387,6 @@ static int32_t word_id(Scanner *s, const uint16_t *word, int32_t len) {
     return id;
 }
 
-static int dialect_pair(const Scanner *s, uint16_t a, uint16_t b) {
-    uint32_t pair = (uint32_t)a << 16 | b;
-    for (int32_t p = 0; p < s->n_pairs; p++)
-        if (s->pairs[p] == pair) return 1;
-    return 0;
-}
-
 /* Whether any character after position p of the text is not a space (clean() trims). */
 static int more_after(const uint16_t *ch, int64_t n, int64_t p) {
     for (int64_t k = p + 1; k < n; k++)
@@ -359,30 +394,70 @@ static int more_after(const uint16_t *ch, int64_t n, int64_t p) {
     return 0;
 }
 
-/* Characters and classes of one text in s->ch / s->cl, with the rules of prepare() and
-   tokens() for apostrophes applied. Returns 0 when the text must be done another way. */
-static int classify(Scanner *s, const uint16_t *units, int64_t n, int flags) {
+/* Dialect words of the text in s->ch / s->cl (n characters) replaced, as prepare() does
+   after normalising: the result goes to the second pair of buffers, which then swap.
+   Returns the new length, or -1 if a replacement is something the tables cannot do. */
+static int64_t fold(Scanner *s, int64_t n) {
+    s->ch2 = grow(s->ch2, &s->ch2_cap, s->dialect.growth * n + 1, 2);
+    s->cl2 = grow(s->cl2, &s->cl2_cap, s->dialect.growth * n + 1, 1);
+    int64_t o = 0;
+    for (int64_t j = 0; j < n;) {
+        int32_t k = book_match(&s->dialect, s->ch, j, n);
+        if (k < 0) {
+            s->ch2[o] = s->ch[j];
+            s->cl2[o++] = s->cl[j++];
+            continue;
+        }
+        for (int32_t i = 0; i < s->dialect.to_len[k]; i++) {
+            uint32_t look = s->unit[s->dialect.units[s->dialect.to_at[k] + i]];
+            uint8_t kind = (look >> CLASS_AT) & 7;
+            if (kind == SLOW) return -1;
+            s->ch2[o] = (uint16_t)look;
+            s->cl2[o++] = kind;
+        }
+        j += s->dialect.key_len[k];
+    }
     uint16_t *ch = s->ch;
     uint8_t *cl = s->cl;
+    int64_t ch_cap = s->ch_cap, cl_cap = s->cl_cap;
+    s->ch = s->ch2, s->cl = s->cl2, s->ch_cap = s->ch2_cap, s->cl_cap = s->cl2_cap;
+    s->ch2 = ch, s->cl2 = cl, s->ch2_cap = ch_cap, s->cl2_cap = cl_cap;
+    return o;
+}
+
+/* Characters and classes of one text in s->ch / s->cl, with the rules of prepare() and
+   tokens() for dialect and apostrophes applied. Returns its length then, or -1 when the
+   text must be done another way. */
+static int64_t classify(Scanner *s, const void *data, int bytes, int64_t n, int flags) {
+    uint16_t *ch = s->ch;
+    uint8_t *cl = s->cl;
+    const uint8_t *narrow = data;
+    const uint16_t *wide = data;
     int prepared = flags & PREPARED;
     int apostrophes = 0, dialect = 0;
     int64_t run = 0;
     for (int64_t j = 0; j < n; j++) {
-        uint16_t u = units[j];
+        uint16_t u = bytes == 1 ? narrow[j] : wide[j];
         uint32_t look = s->unit[u];
         uint16_t c = (uint16_t)look;
         uint8_t k = (look >> CLASS_AT) & 7;
         if (k == SLOW) {
             /* after prepare() a slash or ampersand is punctuation (shorthand is done) */
             if (prepared && (u == '/' || u == '&')) k = OTHER;
-            else return 0;
+            else return -1;
         }
         ch[j] = c;
         cl[j] = k;
         apostrophes |= k == APOSTROPHE;
         dialect |= look & DIALECT_BIT;
         run = k == WORD ? run + 1 : 0;
-        if (run > LONGEST_WORD) return 0;
+        if (run > LONGEST_WORD) return -1;
+    }
+    if (dialect && !prepared) {
+        n = fold(s, n);
+        if (n < 0) return -1;
+        ch = s->ch;
+        cl = s->cl;
     }
     if (apostrophes) {
         /* "'s " goes when text follows; "don't" stays one word */
@@ -396,40 +471,27 @@ static int classify(Scanner *s, const uint16_t *units, int64_t n, int flags) {
             cl[j] = OTHER;
             if (j > 0 && j + 1 < n && cl[j - 1] == WORD && cl[j + 1] == WORD) {
                 if (ch[j + 1] >= 'a' && ch[j + 1] <= 'z') cl[j] = WORD;
-                else if (!prepared) return 0; /* "x'2": shorthand may make the 2 a word */
+                else if (!prepared) return -1; /* "x'2": shorthand may make the 2 a word */
             }
         }
+    }
+    if (apostrophes || dialect) { /* runs may have joined */
         run = 0;
         for (int64_t j = 0; j < n; j++) {
             run = cl[j] == WORD ? run + 1 : 0;
-            if (run > LONGEST_WORD) return 0;
+            if (run > LONGEST_WORD) return -1;
         }
     }
-    if (dialect && !prepared)
-        for (int64_t j = 0; j + 1 < n; j++)
-            if (cl[j] == CJK && cl[j + 1] == CJK && s->starts_dialect[ch[j]]
-                    && dialect_pair(s, ch[j], ch[j + 1]))
-                return 0;
-    return 1;
+    return n;
 }
 
 /* Blank filler words in s->cl as the filler pattern does: leftmost, longest first, no
    overlaps. Returns whether any was found. */
 static int drop_fillers(Scanner *s, int64_t n) {
-    const uint16_t *ch = s->ch;
     int dropped = 0;
     for (int64_t j = 0; j < n;) {
-        int32_t taken = 0;
-        if (s->starts_filler[ch[j]]) {
-            for (int32_t f = 0; f < s->n_fillers && !taken; f++) {
-                int32_t len = s->filler_len[f];
-                if (j + len > n) continue;
-                const uint16_t *fu = s->filler_units + s->filler_at[f];
-                int32_t k = 0;
-                while (k < len && ch[j + k] == fu[k]) k++;
-                if (k == len) taken = len;
-            }
-        }
+        int32_t k = book_match(&s->fillers, s->ch, j, n);
+        int32_t taken = k < 0 ? 0 : s->fillers.key_len[k];
         if (taken) {
             memset(s->cl + j, OTHER, (size_t)taken);
             j += taken;
@@ -486,19 +548,13 @@ void scan(Scanner *s, void *const *data, const uint8_t *kinds, const int64_t *le
           uint8_t *slow) {
     for (int32_t i = 0; i < n; i++) {
         int64_t len = lens[i];
-        const uint16_t *units = data[i];
         slow[i] = 1;
         if (kinds[i] == 4) continue; /* characters beyond the BMP */
-        if (kinds[i] == 1) {
-            s->wide = grow(s->wide, &s->wide_cap, len + 1, 2);
-            const uint8_t *bytes = data[i];
-            for (int64_t j = 0; j < len; j++) s->wide[j] = bytes[j];
-            units = s->wide;
-        }
         s->ch = grow(s->ch, &s->ch_cap, len + 1, 2);
         s->cl = grow(s->cl, &s->cl_cap, len + 1, 1);
+        len = classify(s, data[i], kinds[i], len, flags);
+        if (len < 0) continue;
         s->line = grow(s->line, &s->line_cap, 2 * len + 1, 4);
-        if (!classify(s, units, len, flags)) continue;
         int64_t found = line_terms(s, len);
         if (found < 0) continue;
         slow[i] = 0;

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import ctypes
 import importlib.util
+import queue
 import unicodedata
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -40,6 +41,7 @@ OTHER, CJK, WORD, SLOW, APOSTROPHE = 0, 1, 2, 3, 4  # character classes, as in _
 RAW_CHAR, RAW_PAIR, RAW_WORD = 1, 2, 3  # what a raw id stands for
 PREPARED = 1  # scan() flag: the texts went through prepare() already
 PARALLEL = 1 << 22  # characters from which two threads scan (two halves of the texts)
+BATCHES = 4  # per half: after each, its texts the tables cannot do are prepared meanwhile
 _CJK_RANGES = ((0x3400, 0x4DBF), (0x4E00, 0x9FFF), (0xF900, 0xFAFF))
 
 
@@ -70,10 +72,9 @@ def _tables() -> tuple[np.ndarray, np.ndarray]:
     if len(converted) != len(keys):
         converted = [to_simplified(k) for k in keys]
     same = {k for k, v in zip(keys, converted, strict=True) if k == v}
-    dialect_chars = {k for k in DIALECT if len(k) == 1}
     for c, f in folded.items():
         o = ord(f)
-        if f not in same or f in dialect_chars or f in "/&" or o > 0xFFFF:
+        if f not in same or f in "/&" or o > 0xFFFF:
             continue
         mapped[c] = o
         if f == "'":
@@ -97,10 +98,17 @@ def _inert(ch: str) -> bool:
                 or unicodedata.combining(ch))
 
 
-_DIALECT_PAIRS = np.array(sorted({ord(k[0]) << 16 | ord(k[1]) for k in DIALECT if len(k) > 1}),
-                          dtype=np.uint32)
-_FILLER_UNITS = np.array([ord(ch) for f in ZH_FILLER for ch in f], dtype=np.uint16)
-_FILLER_LENS = np.array([len(f) for f in ZH_FILLER], dtype=np.int32)
+def _book(entries: list[tuple[str, str]]) -> np.ndarray:
+    """Words and what replaces them, for _scan.c: [n, then per entry: key length,
+    replacement length, key, replacement]; the first that matches wins."""
+    out = [len(entries)]
+    for key, to in entries:
+        out += [len(key), len(to), *map(ord, key), *map(ord, to)]
+    return np.array(out, dtype=np.int32)
+
+
+_FILLERS = _book([(f, "") for f in ZH_FILLER])  # longest first, as the filler pattern
+_DIALECT = _book([(k, DIALECT[k]) for k in sorted(DIALECT, key=len, reverse=True)])
 
 
 @dataclass
@@ -136,17 +144,29 @@ def index_terms(texts: list[str], doc: np.ndarray, weight: np.ndarray, phrase: n
     weight = np.ascontiguousarray(weight, dtype=np.uint8)
     phrase = np.ascontiguousarray(phrase, dtype=np.int32)
     known = _Known(vocab)
+    # What the tables cannot do (traditional characters, dialect, slashes; a few % of card
+    # text) goes again after prepare(): only the cutting into terms is left. prepare() runs
+    # while the scan goes on, for each batch scanned.
+    prepared: dict[int, str] = {}
+
+    def prepare_these(ids: list[int]) -> None:
+        prepared.update(zip(ids, prepare_many([texts[i] for i in ids]), strict=True))
+
     with _scanners() as done:
         everything = np.arange(len(texts))
-        redo = everything[_scan(done, texts, everything, doc, weight, phrase, 0, known)]
-        # What the tables could not do (traditional characters, dialect, slashes; a few % of
-        # card text) again after prepare(), all at once: only the cutting into terms is left.
-        prepared = prepare_many([texts[i] for i in redo.tolist()])
-        rest = redo[_scan(done, prepared, redo, doc, weight, phrase, PREPARED, known)]
+        redo = everything[_scan(done, texts, everything, doc, weight, phrase, 0, known,
+                                prepare_these)]
+        prepare_these([i for i in redo.tolist() if i not in prepared])  # odd words' texts
+        again = [prepared[i] for i in redo.tolist()]
+        rest = redo[_scan(done, again, redo, doc, weight, phrase, PREPARED, known)]
         # and the very few left over take the string path
         done.append(_string_path([texts[i] for i in rest.tolist()], doc[rest], weight[rest],
                                  phrase[rest], vocab))
-        return _rows(done, False, len(vocab)), _rows(done, True, len(vocab))
+        cards = _rows(done, False, len(vocab), 2 if len(texts) > 1000 else 1)
+        with ThreadPoolExecutor(1) as pool:  # settling the cards' rows, meanwhile phrases
+            settled = pool.submit(_settle, cards)
+            phrases = _settle(_rows(done, True, len(vocab), 1))
+            return settled.result(), phrases
 
 
 @contextmanager
@@ -161,15 +181,16 @@ def _scanners() -> Iterator[list[_Scanned]]:
 
 def _new_scanner() -> int:
     mapped, kind = _tables()
-    return int(_library().scanner_new(_c(mapped), _c(kind), _c(_FILLER_UNITS), _c(_FILLER_LENS),
-                                      len(_FILLER_LENS), _c(_DIALECT_PAIRS), len(_DIALECT_PAIRS)))
+    return int(_library().scanner_new(_c(mapped), _c(kind), _c(_FILLERS), _c(_DIALECT)))
 
 
 def _scan(done: list[_Scanned], texts: list[str], ids: np.ndarray, doc: np.ndarray,
-          weight: np.ndarray, phrase: np.ndarray, flags: int, known: _Known) -> np.ndarray:
+          weight: np.ndarray, phrase: np.ndarray, flags: int, known: _Known,
+          meanwhile: Callable[[list[int]], None] | None = None) -> np.ndarray:
     """Scan texts (texts[k] is text ids[k]) in C, in two halves at once when there is much
-    of it (ctypes lets go of the GIL). Appends the scanners to done; returns which texts
-    they could not do."""
+    of it (ctypes lets go of the GIL), each in BATCHES; meanwhile(ids of the texts a batch
+    could not do) runs here as each batch is done. Appends the scanners to done; returns
+    which texts they could not do."""
     lib, n = _library(), len(texts)
     data = np.zeros(n, dtype=np.uint64)
     kinds = np.zeros(n, dtype=np.uint8)
@@ -177,20 +198,38 @@ def _scan(done: list[_Scanned], texts: list[str], ids: np.ndarray, doc: np.ndarr
     if lib_py().texts_view(texts, _c(data), _c(kinds), _c(lens)) < 0:
         raise TypeError("texts must be str")
     d, w, p = doc[ids], weight[ids], phrase[ids]
-    cut = n // 2 if n and int(lens.sum()) > PARALLEL else 0
-    cut = int(np.searchsorted(d, d[cut])) if cut else 0  # at a document boundary
+    ends = np.cumsum(lens)
+    cut = int(np.searchsorted(ends, ends[-1] // 2)) if n and ends[-1] > PARALLEL else 0
+    cut = int(np.searchsorted(d, d[cut])) if cut else 0  # half the characters, at a document
     halves = [(0, cut), (cut, n)] if cut else [(0, n)]
     slow = np.zeros(n, dtype=np.uint8)
     scanners = [_new_scanner() for _ in halves]
     done += [_Scanned(s, 0, _EMPTY, _EMPTY) for s in scanners]
 
+    finished: queue.SimpleQueue[tuple[int, int] | None] = queue.SimpleQueue()
+
     def run(k: int) -> None:
         lo, hi = halves[k]
-        lib.scan(scanners[k], _c(data[lo:]), _c(kinds[lo:]), _c(lens[lo:]), hi - lo, _c(d[lo:]),
-                 _c(w[lo:]), _c(p[lo:]), flags, _c(slow[lo:]))
-        lib.scanner_done(scanners[k])
+        step = max(1, -(-(hi - lo) // BATCHES))
+        try:
+            for a in range(lo, hi, step):
+                b = min(hi, a + step)
+                lib.scan(scanners[k], _c(data[a:]), _c(kinds[a:]), _c(lens[a:]), b - a,
+                         _c(d[a:]), _c(w[a:]), _c(p[a:]), flags, _c(slow[a:]))
+                finished.put((a, b))
+            lib.scanner_done(scanners[k])
+        finally:
+            finished.put(None)
 
-    _each(run, len(halves))
+    with ThreadPoolExecutor(len(halves)) as pool:
+        running = [pool.submit(run, k) for k in range(len(halves))]
+        for _ in halves:
+            while (batch := finished.get()) is not None:
+                if meanwhile:
+                    a, b = batch
+                    meanwhile(ids[a + np.flatnonzero(slow[a:b])].tolist())
+        for future in running:
+            future.result()
     for k, scanner in enumerate(scanners):  # in order: vocabulary ids do not vary
         scanned, odd = _map(scanner, known, bool(flags & PREPARED))
         if odd.any():  # a word only the string path cuts right: its texts go again
@@ -273,10 +312,10 @@ def _string_path(texts: list[str], doc: np.ndarray, weight: np.ndarray, phrase: 
                     (ids[n_phrases > 0], ids[n_phrases > 0], n_phrases[n_phrases > 0]))
 
 
-def _rows(done: list[_Scanned], phrases: bool, n_rows: int) -> Postings:
-    """Every scanner's entries as rows by term. A term's row has a place for each raw id
-    standing for it (in scanner order: the halves' documents follow each other); the
-    scanners spread their entries to those places (two at once), then rows are settled."""
+def _rows(done: list[_Scanned], phrases: bool, n_rows: int, workers: int) -> Postings:
+    """Every scanner's entries as rows by term, to be settled. A term's row has a place
+    for each raw id standing for it (in scanner order: the halves' documents follow each
+    other); the scanners spread their entries to those places (two at once if workers)."""
     lib = _library()
     parts = [s.phrase_sources if phrases else s.doc_sources for s in done]
     term = np.concatenate([p[0] for p in parts])
@@ -289,7 +328,6 @@ def _rows(done: list[_Scanned], phrases: bool, n_rows: int) -> Postings:
     docs = np.empty(int(ptr[-1]), dtype=np.int32)
     weights = np.empty(int(ptr[-1]), dtype=np.float32)
     ends = np.cumsum([len(p[0]) for p in parts])
-    workers = 2 if len(docs) > PARALLEL else 1
 
     def spread(k: int) -> None:
         for i in range(k, len(done), workers):
@@ -301,8 +339,13 @@ def _rows(done: list[_Scanned], phrases: bool, n_rows: int) -> Postings:
                        _c(weights))
 
     _each(spread, workers)
-    n = lib.settle_rows(_c(ptr), n_rows, _c(docs), _c(weights))
-    return Postings(ptr, docs[:n], weights[:n])
+    return Postings(ptr, docs, weights)
+
+
+def _settle(rows: Postings) -> Postings:
+    """Rows sorted by document, repeats merged, moved together."""
+    n = _library().settle_rows(_c(rows.ptr), len(rows.ptr) - 1, _c(rows.docs), _c(rows.weights))
+    return Postings(rows.ptr, rows.docs[:n], rows.weights[:n])
 
 
 def bm25(p: Postings, n_docs: int, k1: float, b: float) -> None:
@@ -388,7 +431,7 @@ def _library() -> ctypes.CDLL:
     lib = ctypes.CDLL(_path())
     ptr, i32, i64, f64 = ctypes.c_void_p, ctypes.c_int32, ctypes.c_int64, ctypes.c_double
     signatures = {
-        "scanner_new": (ptr, [ptr, ptr, ptr, ptr, i32, ptr, i32]),
+        "scanner_new": (ptr, [ptr, ptr, ptr, ptr]),
         "scanner_free": (None, [ptr]),
         "scan": (None, [ptr, ptr, ptr, ptr, i32, ptr, ptr, ptr, i32, ptr]),
         "scanner_done": (None, [ptr]),

@@ -17,6 +17,7 @@ Design (chosen by measurement, see bench/search_bench.py and the README):
 
 from __future__ import annotations
 
+import gc
 import math
 from dataclasses import dataclass
 
@@ -80,7 +81,13 @@ class Index:
                               per_field.ravel())
         phrase = np.where(is_phrase, np.cumsum(is_phrase) - 1, -1)
         vocab: dict[str, int] = {}
-        by_card, by_phrase = index_terms(texts, owner, weight, phrase, vocab)
+        collecting = gc.isenabled()
+        gc.disable()  # hundreds of thousands of new objects, none of them garbage
+        try:
+            by_card, by_phrase = index_terms(texts, owner, weight, phrase, vocab)
+        finally:
+            if collecting:
+                gc.enable()
         self.vocab = vocab
         # card postings: a CSR matrix term -> (card ids, BM25 term weights)
         bm25(by_card, n, K1, B)
