@@ -65,7 +65,9 @@ typedef struct {
     int32_t growth; /* at most this many characters replace one */
     int32_t *key_at, *key_len, *to_at, *to_len;
     uint16_t *units; /* keys and replacements */
-    uint8_t starts[65536];
+    int32_t groups, *group_at, *group; /* entries by first character: group g (from 1)
+                                          is group[group_at[g]:group_at[g + 1]] */
+    uint8_t starts[65536];                /* per character: its group, or 0 */
 } Book;
 
 typedef struct {
@@ -204,11 +206,30 @@ static void book_init(Book *b, const int32_t *packed) {
         for (int32_t j = 0; j < b->key_len[k]; j++) b->units[u++] = (uint16_t)packed[at++];
         b->to_at[k] = u;
         for (int32_t j = 0; j < b->to_len[k]; j++) b->units[u++] = (uint16_t)packed[at++];
-        b->starts[b->units[b->key_at[k]]] = 1;
         int32_t most = (b->to_len[k] + b->key_len[k] - 1) / b->key_len[k];
         if (most > b->growth) b->growth = most;
     }
     if (b->growth < 1) b->growth = 1;
+    /* groups of entries by first character, each longest first (as the entries) */
+    int32_t groups = 0;
+    for (int32_t k = 0; k < b->n; k++) {
+        uint16_t first = b->units[b->key_at[k]];
+        if (!b->starts[first]) {
+            if (groups == 255) abort(); /* more first characters than a byte can tell */
+            b->starts[first] = (uint8_t)++groups;
+        }
+    }
+    b->groups = groups;
+    b->group_at = resize(NULL, groups + 2, 4);
+    b->group = resize(NULL, b->n, 4);
+    memset(b->group_at, 0, sizeof(int32_t) * (groups + 2));
+    for (int32_t k = 0; k < b->n; k++) b->group_at[b->starts[b->units[b->key_at[k]]] + 1]++;
+    for (int32_t g = 1; g <= groups + 1; g++) b->group_at[g] += b->group_at[g - 1];
+    int32_t *next = resize(NULL, groups + 2, 4);
+    memcpy(next, b->group_at, sizeof(int32_t) * (groups + 2));
+    for (int32_t k = 0; k < b->n; k++) /* in entry order: longest first within a group */
+        b->group[next[b->starts[b->units[b->key_at[k]]]]++] = k;
+    mem_free(next);
 }
 
 static void book_free(Book *b) {
@@ -217,12 +238,16 @@ static void book_free(Book *b) {
     mem_free(b->to_at);
     mem_free(b->to_len);
     mem_free(b->units);
+    mem_free(b->group_at);
+    mem_free(b->group);
 }
 
 /* The entry whose key is at ch[j..n), longest first; -1 if none. */
 static int32_t book_match(const Book *b, const uint16_t *ch, int64_t j, int64_t n) {
-    if (!b->starts[ch[j]]) return -1;
-    for (int32_t k = 0; k < b->n; k++) {
+    int32_t g = b->starts[ch[j]];
+    if (!g) return -1;
+    for (int32_t e = b->group_at[g]; e < b->group_at[g + 1]; e++) {
+        int32_t k = b->group[e];
         int32_t len = b->key_len[k];
         if (j + len > n) continue;
         const uint16_t *key = b->units + b->key_at[k];
@@ -697,12 +722,14 @@ static int64_t settle(int32_t *docs, float *ws, int64_t sorted, int64_t n, Posti
     return sorted + kept;
 }
 
-/* Rows [ptr[t], ptr[t+1]) sorted by document with repeats merged, then moved together;
-   ptr is rewritten. Returns the entries left. */
-int64_t settle_rows(int64_t *ptr, int32_t n_rows, int32_t *docs, float *ws) {
-    int64_t out = 0, tail_cap = 0;
+/* Rows t in [first, last), docs / ws [ptr[t], ptr[t+1]), sorted by document with repeats
+   merged, then moved together from out on (out <= ptr[first]); ptr[first:last] is
+   rewritten, not ptr[last]. Returns where they end. */
+int64_t settle_rows(int64_t *ptr, int32_t first, int32_t last, int64_t out, int32_t *docs,
+                    float *ws) {
+    int64_t tail_cap = 0;
     Posting *tail = NULL;
-    for (int32_t t = 0; t < n_rows; t++) {
+    for (int32_t t = first; t < last; t++) {
         int64_t lo = ptr[t], n = ptr[t + 1] - lo;
         ptr[t] = out;
         int64_t j = 1;
@@ -717,7 +744,6 @@ int64_t settle_rows(int64_t *ptr, int32_t n_rows, int32_t *docs, float *ws) {
         }
         out += n;
     }
-    ptr[n_rows] = out;
     mem_free(tail);
     return out;
 }

@@ -344,8 +344,9 @@ def _rows(done: list[_Scanned], phrases: bool, n_rows: int, workers: int) -> Pos
 
 def _settle(rows: Postings) -> Postings:
     """Rows sorted by document, repeats merged, moved together."""
-    n = _library().settle_rows(_c(rows.ptr), len(rows.ptr) - 1, _c(rows.docs), _c(rows.weights))
-    return Postings(rows.ptr, rows.docs[:n], rows.weights[:n])
+    n = len(rows.ptr) - 1
+    rows.ptr[n] = _library().settle_rows(_c(rows.ptr), 0, n, 0, _c(rows.docs), _c(rows.weights))
+    return Postings(rows.ptr, rows.docs[:rows.ptr[n]], rows.weights[:rows.ptr[n]])
 
 
 def bm25(p: Postings, n_docs: int, k1: float, b: float) -> None:
@@ -441,7 +442,7 @@ def _library() -> ctypes.CDLL:
         "scanner_export": (None, [ptr] * 8),
         "scanner_put": (None, [ptr, i64, ptr, ptr, ptr, i32]),
         "spread": (None, [ptr, i32, ptr, ptr, ptr, ptr, ptr]),
-        "settle_rows": (i64, [ptr, i32, ptr, ptr]),
+        "settle_rows": (i64, [ptr, i32, i32, i64, ptr, ptr]),
         "doc_lengths": (None, [ptr, ptr, i64, ptr]),
         "bm25": (None, [ptr, ptr, i64, ptr, f64, f64, f64]),
     }

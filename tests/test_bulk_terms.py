@@ -112,6 +112,25 @@ def test_two_halves_at_once_change_nothing(real_library: Library,
     assert bulk_path(texts) == whole
 
 
+def test_index_in_threads_is_the_same_index(real_library: Library,
+                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    """Scan, rows, settling and BM25 weights split over two threads give, term by term,
+    the same documents, weights and phrases (term ids may differ: first seen first)."""
+    def by_term(index: Index) -> dict[str, tuple[list[int], list[float], list[int]]]:
+        out = {}
+        for term, t in index.vocab.items():
+            a, b = index.doc_ptr[t], index.doc_ptr[t + 1]
+            c, d = index.phrase_ptr[t], index.phrase_ptr[t + 1]
+            out[term] = (index.doc_ids[a:b].tolist(), index.doc_w[a:b].tolist(),
+                         index.phrase_ids[c:d].tolist())
+        return out
+
+    cards = list(real_library.kb.cards.values())
+    alone = by_term(Index(cards))
+    monkeypatch.setattr("bot.bulk_terms.PARALLEL", 64)
+    assert by_term(Index(cards)) == alone
+
+
 def test_typo_fix_is_the_closest_then_most_used_word(real_library: Library) -> None:
     """Vocabulary ids follow how the index was built; which word a typo becomes must not:
     the closest index word, then the one more cards use, then the first in spelling."""
