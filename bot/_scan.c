@@ -421,8 +421,9 @@ static int more_after(const uint16_t *ch, int64_t n, int64_t p) {
 
 /* Dialect words of the text in s->ch / s->cl (n characters) replaced, as prepare() does
    after normalising: the result goes to the second pair of buffers, which then swap.
-   Returns the new length, or -1 if a replacement is something the tables cannot do. */
-static int64_t fold(Scanner *s, int64_t n) {
+   Returns the new length, or -1 if a replacement is something the tables cannot do.
+   *dropped tells whether a word was replaced by nothing. */
+static int64_t fold(Scanner *s, int64_t n, int *dropped) {
     s->ch2 = grow(s->ch2, &s->ch2_cap, s->dialect.growth * n + 1, 2);
     s->cl2 = grow(s->cl2, &s->cl2_cap, s->dialect.growth * n + 1, 1);
     int64_t o = 0;
@@ -433,6 +434,7 @@ static int64_t fold(Scanner *s, int64_t n) {
             s->cl2[o++] = s->cl[j++];
             continue;
         }
+        *dropped |= s->dialect.to_len[k] == 0;
         for (int32_t i = 0; i < s->dialect.to_len[k]; i++) {
             uint32_t look = s->unit[s->dialect.units[s->dialect.to_at[k] + i]];
             uint8_t kind = (look >> CLASS_AT) & 7;
@@ -479,8 +481,11 @@ static int64_t classify(Scanner *s, const void *data, int bytes, int64_t n, int 
         if (run > LONGEST_WORD) return -1;
     }
     if (dialect && !prepared) {
-        n = fold(s, n);
-        if (n < 0) return -1;
+        int dropped = 0;
+        n = fold(s, n, &dropped);
+        /* "x's 啦": the space before a word replaced by nothing ends the text then, and
+           "'s " goes; the rule below goes by the text before folding */
+        if (n < 0 || (dropped && apostrophes)) return -1;
         ch = s->ch;
         cl = s->cl;
     }

@@ -68,6 +68,7 @@ def test_every_card_line_gets_the_same_terms(real_library: Library) -> None:
 @example(["customer's card", "customer's", "customer's ", "the bank's  fee"])
 @example(["rock'n'roll", "don't2", "u'll", "我的客人說", "x'2", "2'x"])
 @example(["'s abt."])
+@example(["'s 啦", "x's 啦 y", "a 啦 b"])  # dialect replaced by nothing around "'s "
 @example(["客户\ud800说", "\udfff fee"])  # lone surrogates: the string path cleans them
 def test_random_text_gets_the_same_terms(texts: list[str]) -> None:
     assert bulk_path(texts) == string_path(texts)
