@@ -262,28 +262,41 @@ def scale(real: list[Card], sizes: list[int], queries: list[str]) -> None:
             rows.append([name, n, f"{built:.3f}", len(qs), f"{med:.2f}", f"{p99:.2f}"])
     table(["matcher", "cards", "build s", "queries", "median ms", "p99 ms"], rows)
     big = max(sizes)
-    out = subprocess.run([sys.executable, __file__, "--mem-child", str(big)],
-                         capture_output=True, text=True, check=True, cwd=ROOT).stdout
-    print(f"Memory, ours at {big} cards (fresh subprocess): {out.strip()}\n")
+    runs = [subprocess.run([sys.executable, __file__, "--mem-child", str(big)],
+                           capture_output=True, text=True, check=True, cwd=ROOT).stdout.split()
+            for _ in range(3)]
+    builds = sorted(float(r[0]) for r in runs)
+    print(f"Ours at {big} cards, each build in a fresh process (as at start-up, after the "
+          f"real cards: lookup tables loaded), 3 runs: "
+          f"{' / '.join(f'{b:.2f}' for b in builds)} s, median {builds[1]:.2f} s")
+    for r in runs:
+        print(f"  VmRSS before build {r[1]} MB, after {r[2]} MB (+{float(r[2]) - float(r[1]):.1f}"
+              f" MB); highest {r[3]} MB")
+    print()
 
 
-def rss_mb() -> float:
+def rss_mb(field: str = "VmRSS") -> float:
+    """Resident memory now (VmRSS), or at its highest (VmHWM: unlike ru_maxrss, not
+    inherited from the parent across fork and exec)."""
     for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
+        if line.startswith(f"{field}:"):
             return int(line.split()[1]) / 1024
     return float("nan")
 
 
 def mem_child(n: int) -> None:
-    import resource
-
-    cards = synth([c for c in check(ROOT / "knowledge")[0] if c.id], n)
+    """Build time and memory of ours at n cards, in this fresh process: printed as
+    "seconds rss-before rss-after peak" (MB)."""
+    real = [c for c in check(ROOT / "knowledge")[0] if c.id]
+    cards = synth(real, n)
+    Index(real)  # as the bot starts: the real cards first (lookup tables, the C library)
     before = rss_mb()
-    idx = Index(cards)
+    t = time.perf_counter()
+    index = Index(cards)
+    built = time.perf_counter() - t
     after = rss_mb()
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(f"VmRSS before build {before:.1f} MB, after {after:.1f} MB "
-          f"(+{after - before:.1f} MB for {len(idx.cards)} cards); ru_maxrss {peak:.1f} MB")
+    print(f"{built:.3f} {before:.1f} {after:.1f} {rss_mb('VmHWM'):.1f}")
+    assert len(index.cards) == n
 
 
 def text_costs(queries: list[str]) -> None:

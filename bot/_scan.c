@@ -753,6 +753,14 @@ int64_t settle_rows(int64_t *ptr, int32_t first, int32_t last, int64_t out, int3
     return out;
 }
 
+/* Per document, the sum of the weights of the rows it is in (row t weighs
+   row_weight[t]; in entry order, as numpy's bincount adds). */
+void column_sums(const int64_t *ptr, int32_t n_rows, const int32_t *doc, const double *row_weight,
+                 double *out) {
+    for (int32_t t = 0; t < n_rows; t++)
+        for (int64_t i = ptr[t]; i < ptr[t + 1]; i++) out[doc[i]] += row_weight[t];
+}
+
 /* Per document, the sum of its weights (in entry order, as numpy's bincount adds). */
 void doc_lengths(const int32_t *doc, const float *w, int64_t n, double *out) {
     for (int64_t i = 0; i < n; i++) out[doc[i]] += w[i];

@@ -358,6 +358,14 @@ def bm25(p: Postings, n_docs: int, k1: float, b: float) -> None:
     _library().bm25(_c(p.docs), _c(p.weights), len(p.docs), _c(lengths), avg or 1.0, k1, b)
 
 
+def column_sums(p: Postings, row_weight: np.ndarray, n_docs: int) -> np.ndarray:
+    """Per document, the sum of row_weight[t] over the rows t it is in."""
+    weights = np.ascontiguousarray(row_weight, dtype=np.float64)  # kept: C reads it
+    out = np.zeros(n_docs, dtype=np.float64)
+    _library().column_sums(_c(p.ptr), len(p.ptr) - 1, _c(p.docs), _c(weights), _c(out))
+    return out
+
+
 def _export(scanner: int) -> tuple[np.ndarray, ...]:
     """Per raw id: kind, code, where its spelling starts, its length, in how many documents
     and phrases; and the spellings."""
@@ -444,6 +452,7 @@ def _library() -> ctypes.CDLL:
         "spread": (None, [ptr, i32, ptr, ptr, ptr, ptr, ptr]),
         "settle_rows": (i64, [ptr, i32, i32, i64, ptr, ptr]),
         "doc_lengths": (None, [ptr, ptr, i64, ptr]),
+        "column_sums": (None, [ptr, i32, ptr, ptr, ptr]),
         "bm25": (None, [ptr, ptr, i64, ptr, f64, f64, f64]),
     }
     for name, (restype, argtypes) in signatures.items():

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 import numpy as np
 from rapidfuzz import fuzz, process
 
-from bot.bulk_terms import bm25, index_terms
+from bot.bulk_terms import bm25, column_sums, index_terms
 from bot.models import Card, Match, SearchResult
 from bot.terms import SHORTHAND, prepare, tokens
 
@@ -103,12 +103,10 @@ class Index:
         self.strong = ~single
         # phrase postings: term -> phrases (titles and questions), phrases grouped by card
         self.phrase_ptr, self.phrase_ids = by_phrase.ptr, by_phrase.docs
-        p_rows = np.repeat(np.arange(len(vocab)), np.diff(self.phrase_ptr))
         self.phrase_card = owner[is_phrase].astype(np.int32)
         self.phrase_start = np.flatnonzero(np.diff(self.phrase_card, prepend=-1))
         self.phrase_owner = self.phrase_card[self.phrase_start]
-        self.phrase_weight = np.bincount(self.phrase_ids, weights=self.weight_of[p_rows],
-                                         minlength=len(self.phrase_card))
+        self.phrase_weight = column_sums(by_phrase, self.weight_of, len(self.phrase_card))
         self.words = [t for t in vocab if t.isascii() and t.isalpha() and len(t) >= 4
                       and self.doc_ptr[vocab[t] + 1] > self.doc_ptr[vocab[t]]]
         # typo targets: index words, and the synonyms and shorthand that fold into them
