@@ -2,10 +2,10 @@
 
 Per-string NFKC, OpenCC and regexes cost ~5 ms a card: a minute at 10,000 cards.
 Here each character goes through lookup tables built once (NFKC, case folding and
-traditional -> simplified, one character at a time) in C (bot/_scan.c), two halves of
-the texts at once, and shorthand, stop words and stems are worked out once per distinct
-English word. A text holding anything the tables cannot do exactly (characters that
-expand, compose or change under traditional -> simplified, dialect, slashes,
+traditional -> simplified, one character at a time) in C (bot/_scan.c), which also folds
+dialect, two halves of the texts at once; shorthand, stop words and stems are worked out
+once per distinct English word. A text holding anything the tables cannot do exactly
+(characters that expand, compose or change under traditional -> simplified, slashes,
 ampersands) is scanned again after `prepare()`; the very few still left take the string
 path. So the terms are identical: tests/test_bulk_terms.py checks every card line and
 random text.
@@ -144,8 +144,8 @@ def index_terms(texts: list[str], doc: np.ndarray, weight: np.ndarray, phrase: n
     weight = np.ascontiguousarray(weight, dtype=np.uint8)
     phrase = np.ascontiguousarray(phrase, dtype=np.int32)
     known = _Known(vocab)
-    # What the tables cannot do (traditional characters, dialect, slashes; a few % of card
-    # text) goes again after prepare(): only the cutting into terms is left. prepare() runs
+    # What the tables cannot do (traditional characters, slashes; a few % of card text)
+    # goes again after prepare(): only the cutting into terms is left. prepare() runs
     # while the scan goes on, for each batch scanned.
     prepared: dict[int, str] = {}
 
@@ -162,10 +162,10 @@ def index_terms(texts: list[str], doc: np.ndarray, weight: np.ndarray, phrase: n
         # and the very few left over take the string path
         done.append(_string_path([texts[i] for i in rest.tolist()], doc[rest], weight[rest],
                                  phrase[rest], vocab))
-        cards = _rows(done, False, len(vocab), 2 if len(texts) > 1000 else 1)
+        cards = _rows(done, False, len(vocab), workers=2)
         with ThreadPoolExecutor(1) as pool:  # settling the cards' rows, meanwhile phrases
             settled = pool.submit(_settle, cards)
-            phrases = _settle(_rows(done, True, len(vocab), 1))
+            phrases = _settle(_rows(done, True, len(vocab), workers=1))
             return settled.result(), phrases
 
 
@@ -195,7 +195,7 @@ def _scan(done: list[_Scanned], texts: list[str], ids: np.ndarray, doc: np.ndarr
     data = np.zeros(n, dtype=np.uint64)
     kinds = np.zeros(n, dtype=np.uint8)
     lens = np.zeros(n, dtype=np.int64)
-    if lib_py().texts_view(texts, _c(data), _c(kinds), _c(lens)) < 0:
+    if _library_py().texts_view(texts, _c(data), _c(kinds), _c(lens)) < 0:
         raise TypeError("texts must be str")
     d, w, p = doc[ids], weight[ids], phrase[ids]
     ends = np.cumsum(lens)
@@ -315,7 +315,8 @@ def _string_path(texts: list[str], doc: np.ndarray, weight: np.ndarray, phrase: 
 def _rows(done: list[_Scanned], phrases: bool, n_rows: int, workers: int) -> Postings:
     """Every scanner's entries as rows by term, to be settled. A term's row has a place
     for each raw id standing for it (in scanner order: the halves' documents follow each
-    other); the scanners spread their entries to those places (two at once if workers)."""
+    other); the scanners spread their entries to those places (two at once when there
+    are many and two workers are allowed)."""
     lib = _library()
     parts = [s.phrase_sources if phrases else s.doc_sources for s in done]
     term = np.concatenate([p[0] for p in parts])
@@ -328,6 +329,7 @@ def _rows(done: list[_Scanned], phrases: bool, n_rows: int, workers: int) -> Pos
     docs = np.empty(int(ptr[-1]), dtype=np.int32)
     weights = np.empty(int(ptr[-1]), dtype=np.float32)
     ends = np.cumsum([len(p[0]) for p in parts])
+    workers = workers if len(docs) > PARALLEL else 1
 
     def spread(k: int) -> None:
         for i in range(k, len(done), workers):
@@ -424,7 +426,7 @@ def _path() -> str:
 
 
 @cache
-def lib_py() -> ctypes.PyDLL:
+def _library_py() -> ctypes.PyDLL:
     """texts_view(), which reads str objects: called holding the GIL."""
     lib = ctypes.PyDLL(_path())
     lib.texts_view.restype = ctypes.c_int
