@@ -30,4 +30,4 @@ bench: $(STAMP)
 	$(PY) bench/search_bench.py
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache build bot/_scan*.so

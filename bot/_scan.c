@@ -8,18 +8,17 @@
    for. Per raw id the scanner keeps the documents it occurs in, with summed weights,
    and the phrases (titles and questions, fillers dropped) it occurs in.
 
-   gather(): those lists, from several scanners, as rows of a CSR matrix by term.
+   spread() and settle_rows(): those lists, from several scanners, as the rows of a CSR
+   matrix by term.
 
    Only texts_view() uses the Python API (called with the GIL held); the rest is plain C
    on buffers, called with the GIL released so that two scanners run at once. */
 
 #define PY_SSIZE_T_CLEAN
-#define _GNU_SOURCE
 #include <Python.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 
 enum { OTHER = 0, CJK = 1, WORD = 2, SLOW = 3, APOSTROPHE = 4 };
 enum { RAW_CHAR = 1, RAW_PAIR = 2, RAW_WORD = 3 };
@@ -115,55 +114,10 @@ typedef struct {
     int64_t ch_cap, cl_cap, ch2_cap, cl2_cap, line_cap;
 } Scanner;
 
-/* Memory: blocks of 1 MB and more are mappings asked to use huge pages. Lists and tables
-   are read and written all over; with 4 KB pages (here, in a virtual machine) the
-   address translation misses cost more than the work. */
-#define HEAD 64 /* before each block: its size, and its mapping's length (0: malloc) */
-#define BIG (1 << 20)
-#define HUGE (1 << 21)
-
-static void *mem_resize(void *p, size_t bytes) {
-    size_t *head = p ? (size_t *)((char *)p - HEAD) : NULL;
-    size_t want = bytes + HEAD;
-    if (want < BIG && (!head || !head[1])) {
-        head = realloc(head, want);
-        if (!head) abort();
-        head[0] = bytes;
-        head[1] = 0;
-        return (char *)head + HEAD;
-    }
-    size_t len = (want + HUGE - 1) / HUGE * HUGE;
-    if (head && head[1] >= len) {
-        head[0] = bytes;
-        return p;
-    }
-    void *q;
-    if (head && head[1]) {
-        q = mremap(head, head[1], len, MREMAP_MAYMOVE);
-    } else {
-        q = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-        if (q != MAP_FAILED && head) {
-            memcpy((char *)q + HEAD, p, head[0] < bytes ? head[0] : bytes);
-            free(head);
-        }
-    }
-    if (q == MAP_FAILED) abort();
-    madvise(q, len, MADV_HUGEPAGE);
-    head = q;
-    head[0] = bytes;
-    head[1] = len;
-    return (char *)q + HEAD;
-}
-
-static void mem_free(void *p) {
-    if (!p) return;
-    size_t *head = (size_t *)((char *)p - HEAD);
-    if (head[1]) munmap(head, head[1]);
-    else free(head);
-}
-
 static void *resize(void *p, int64_t n, size_t size) {
-    return mem_resize(p, (size_t)(n ? n : 1) * size);
+    void *q = realloc(p, (size_t)(n ? n : 1) * size);
+    if (!q) abort(); /* out of memory: as Python would, but without a MemoryError */
+    return q;
 }
 
 /* p with room for need items (doubling); *cap is updated. */
@@ -229,17 +183,17 @@ static void book_init(Book *b, const int32_t *packed) {
     memcpy(next, b->group_at, sizeof(int32_t) * (groups + 2));
     for (int32_t k = 0; k < b->n; k++) /* in entry order: longest first within a group */
         b->group[next[b->starts[b->units[b->key_at[k]]]]++] = k;
-    mem_free(next);
+    free(next);
 }
 
 static void book_free(Book *b) {
-    mem_free(b->key_at);
-    mem_free(b->key_len);
-    mem_free(b->to_at);
-    mem_free(b->to_len);
-    mem_free(b->units);
-    mem_free(b->group_at);
-    mem_free(b->group);
+    free(b->key_at);
+    free(b->key_len);
+    free(b->to_at);
+    free(b->to_len);
+    free(b->units);
+    free(b->group_at);
+    free(b->group);
 }
 
 /* The entry whose key is at ch[j..n), longest first; -1 if none. */
@@ -260,8 +214,8 @@ static int32_t book_match(const Book *b, const uint16_t *ch, int64_t j, int64_t 
 
 Scanner *scanner_new(const uint16_t *mapped, const uint8_t *kind, const int32_t *fillers,
                      const int32_t *dialect) {
-    Scanner *s = mem_resize(NULL, sizeof(Scanner));
-    memset(s, 0, sizeof(Scanner));
+    Scanner *s = calloc(1, sizeof(Scanner));
+    if (!s) abort();
     book_init(&s->fillers, fillers);
     book_init(&s->dialect, dialect);
     for (int u = 0; u < 65536; u++)
@@ -283,11 +237,11 @@ void scanner_free(Scanner *s) {
                      s->entries, s->next, s->touched, s->weight, s->ch, s->cl, s->line};
     Lists *lists[] = {&s->docs, &s->phrases};
     for (int k = 0; k < 2; k++) {
-        mem_free(lists[k]->buckets);
-        mem_free(lists[k]->count);
+        free(lists[k]->buckets);
+        free(lists[k]->count);
     }
-    for (size_t k = 0; k < sizeof owned / sizeof *owned; k++) mem_free(owned[k]);
-    mem_free(s);
+    for (size_t k = 0; k < sizeof owned / sizeof *owned; k++) free(owned[k]);
+    free(s);
 }
 
 static int32_t new_raw(Scanner *s, uint8_t kind, uint32_t code, int64_t at, int32_t len) {
@@ -376,7 +330,7 @@ static void added(Table *t, int64_t j, uint32_t key, int32_t id) {
         bigger.slots[k] = t->slots[i];
     }
     bigger.used = t->used;
-    mem_free(t->slots);
+    free(t->slots);
     *t = bigger;
 }
 
@@ -749,7 +703,7 @@ int64_t settle_rows(int64_t *ptr, int32_t first, int32_t last, int64_t out, int3
         }
         out += n;
     }
-    mem_free(tail);
+    free(tail);
     return out;
 }
 
