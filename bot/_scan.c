@@ -232,9 +232,10 @@ void scanner_free(Scanner *s) {
     if (!s) return;
     book_free(&s->fillers);
     book_free(&s->dialect);
-    void *owned[] = {s->ch2, s->cl2, s->pairs_seen.slots, s->words_seen.slots, s->raw_kind, s->raw_code,
-                     s->raw_at, s->raw_len, s->slot, s->stamp, s->mark, s->blocked, s->pool,
-                     s->entries, s->next, s->touched, s->weight, s->ch, s->cl, s->line};
+    void *owned[] = {s->ch, s->cl, s->ch2, s->cl2, s->line, s->pairs_seen.slots,
+                     s->words_seen.slots, s->raw_kind, s->raw_code, s->raw_at, s->raw_len,
+                     s->slot, s->stamp, s->mark, s->blocked, s->pool, s->entries, s->next,
+                     s->touched, s->weight};
     Lists *lists[] = {&s->docs, &s->phrases};
     for (int k = 0; k < 2; k++) {
         free(lists[k]->buckets);
@@ -276,7 +277,8 @@ static void append(Scanner *s, Lists *lists, int32_t raw, int32_t doc, uint32_t 
     if (bucket >= lists->n_buckets) {
         int64_t n = lists->n_buckets;
         lists->buckets = grow(lists->buckets, &lists->n_buckets, bucket + 1, sizeof(List));
-        for (int64_t k = n; k < lists->n_buckets; k++) lists->buckets[k] = (List){0, 0, EMPTY, EMPTY};
+        for (int64_t k = n; k < lists->n_buckets; k++)
+            lists->buckets[k] = (List){0, 0, EMPTY, EMPTY};
     }
     List *list = &lists->buckets[bucket];
     if (list->cur == list->end) {

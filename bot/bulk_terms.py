@@ -103,6 +103,7 @@ def _book(entries: list[tuple[str, str]]) -> np.ndarray:
     replacement length, key, replacement]; the first that matches wins."""
     out = [len(entries)]
     for key, to in entries:
+        assert key and all(ord(ch) < 0x10000 for ch in key + to), key
         out += [len(key), len(to), *map(ord, key), *map(ord, to)]
     return np.array(out, dtype=np.int32)
 
