@@ -64,9 +64,9 @@ typedef struct {
     int32_t growth; /* at most this many characters replace one */
     int32_t *key_at, *key_len, *to_at, *to_len;
     uint16_t *units; /* keys and replacements */
-    int32_t groups, *group_at, *group; /* entries by first character: group g (from 1)
-                                          is group[group_at[g]:group_at[g + 1]] */
-    uint8_t starts[65536];                /* per character: its group, or 0 */
+    int32_t *group_at, *group; /* entries by first character: group g (from 1) is
+                                  group[group_at[g]:group_at[g + 1]] */
+    uint8_t starts[65536];        /* per character: its group, or 0 */
 } Book;
 
 typedef struct {
@@ -173,7 +173,6 @@ static void book_init(Book *b, const int32_t *packed) {
             b->starts[first] = (uint8_t)++groups;
         }
     }
-    b->groups = groups;
     b->group_at = resize(NULL, groups + 2, 4);
     b->group = resize(NULL, b->n, 4);
     memset(b->group_at, 0, sizeof(int32_t) * (groups + 2));
