@@ -237,6 +237,35 @@ def synth(real: list[Card], n: int, seed: int = 7) -> list[Card]:
     return out
 
 
+def distinct(cards: list[Card], originals: int, seed: int = 11) -> list[Card]:
+    """The cards with every line of the copies (after the first `originals`) made
+    different: two characters of the real cards' Chinese, or a made-up word from a pool
+    of 40,000, put at the end of each line. The copies otherwise repeat the real cards'
+    lines; this is a harder test for the build than a real card base would be."""
+    rng = random.Random(seed)
+    chars = sorted({ch for c in cards[:originals] for ch in c.title.zh + c.summary.zh
+                    if "\u4e00" <= ch <= "\u9fff"})
+    words = ["".join(rng.choice("abcdefghijklmnopqrstuvwxyz") for _ in range(rng.randint(5, 8)))
+             for _ in range(40000)]
+
+    def zh(line: str) -> str:
+        return line + rng.choice(chars) + rng.choice(chars)
+
+    def en(line: str) -> str:
+        return f"{line} {rng.choice(words)}"
+
+    def lines(ls: Lines) -> Lines:
+        return Lines(tuple(map(zh, ls.zh)), tuple(map(en, ls.en)))
+
+    def text(t: Text) -> Text:
+        return Text(zh(t.zh), en(t.en))
+
+    return cards[:originals] + [replace(
+        c, title=text(c.title), summary=text(c.summary), questions=lines(c.questions),
+        steps=lines(c.steps), say=lines(c.say), escalate=lines(c.escalate),
+        never=lines(c.never)) for c in cards[originals:]]
+
+
 def lat(fn: Any, queries: list[str]) -> tuple[float, float]:
     times = []
     for q in queries:
@@ -272,6 +301,10 @@ def scale(real: list[Card], sizes: list[int], queries: list[str]) -> None:
     for r in runs:
         print(f"  VmRSS before build {r[1]} MB, after {r[2]} MB (+{float(r[2]) - float(r[1]):.1f}"
               f" MB); highest {r[3]} MB")
+    r = subprocess.run([sys.executable, __file__, "--mem-child", str(big), "--distinct"],
+                       capture_output=True, text=True, check=True, cwd=ROOT).stdout.split()
+    print(f"  With every line of the copies made distinct (bench.distinct): {float(r[0]):.2f} s, "
+          f"{r[4]} terms (the copies as they are: {runs[0][4]}), +{float(r[2]) - float(r[1]):.1f} MB")
     print()
 
 
@@ -284,18 +317,18 @@ def rss_mb(field: str = "VmRSS") -> float:
     return float("nan")
 
 
-def mem_child(n: int) -> None:
+def mem_child(n: int, varied: bool) -> None:
     """Build time and memory of ours at n cards, in this fresh process: printed as
-    "seconds rss-before rss-after peak" (MB)."""
+    "seconds rss-before rss-after peak terms" (MB)."""
     real = [c for c in check(ROOT / "knowledge")[0] if c.id]
-    cards = synth(real, n)
+    cards = distinct(synth(real, n), len(real)) if varied else synth(real, n)
     Index(real)  # as the bot starts: the real cards first (lookup tables, the C library)
     before = rss_mb()
     t = time.perf_counter()
     index = Index(cards)
     built = time.perf_counter() - t
     after = rss_mb()
-    print(f"{built:.3f} {before:.1f} {after:.1f} {rss_mb('VmHWM'):.1f}")
+    print(f"{built:.3f} {before:.1f} {after:.1f} {rss_mb('VmHWM'):.1f} {len(index.vocab)}")
     assert len(index.cards) == n
 
 
@@ -323,9 +356,10 @@ def main() -> None:
     ap.add_argument("--sizes", default="40,1000,10000")
     ap.add_argument("--quick", action="store_true", help="skip sizes of 10,000 and up")
     ap.add_argument("--mem-child", type=int, help=argparse.SUPPRESS)
+    ap.add_argument("--distinct", action="store_true", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.mem_child:
-        mem_child(args.mem_child)
+        mem_child(args.mem_child, args.distinct)
         return
     real, problems = check(ROOT / "knowledge")
     real = [c for c in real if c.id]

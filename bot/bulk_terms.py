@@ -29,6 +29,7 @@ from bot.terms import (
     DIALECT,
     EN_STOP,
     SHORTHAND,
+    STEMS,
     ZH_FILLER,
     prepare,
     prepare_many,
@@ -248,22 +249,23 @@ class _Known:
 
     def __init__(self, vocab: dict[str, int]) -> None:
         self.vocab = vocab
-        self.codes: dict[int, int] = {}
         self.words: dict[tuple[str, bool], tuple[list[int], list[int], bool]] = {}
 
-    def code(self, c: int) -> int:
-        """A character (c < 2**16) or a pair (first << 16 | second)."""
-        t = self.codes.get(c)
-        if t is None:
-            t = self.codes[c] = _id(self.vocab, chr(c) if c < 0x10000 else
-                                    chr(c >> 16) + chr(c & 0xFFFF))
-        return t
+    def codes(self, codes: np.ndarray) -> np.ndarray:
+        """Term ids of characters (code < 2**16) and pairs (first << 16 | second); the
+        strings are made by numpy, all at once."""
+        two = np.zeros((len(codes), 2), dtype=np.uint32)  # UTF-32, a 0 ends a character
+        pair = codes >= 0x10000
+        two[:, 0] = np.where(pair, codes >> 16, codes)
+        two[:, 1] = np.where(pair, codes & 0xFFFF, 0)
+        vocab = self.vocab
+        return np.array([vocab.setdefault(t, len(vocab)) for t in two.view("<U2").ravel().tolist()],
+                        dtype=np.int32)
 
     def word(self, word: str, prepared: bool) -> tuple[list[int], list[int], bool]:
         """Its terms, its terms in a phrase, and whether its text must go another way."""
         if (word, prepared) not in self.words:
-            ids, odd = _word_terms(word, self.vocab, False, prepared)
-            self.words[word, prepared] = ids, _word_terms(word, self.vocab, True, prepared)[0], odd
+            self.words[word, prepared] = _word_terms(word, self.vocab, prepared)
         return self.words[word, prepared]
 
 
@@ -272,7 +274,7 @@ def _map(scanner: int, known: _Known, prepared: bool) -> tuple[_Scanned, np.ndar
     raw ids are words only the string path cuts right."""
     kind, code, at, length, n_docs, n_phrases, pool = _export(scanner)
     cjk = np.flatnonzero(kind != RAW_WORD).astype(np.int32)
-    single = np.array(list(map(known.code, code[cjk].tolist())), dtype=np.int32)
+    single = known.codes(code[cjk].astype(np.int64))
     words = np.flatnonzero(kind == RAW_WORD).astype(np.int32)
     spelling = pool.tobytes()
     found = [known.word(spelling[a:a + n].decode("ascii"), prepared)
@@ -393,19 +395,22 @@ def _each(work: Callable[[int], None], parts: int) -> None:
 _EMPTY = (np.zeros(0, np.int32), np.zeros(0, np.int32), np.zeros(0, np.int64))
 
 
-def _word_terms(word: str, vocab: dict[str, int], drop_filler: bool, prepared: bool
-                ) -> tuple[list[int], bool]:
-    """Term ids of one English run, and whether its text must be done another way: the
-    pattern takes one apostrophe and letters after it, and a shorthand next to an
-    apostrophe is folded by prepare() before the words are cut."""
+def _word_terms(word: str, vocab: dict[str, int], prepared: bool
+                ) -> tuple[list[int], list[int], bool]:
+    """Term ids of one English run, those in a phrase (stop words out), and whether its
+    text must be done another way: the pattern takes one apostrophe and letters after
+    it, and a shorthand next to an apostrophe is folded by prepare() before the words
+    are cut."""
     if "'" in word:
         head, _, tail = word.partition("'")
         if not tail.isalpha() or not prepared and (head in SHORTHAND or tail in SHORTHAND):
-            return [], True
+            return [], [], True
     elif prepared or word not in SHORTHAND:  # what tokens() makes of one plain word
-        return ([] if drop_filler and word in EN_STOP else [_id(vocab, stem(word))]), False
-    return [_id(vocab, t) for t in tokens(word if prepared else SHORTHAND.get(word, word),
-                                           drop_filler)], False
+        ids = [_id(vocab, STEMS.get(word) or STEMS.setdefault(word, stem(word)))]
+        return ids, [] if word in EN_STOP else ids, False
+    text = word if prepared else SHORTHAND.get(word, word)
+    return ([_id(vocab, t) for t in tokens(text, False)],
+            [_id(vocab, t) for t in tokens(text, True)], False)
 
 
 def _id(vocab: dict[str, int], term: str) -> int:

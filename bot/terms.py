@@ -138,7 +138,7 @@ def prepare_many(texts: list[str]) -> list[str]:
 _UNIGRAM = re.compile(f"[{CJK}]")
 _BIGRAM = re.compile(f"(?=([{CJK}]{{2}}))")
 _WORD = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")
-_STEMS: dict[str, str] = {}
+STEMS: dict[str, str] = {}  # stem() of each word seen, kept
 
 
 def tokens(text: str, drop_filler: bool = True) -> list[str]:
@@ -152,5 +152,5 @@ def tokens(text: str, drop_filler: bool = True) -> list[str]:
     words = _WORD.findall(text)
     if drop_filler:
         words = [w for w in words if w not in EN_STOP]
-    stems = [_STEMS.get(w) or _STEMS.setdefault(w, stem(w)) for w in words]
+    stems = [STEMS.get(w) or STEMS.setdefault(w, stem(w)) for w in words]
     return _UNIGRAM.findall(text) + _BIGRAM.findall(text) + stems
