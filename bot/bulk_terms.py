@@ -39,7 +39,7 @@ from bot.terms import (
 from bot.text import INVISIBLE, to_simplified
 
 OTHER, CJK, WORD, SLOW, APOSTROPHE = 0, 1, 2, 3, 4  # character classes, as in _scan.c
-RAW_CHAR, RAW_PAIR, RAW_WORD = 1, 2, 3  # what a raw id stands for
+RAW_WORD = 3  # a raw id of an English run (1 and 2: a character, a pair; _scan.c)
 PREPARED = 1  # scan() flag: the texts went through prepare() already
 PARALLEL = 1 << 22  # characters from which two threads scan (two halves of the texts)
 BATCHES = 4  # per half: after each, its texts the tables cannot do are prepared meanwhile
