@@ -12,9 +12,10 @@ from pathlib import Path
 
 from bot import __version__
 from bot.app import StartupError
+from bot.authoring import card_problems, drill_stats, verdict
 from bot.config import ConfigError, Settings, load_settings
-from bot.knowledge import check
-from bot.models import Lang
+from bot.knowledge import Problem, check
+from bot.models import Card, Lang
 from bot.text import has_cjk, valid
 from bot.views import card_text
 
@@ -66,14 +67,26 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _kb_check(cards: list[Card], problems: list[Problem]) -> int:
+    """Loading problems, then the authoring rules (bot/authoring.py), then the drill figures."""
+    problems = problems + [Problem(c.source, c.id, field, message)
+                           for c in cards for field, message in card_problems(c)]
+    for problem in problems:
+        print(problem)
+    failed = len(problems)
+    for lang in Lang:
+        level, line = verdict(drill_stats(cards, lang))
+        print(f"{level}: {line}" if level != "ok" else line)
+        failed += level == "problem"
+    print(f"{len(cards)} cards, {failed} problem(s)", file=sys.stderr)
+    return 1 if failed else 0
+
+
 def _kb(args: argparse.Namespace, settings: Settings) -> int:
     path = getattr(args, "path", None) or getattr(args, "kb", None) or settings.knowledge
     cards, problems = check(path)
     if args.kb_command == "check":
-        for problem in problems:
-            print(problem)
-        print(f"{len(cards)} cards, {len(problems)} problem(s)", file=sys.stderr)
-        return 1 if problems else 0
+        return _kb_check(cards, problems)
     if problems:
         print(f"warning: {len(problems)} problem(s) in the cards; run `kb check`", file=sys.stderr)
     if args.kb_command == "list":

@@ -20,11 +20,12 @@ _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 RETRAIN_DEFAULTS = {"safety": 90, "script": 180, "sop": 180, "skill": 180, "policy": 365}
 LANGS = ("zh", "en")
+HANT = "zh-Hant"  # questions only
 TEXT_FIELDS = ("title", "summary")
-LINE_FIELDS = ("steps", "say", "escalate", "never", "questions")
-REQUIRED = ("id", "section", "type", "version", "title", "summary", *LINE_FIELDS[:4],
-            "questions", "drills")
-KNOWN = {*REQUIRED, "retrain_days", "related"}
+LINE_FIELDS = ("now", "steps", "say", "escalate", "never", "questions")
+REQUIRED = ("id", "section", "type", "version", "title", "summary", "steps", "say",
+            "escalate", "never", "questions", "drills")
+KNOWN = {*REQUIRED, "now", "retrain_days", "related"}  # `now`: kb check requires it
 ITEM_KNOWN = {"id", "question", "options", "explain"}
 OPTION_KNOWN = {"id", "text", "correct"}
 ID_RE = re.compile(r"^[a-z0-9_]+(\.[a-z0-9_]+)*$")
@@ -92,9 +93,15 @@ class _Checker:
         if not isinstance(raw, dict):
             self.bad(field, "expected {zh: [...], en: [...]}")
             return Lines((), ())
-        self.unknown(raw, set(LANGS), field)
+        # questions may hold traditional-Chinese ways of asking apart (zh-Hant);
+        # they are matched like the zh ones, so they join that list
+        langs = (*LANGS, HANT) if field == "questions" else LANGS
+        self.unknown(raw, set(langs), field)
         out: dict[str, tuple[str, ...]] = {}
-        for lang in LANGS:
+        for lang in langs:
+            if lang == HANT and lang not in raw:
+                out[lang] = ()
+                continue
             value = raw.get(lang)
             if value is None:
                 self.bad(field, f"missing language {lang}")
@@ -106,7 +113,7 @@ class _Checker:
                 if not isinstance(line, str | int | float) or not str(line).strip():
                     self.bad(f"{field}.{lang}[{n}]", "empty text")
             out[lang] = tuple(str(v).strip() for v in value if isinstance(v, str | int | float))
-        return Lines(out["zh"], out["en"])
+        return Lines(out["zh"] + out.get(HANT, ()), out["en"])
 
     def unknown(self, raw: dict[str, Any], known: set[str], where: str) -> None:
         for key in raw:
@@ -199,7 +206,7 @@ class _Checker:
         return Card(
             id=card_id, section=str(section), type=str(ctype), version=version,
             retrain_days=retrain, title=texts.get("title", empty),
-            summary=texts.get("summary", empty), steps=lines.get("steps", no_lines),
+            summary=texts.get("summary", empty), now=lines.get("now", no_lines), steps=lines.get("steps", no_lines),
             say=lines.get("say", no_lines), escalate=lines.get("escalate", no_lines),
             never=lines.get("never", no_lines), related=tuple(related),
             questions=questions or no_lines,

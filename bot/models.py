@@ -71,6 +71,7 @@ class Card:
     retrain_days: int
     title: Text
     summary: Text
+    now: Lines  # 1-3 short lines: what to do in the next minute
     steps: Lines
     say: Lines
     escalate: Lines

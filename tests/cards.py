@@ -21,6 +21,7 @@ def card(card_id: str, section: str = "complaints", ctype: str = "script", **ext
         "id": card_id, "section": section, "type": ctype, "version": 1,
         "title": bi(f"{word}标题", f"{word} title"),
         "summary": bi(f"{word}摘要", f"{word} summary"),
+        "now": {"zh": [f"{word}先做这一步"], "en": [f"{word} first move"]},
         "steps": {"zh": [f"{word}第一步", "第二步"], "en": [f"{word} step one", "step two"]},
         "say": {"zh": ["您好"], "en": ["Hello"]},
         "escalate": {"zh": ["报主管"], "en": ["Tell the supervisor"]},

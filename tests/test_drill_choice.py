@@ -30,7 +30,7 @@ def make_card(card_id: str, section: str = "complaints", items: int = 3,
               retrain_days: int = 180) -> Card:
     empty = Lines((), ())
     return Card(id=card_id, section=section, type="script", version=1, retrain_days=retrain_days,
-                title=Text("标题", "title"), summary=Text("摘要", "summary"), steps=empty,
+                title=Text("标题", "title"), summary=Text("摘要", "summary"), now=empty, steps=empty,
                 say=empty, escalate=empty, never=empty, related=(), questions=empty,
                 drills=tuple(make_item(card_id, n) for n in range(1, items + 1)))
 

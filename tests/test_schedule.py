@@ -31,7 +31,7 @@ def make_card(card_id: str = "t.topic", version: int = 1, retrain_days: int = 90
                      (Option("a", Text("对", "right"), True), Option("b", Text("错", "wrong"), False)),
                      Text("因为", "because"))
     return Card(id=card_id, section="complaints", type="script", version=version,
-                retrain_days=retrain_days, title=Text("标题", "title"), summary=Text("摘要", "sum"),
+                retrain_days=retrain_days, title=Text("标题", "title"), summary=Text("摘要", "sum"), now=empty,
                 steps=empty, say=empty, escalate=empty, never=empty, related=(), questions=empty,
                 drills=(item,))
 
