@@ -1,7 +1,6 @@
-# `make run` and `make test` work on a fresh machine with Python 3.11 and a C
-# compiler: they create .venv and install the package with its dev extras,
-# compiling bot/_scan.c (again only when pyproject.toml, setup.py or the C
-# file changes).
+# `make run` and `make test` work on a fresh machine with Python 3.11 (no C
+# compiler needed): they create .venv and install the package with its dev
+# extras (again only when pyproject.toml changes).
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
@@ -9,7 +8,7 @@ STAMP := $(VENV)/.installed
 
 .PHONY: run test lint bench clean
 
-$(STAMP): pyproject.toml setup.py bot/_scan.c
+$(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e '.[dev]'
@@ -30,4 +29,4 @@ bench: $(STAMP)
 	$(PY) bench/search_bench.py
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache build bot/_scan*.so
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache build

@@ -3,7 +3,7 @@
 Design (chosen by measurement, see bench/search_bench.py and the README):
 1. Normalise (NFKC, case, traditional -> simplified, Cantonese and English
    shorthand), then tokens: CJK unigrams + bigrams, English word stems
-   (bot/terms.py; the cards all at once in bot/bulk_terms.py).
+   (bot/terms.py, for the cards and the query alike).
 2. English words the index has never seen are corrected to the nearest index
    word or synonym (rapidfuzz), so "balnce" finds "balance"; "yellin" is "yelling".
 3. BM25 over each card (titles and questions weighted up) retrieves candidates;
@@ -17,16 +17,15 @@ Design (chosen by measurement, see bench/search_bench.py and the README):
 
 from __future__ import annotations
 
-import gc
 import math
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 from rapidfuzz import fuzz, process
 
-from bot.bulk_terms import bm25, column_sums, index_terms
 from bot.models import Card, Match, SearchResult
-from bot.terms import SHORTHAND, prepare, tokens
+from bot.terms import SHORTHAND, bm25, column_sums, index_terms, prepare, tokens
 
 FIELD_WEIGHTS = {"title": 3, "questions": 2, "summary": 1, "body": 1}
 K1, B = 1.2, 0.75
@@ -81,16 +80,10 @@ class Index:
                               per_field.ravel())
         phrase = np.where(is_phrase, np.cumsum(is_phrase) - 1, -1)
         vocab: dict[str, int] = {}
-        collecting = gc.isenabled()
-        gc.disable()  # hundreds of thousands of new objects, none of them garbage
-        try:
-            by_card, by_phrase = index_terms(texts, owner, weight, phrase, vocab)
-        finally:
-            if collecting:
-                gc.enable()
+        by_card, by_phrase = index_terms(texts, owner, weight, phrase, vocab)
         self.vocab = vocab
         # card postings: a CSR matrix term -> (card ids, BM25 term weights)
-        bm25(by_card, n, K1, B)
+        by_card = bm25(by_card, n, K1, B)
         self.doc_ptr, self.doc_ids, self.doc_w = by_card.ptr, by_card.docs, by_card.weights
         df = np.diff(self.doc_ptr).astype(np.float64)
         self._used = (df > 0).tobytes()  # per term: 1 if a card uses it (a phrase may not)
@@ -112,31 +105,27 @@ class Index:
         # typo targets: index words, and the synonyms and shorthand that fold into them
         self.spellings = self.words + sorted(k for k in SHORTHAND if len(k) >= 4
                                              and k.isalpha() and k not in vocab)
-        self._fixes: dict[str, list[str]] = {}
+        # bounded: every new word users type would otherwise stay
+        self._correct = lru_cache(maxsize=4096)(self._fix)
 
-    def _correct(self, word: str) -> list[str]:
-        """Index terms for an unknown English word (typo tolerance), cached: "yellin" read
+    def _fix(self, word: str) -> tuple[str, ...]:
+        """Index terms for an unknown English word (typo tolerance): "yellin" read
         as "yelling"; else the nearest index word, or the nearest synonym or shorthand
         folded as usual ("jornalist" -> journalist -> reporter); else the word itself."""
-        if word not in self._fixes:
-            self._fixes[word] = self._fix(word)
-        return self._fixes[word]
-
-    def _fix(self, word: str) -> list[str]:
         if len(word) < 4 or not word.isalpha():
-            return [word]
+            return (word,)
         if word.endswith("in"):  # chat English drops the g: askin, starin
             full = tokens(prepare(word + "g"))
             if all(self._known(t) is not None for t in full):
-                return full  # [] for a stop word ("doin")
+                return tuple(full)  # [] for a stop word ("doin")
         found = process.extract(word, self.spellings, scorer=fuzz.ratio, score_cutoff=80,
                                 limit=None)
         if not found:
-            return [word]
+            return (word,)
         # equally close: the word more cards use, then the first in order; never the
         # index's build order, so the answer does not change with how it was built
         best = min(found, key=lambda f: (-f[1], -self._df(f[0]), f[0]))[0]
-        return tokens(prepare(best)) if best in SHORTHAND else [best]
+        return tuple(tokens(prepare(best))) if best in SHORTHAND else (best,)
 
     def _df(self, term: str) -> int:
         tid = self.vocab.get(term)
@@ -148,7 +137,7 @@ class Index:
 
     def query_terms(self, query: str) -> list[str]:
         """Query tokens; unknown English words corrected where a close index word exists."""
-        terms = []
+        terms: list[str] = []
         for tok in tokens(prepare(query)):
             if self._known(tok) is None and tok.isascii():
                 terms += self._correct(tok)

@@ -2,13 +2,17 @@
 
 Text is normalised (NFKC, case, traditional -> simplified), Cantonese and chat
 shorthand are folded to the words the cards use, then split into CJK unigrams and
-bigrams and English word stems. `bot.bulk_terms` does the same for a whole
-knowledge base at once; tests keep the two equal.
+bigrams and English word stems; `index_terms` makes the postings of a whole
+knowledge base from the same rules.
 """
 
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
+from functools import lru_cache
+
+import numpy as np
 
 from bot.text import CJK, clean, normalise, to_simplified
 
@@ -80,6 +84,7 @@ _RUN_RE = re.compile(r"[a-z0-9/&]+(?: u(?![a-z0-9/&]))?")
 _DIALECT_RE = re.compile("|".join(map(re.escape, sorted(DIALECT, key=len, reverse=True))))
 
 
+@lru_cache(maxsize=65536)  # bounded: queries bring new words forever
 def stem(word: str) -> str:
     """A light English stemmer: folds plurals, -ing / -ed and a final e.
 
@@ -138,19 +143,80 @@ def prepare_many(texts: list[str]) -> list[str]:
 _UNIGRAM = re.compile(f"[{CJK}]")
 _BIGRAM = re.compile(f"(?=([{CJK}]{{2}}))")
 _WORD = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")
-STEMS: dict[str, str] = {}  # stem() of each word seen, kept
 
 
 def tokens(text: str, drop_filler: bool = True) -> list[str]:
     """CJK unigrams + bigrams and English stems of already `prepare`d text.
 
-    The definition of a text's terms: queries use it, and `bot.bulk_terms` must
-    give the same for the cards (it falls back to this for what it cannot do).
+    The definition of a text's terms, for the cards and for queries alike.
     """
     if drop_filler:
         text = _ZH_FILLER_RE.sub(" ", text)
     words = _WORD.findall(text)
     if drop_filler:
         words = [w for w in words if w not in EN_STOP]
-    stems = [STEMS.get(w) or STEMS.setdefault(w, stem(w)) for w in words]
+    stems = [stem(w) for w in words]
     return _UNIGRAM.findall(text) + _BIGRAM.findall(text) + stems
+
+
+@dataclass(frozen=True)
+class Postings:
+    """A CSR matrix: row t (a term id) is documents docs[ptr[t]:ptr[t + 1]], ascending,
+    with weights (summed field weights; for phrases 1)."""
+
+    ptr: np.ndarray
+    docs: np.ndarray
+    weights: np.ndarray
+
+
+def index_terms(texts: list[str], doc: np.ndarray, weight: np.ndarray, phrase: np.ndarray,
+                vocab: dict[str, int]) -> tuple[Postings, Postings]:
+    """Postings by term of texts: text i counts for document doc[i] with weight weight[i],
+    and is phrase phrase[i] (-1 for none), whose terms drop fillers and stop words. New
+    terms are added to vocab; both matrices have a row for every term of it."""
+    d_term: list[int] = []
+    d_text: list[int] = []
+    p_term: list[int] = []
+    p_of: list[int] = []
+    for i, (text, ph) in enumerate(zip(prepare_many(texts), phrase.tolist(), strict=True)):
+        for term in tokens(text, drop_filler=False):
+            d_term.append(vocab.setdefault(term, len(vocab)))
+            d_text.append(i)
+        if ph >= 0:
+            for term in tokens(text):
+                p_term.append(vocab.setdefault(term, len(vocab)))
+                p_of.append(ph)
+    at = np.array(d_text, dtype=np.int64)
+    cards = _csr(np.array(d_term, dtype=np.int64), doc[at].astype(np.int64),
+                 weight[at].astype(np.float32), len(vocab))
+    ones = np.ones(len(p_of), dtype=np.float32)
+    phrases = _csr(np.array(p_term, dtype=np.int64), np.array(p_of, dtype=np.int64), ones,
+                   len(vocab))
+    # a phrase counts each of its terms once
+    return cards, Postings(phrases.ptr, phrases.docs, np.ones_like(phrases.weights))
+
+
+def _csr(rows: np.ndarray, cols: np.ndarray, weights: np.ndarray, n_rows: int) -> Postings:
+    """Entries (row, col, weight) as CSR, repeats of a (row, col) summed."""
+    width = int(cols.max()) + 1 if len(cols) else 1
+    keys, where = np.unique(rows * width + cols, return_inverse=True)
+    summed = np.bincount(where, weights=weights, minlength=len(keys)).astype(np.float32)
+    ptr = np.zeros(n_rows + 1, dtype=np.int64)
+    np.cumsum(np.bincount(keys // width, minlength=n_rows), out=ptr[1:])
+    return Postings(ptr, (keys % width).astype(np.int32), summed)
+
+
+def bm25(p: Postings, n_docs: int, k1: float, b: float) -> Postings:
+    """BM25 term weights from summed field weights (tf); a document's length is the sum
+    of its weights."""
+    lengths = np.bincount(p.docs, weights=p.weights, minlength=n_docs)
+    avg = float(lengths.mean()) if n_docs else 1.0
+    norm = k1 * (1 - b + b * lengths[p.docs] / (avg or 1.0))
+    tf = p.weights.astype(np.float64)
+    return Postings(p.ptr, p.docs, (tf * (k1 + 1) / (tf + norm)).astype(np.float32))
+
+
+def column_sums(p: Postings, row_weight: np.ndarray, n_docs: int) -> np.ndarray:
+    """Per document, the sum of row_weight[t] over the rows t it is in."""
+    rows = np.repeat(np.arange(len(p.ptr) - 1), np.diff(p.ptr))
+    return np.bincount(p.docs, weights=row_weight[rows], minlength=n_docs)
