@@ -49,3 +49,26 @@ def write_cards(folder: Path, *cards: dict[str, Any]) -> Path:
         name = data.get("id") or "card"
         (folder / f"{name}.yaml").write_text(yaml.safe_dump(data, allow_unicode=True), "utf-8")
     return folder
+
+
+def full_card(card_id: str, right: str = "乙方案", wrong: tuple[str, ...] = ("甲方案", "丙方案"),
+              right_en: str = "plan b", wrong_en: tuple[str, ...] = ("plan a", "plan c"),
+              items: int = 4, **extra: Any) -> dict[str, Any]:
+    """A card that also meets kb check's authoring rules (40 ways of asking in every
+    kind, a `now`, 4 drill items) with the given option texts in every item."""
+    word = card_id.split(".")[-1]
+    data = card(card_id, **extra)
+    data["questions"] = {
+        "zh": [f"简体问题{i}" for i in range(15)] + [f"{word} acct 问题{i}" for i in range(4)],
+        "zh-Hant": [f"問題說明{i}" for i in range(6)],
+        "en": [f"{word} question {i}" for i in range(15)],
+    }
+    data["drills"] = [
+        {"id": f"{card_id}.d{n}", "question": bi(f"{word}题{n}", f"{word} q{n}"),
+         "options": [{"id": "a", "correct": True, "text": bi(right, right_en)}]
+         + [{"id": chr(98 + k), "text": bi(zh, en)}
+            for k, (zh, en) in enumerate(zip(wrong, wrong_en, strict=True))],
+         "explain": bi("因为", "because")}
+        for n in range(1, items + 1)
+    ]
+    return data
