@@ -322,7 +322,7 @@ def mem_child(n: int, varied: bool) -> None:
     "seconds rss-before rss-after peak terms" (MB)."""
     real = [c for c in check(ROOT / "knowledge")[0] if c.id]
     cards = distinct(synth(real, n), len(real)) if varied else synth(real, n)
-    Index(real)  # as the bot starts: the real cards first (lookup tables, the C library)
+    Index(real)  # as the bot starts: the real cards first
     before = rss_mb()
     t = time.perf_counter()
     index = Index(cards)
