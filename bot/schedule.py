@@ -5,7 +5,8 @@ Definitions (also in the README):
   correctly while the card is at that version. The pass is dated by that answer.
 - `current`: passed at the card's current version, less than `retrain_days` ago.
 - `due`: answered before but not passed at the current version (a miss, or a
-  version bump since the last pass), or the last pass is `retrain_days` old.
+  version bump since the last pass: see `bump_delay`), or the last pass is
+  `retrain_days` old.
 - `overdue`: due for more than the grace period.
 - `new`: never answered.
 A missed item comes back after 1, 3, 7, 14, 30 days of correct answers; a miss
@@ -14,6 +15,7 @@ starts it over at 1 day; after the last step it leaves the spaced queue.
 
 from __future__ import annotations
 
+import zlib
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, tzinfo
 from enum import StrEnum
@@ -23,6 +25,11 @@ import chinese_calendar
 from bot.models import Card, DrillItem, ItemState, TopicState
 
 INTERVALS_DAYS = (1, 3, 7, 14, 30)
+# A version bump makes an older pass due within this many days (safety cards sooner),
+# each card on its own day: a batch of bumps must not make a whole team due, and a week
+# later overdue, on one day.
+BUMP_SPREAD_DAYS = {"safety": 7}
+BUMP_SPREAD_DEFAULT = 28
 
 
 class Status(StrEnum):
@@ -51,13 +58,22 @@ def topic_status(card: Card, state: TopicState | None, version_since: datetime |
     if state.last_pass_at is not None and state.last_pass_version == card.version:
         due_at = state.last_pass_at + timedelta(days=card.retrain_days)
     elif state.last_pass_at is not None:  # passed an older version
-        due_at = max(version_since or state.last_pass_at, state.last_pass_at)
+        seen = max(version_since or state.last_pass_at, state.last_pass_at)
+        due_at = min(seen + bump_delay(card),
+                     state.last_pass_at + timedelta(days=card.retrain_days))
     else:  # answered, never passed
         due_at = state.first_answer_at
     if now < due_at:
         return TopicStatus(card, Status.CURRENT, due_at)
     late = now - due_at > timedelta(days=grace_days)
     return TopicStatus(card, Status.OVERDUE if late else Status.DUE, due_at)
+
+
+def bump_delay(card: Card) -> timedelta:
+    """How long after its new version is first seen a card's refresher falls due: a
+    fixed number of days per card (from its id), spread over the window for its type."""
+    window = BUMP_SPREAD_DAYS.get(card.type, BUMP_SPREAD_DEFAULT)
+    return timedelta(days=zlib.crc32(card.id.encode()) % window)
 
 
 def after_answer(item: ItemState | None, correct: bool, drill_item: DrillItem,

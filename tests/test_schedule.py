@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -12,9 +13,11 @@ import pytest
 from bot.knowledge import check
 from bot.models import Card, DrillItem, ItemState, Lines, Option, Text, TopicState
 from bot.schedule import (
+    BUMP_SPREAD_DEFAULT,
     INTERVALS_DAYS,
     Status,
     after_answer,
+    bump_delay,
     is_working_day,
     local_at,
     topic_status,
@@ -112,16 +115,40 @@ def test_version_bump_makes_older_pass_due_from_version_since() -> None:
     c = make_card(version=2, retrain_days=180)
     state = passed(c.id, T0, version=1)
     since = T0 + timedelta(days=10)
-    before = topic_status(c, state, since, since - timedelta(seconds=1), GRACE)
+    due_at = since + bump_delay(c)
+    before = topic_status(c, state, since, due_at - timedelta(seconds=1), GRACE)
     assert before.status is Status.CURRENT
-    assert_due_then_overdue(c, state, since, due_at=since)
+    assert_due_then_overdue(c, state, since, due_at=due_at)
+
+
+def test_a_batch_of_bumps_is_spread_not_due_on_one_day() -> None:
+    """15 cards bumped on one day: their refreshers fall due on many different days
+    within the window (safety cards within a week), not all at once."""
+    since = T0 + timedelta(days=30)
+    cards = [make_card(f"t.topic{n}", version=2) for n in range(15)]
+    due = [topic_status(c, passed(c.id, T0, 1), since, since, GRACE) for c in cards]
+    days = {c.due_at for c in (topic_status(c, passed(c.id, T0, 1), since,
+                                            since + timedelta(days=60), GRACE) for c in cards)}
+    assert len(days) >= 8  # 15 cards over a 28-day window
+    assert all(d <= since + timedelta(days=BUMP_SPREAD_DEFAULT) for d in days if d)
+    assert sum(s.status is Status.CURRENT for s in due) >= 12  # few are due the first day
+    safety = replace(cards[0], type="safety")
+    assert bump_delay(safety) < timedelta(days=7)
+
+
+def test_a_bump_never_delays_the_normal_refresh() -> None:
+    c = make_card(version=2, retrain_days=90)
+    state = passed(c.id, T0, version=1)
+    since = T0 + timedelta(days=89)
+    s = topic_status(c, state, since, T0 + timedelta(days=90), GRACE)
+    assert s.due_at == T0 + timedelta(days=90) and s.status is Status.DUE
 
 
 def test_version_bump_due_well_before_retrain_days_lapse() -> None:
     c = make_card(version=3, retrain_days=365)
     state = passed(c.id, T0, version=2)
     since = T0 + timedelta(days=5)
-    s = topic_status(c, state, since, T0 + timedelta(days=6), GRACE)
+    s = topic_status(c, state, since, since + bump_delay(c), GRACE)
     assert s.status is Status.DUE  # same pass at version 3 would be current for a year
 
 
@@ -129,17 +156,17 @@ def test_version_seen_before_the_pass_is_due_from_the_pass() -> None:
     # version_since earlier than the pass: due from the pass itself (max of the two)
     c = make_card(version=2)
     state = passed(c.id, T0, version=1)
-    s = topic_status(c, state, T0 - timedelta(days=3), T0 + timedelta(hours=1), GRACE)
+    s = topic_status(c, state, T0 - timedelta(days=3), T0 + bump_delay(c), GRACE)
     assert s.status is Status.DUE
-    assert s.due_at == T0
+    assert s.due_at == T0 + bump_delay(c)
 
 
 def test_version_bump_without_version_since_is_due_from_the_pass() -> None:
     c = make_card(version=2)
     state = passed(c.id, T0, version=1)
-    s = topic_status(c, state, None, T0 + timedelta(days=1), GRACE)
+    s = topic_status(c, state, None, T0 + bump_delay(c), GRACE)
     assert s.status is Status.DUE
-    assert s.due_at == T0
+    assert s.due_at == T0 + bump_delay(c)
 
 
 def test_answered_never_passed_is_due_from_first_answer() -> None:
