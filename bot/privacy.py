@@ -1,7 +1,13 @@
 """Finding and masking customer data in free text before it is stored or logged.
 
-Everything is matched after NFKC (full-width digits become ASCII) with spaces and
-dashes allowed inside numbers, as staff paste them.
+Numbers are found by their digits, not by how they are written: a run of digits
+(ASCII, full-width, Chinese numerals) joined by anything a person types between
+groups (spaces, dots, slashes, dashes, underscores, soft hyphens, zero-width
+characters, a line break) is judged on the joined digits — a Luhn-valid card, an
+ID number with its check character, a mainland mobile — whatever the group sizes.
+The "long account number" rule only joins groups of three or more digits, so
+dates, times and money stay readable. Secrets after a keyword (PIN, password),
+passports, Hong Kong and Taiwan IDs and travel permits are masked whole.
 """
 
 from __future__ import annotations
@@ -9,17 +15,30 @@ from __future__ import annotations
 import re
 import unicodedata
 
-# Separators people paste inside numbers: space, no-break space, hyphens and dashes.
-_SEP_CHARS = " \u00a0\\-\u2010-\u2015\u2212"
-_SEP = f"[{_SEP_CHARS}]"
-# A digit run, optionally in groups of 3+ digits ("6222 0212 3456 7890 128",
-# "138-1234-5678"), optionally ending in the ID check letter X. Groups of one or
-# two digits do not join, so dates and times ("2026-11-28 10:30") stay apart.
-_DIGITS = re.compile(rf"(?<!\d)\d+(?:{_SEP}\d{{3,}})*(?:{_SEP}?[Xx](?![A-Za-z]))?(?!\d)")
+_ZH_DIGITS = "〇零一二三四五六七八九"
+_TO_ASCII = str.maketrans(_ZH_DIGITS, "00123456789")
+_D = f"[0-9{_ZH_DIGITS}]"
+# what people type between digit groups (NFKC has already made full-width ones ASCII)
+_SEP = r"[ .\/_\-\u2010-\u2015\u2212·\u00ad\u200b-\u200d\u2060\ufeff\n\t]"
+_RUN = re.compile(rf"(?<![0-9{_ZH_DIGITS}]){_D}+(?:{_SEP}{{1,3}}{_D}+)*(?:{_SEP}?[Xx](?![A-Za-z]))?")
+_GROUPS = re.compile(_D + "+")
 _EMAIL = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}")
 _ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 _ID_CHECK = "10X98765432"
 _MOBILE = re.compile(r"^1[3-9]\d{9}$")
+_ACCOUNT_WORD = re.compile(r"(账户|账号|帐户|帐号|卡号|户口|account|acct|a/c)\W{0,3}$", re.I)
+# a secret after its keyword, the whole value: one with a digit in it, or any after an
+# explicit "is" ("密码是多少" and "password reset" stay: they are questions, not secrets)
+_KEY = r"((?:取款|支付|交易|查询|登录|网银)?密码|口令|(?<![a-z])(?:pin|password|pwd|passcode)(?![a-z]))"
+_VALUE = r"[A-Za-z0-9!@#$%^&*._+=-]"
+_SECRET = re.compile(rf"{_KEY}(\s*(?:码\s*)?(?:是|为|:|=|is\b)?\s*)({_VALUE}*\d{_VALUE}*)", re.I)
+_SECRET_SAID = re.compile(rf"{_KEY}(\s*(?:是|为|:|=|is\b)\s*)({_VALUE}{{3,}})", re.I)
+_NO = r"([^A-Za-z0-9]{0,8}(?:no\.?|number|num|#)?[^A-Za-z0-9]{0,4})"
+_PASSPORT = re.compile(rf"(护照|passport){_NO}([A-Za-z]{{1,2}}\d{{7,8}})", re.I)
+_PERMIT = re.compile(rf"(通行证|回乡证|台胞证|permit){_NO}([A-Za-z]?\d{{8,10}})", re.I)
+_HK_ID = re.compile(r"(?<![A-Za-z0-9])[A-Z]{1,2}\d{6}\s?\(\s?[0-9A]\s?\)")
+_TW_ID = re.compile(r"(?<![A-Za-z0-9])[A-Z][12]\d{8}(?!\d)")
+_EPOCH = range(1_000_000_000, 4_102_444_800)  # 2001-2100, in seconds (or ms / 1000)
 
 
 def luhn_ok(digits: str) -> bool:
@@ -44,30 +63,66 @@ def _keep(value: str, head: int, tail: int) -> str:
     return value[:head] + "*" * (len(value) - head - tail) + value[-tail:]
 
 
-def _mask_number(match: re.Match[str]) -> str:
-    raw = match.group(0)
-    value = re.sub(_SEP, "", raw)
-    if len(value) == 18 and id_number_ok(value):
-        return _keep(value, 6, 4)
-    if value.isdigit() and 13 <= len(value) <= 19 and luhn_ok(value):
-        return _keep(value, 6, 4)
-    if _MOBILE.match(value):
-        return _keep(value, 3, 4)
-    digits = re.sub(r"\D", "", value)
-    if len(digits) >= 10:
-        return _keep(value, 0, 4) if value[-1:].isdigit() else "*" * len(value)
-    return raw
+def _judge(raw: str, after_account_word: bool) -> str | None:
+    """The masked form of a digit run, or None to leave it as written."""
+    groups = [g.translate(_TO_ASCII) for g in _GROUPS.findall(raw)]
+    digits = "".join(groups)
+    check = raw[-1].upper() if raw[-1] in "Xx" else ""
+    if len(digits) < 6 or (not raw[0].isascii() and len(digits) < 8):
+        return None  # short numbers; a few Chinese numerals are words (一二三)
+    if check or len(digits) == 18:
+        value = digits + check
+        if len(value) == 18 and id_number_ok(value):
+            return _keep(value, 6, 4)
+    if 13 <= len(digits) <= 19 and luhn_ok(digits):
+        return _keep(digits, 6, 4)
+    if _MOBILE.match(digits):
+        return _keep(digits, 3, 4)
+    if len(groups) >= 3 and len(groups[0]) == 4 and groups[0][:2] in ("19", "20") and \
+            len(groups[1]) <= 2 and len(groups[2]) <= 2:
+        return None  # a date, perhaps with a time or another date after it
+    long_groups = all(len(g) >= 3 for g in groups)
+    if len(digits) >= 10 and (long_groups or after_account_word):
+        plain = len(groups) == 1
+        if plain and not after_account_word and (
+                int(digits) in _EPOCH or len(digits) == 13 and int(digits) // 1000 in _EPOCH):
+            return None  # a Unix time in a log line, not an account
+        return _keep(digits + check, 0, 4) if not check else "*" * (len(digits) + 1)
+    if after_account_word and len(digits) >= 8:
+        return _keep(digits, 0, 4)
+    return None
+
+
+def _mask_runs(text: str) -> str:
+    out: list[str] = []
+    last = 0
+    for m in _RUN.finditer(text):
+        raw = m.group(0)
+        masked = _judge(raw, bool(_ACCOUNT_WORD.search(text[max(0, m.start() - 12):m.start()])))
+        out.append(text[last:m.start()])
+        out.append(raw if masked is None else masked)
+        last = m.start() + len(raw)
+    out.append(text[last:])
+    return "".join(out)
+
+
+def _stars(m: re.Match[str]) -> str:
+    return m.group(1) + m.group(2) + "*" * len(m.group(3))
 
 
 def mask(text: str) -> str:
-    """The text with card / ID / phone / account numbers and e-mail addresses masked."""
+    """The text with customer numbers, secrets and e-mail addresses masked."""
     text = unicodedata.normalize("NFKC", text)
     while True:  # until stable: chained addresses ("a@b.cc@d.ee") need a second pass
         masked = _EMAIL.sub(lambda m: m.group(0)[0] + "***@" + m.group(0).split("@")[1], text)
         if masked == text:
             break
         text = masked
-    return _DIGITS.sub(_mask_number, text)
+    for pattern in (_SECRET, _SECRET_SAID, _PASSPORT, _PERMIT):
+        text = pattern.sub(_stars, text)
+    text = _HK_ID.sub(lambda m: m.group(0)[0] + "*" * (len(m.group(0)) - 1), text)
+    text = _TW_ID.sub(lambda m: m.group(0)[0] + "*" * 9, text)
+    return _mask_runs(text)
 
 
 def has_customer_data(text: str) -> bool:

@@ -227,7 +227,7 @@ def test_nineteen_digit_card() -> None:
 
 @pytest.mark.parametrize("number", [ID, ID.lower(), ID_DIGIT])
 def test_id_keeps_first_six_and_last_four(number: str) -> None:
-    assert mask(f"身份证 {number} 已核对") == f"身份证 {number[:6]}{'*' * 8}{number[-4:]} 已核对"
+    assert mask(f"身份证 {number} 已核对") == f"身份证 {number[:6]}{'*' * 8}{number[-4:].upper()} 已核对"
 
 
 def test_id_with_full_width_digits() -> None:
@@ -309,3 +309,65 @@ def test_card_with_typographic_dashes_is_masked(sep: str) -> None:
 def test_mask_idempotent_on_chained_addresses() -> None:
     once = mask("a@b.cc@d.ee")
     assert mask(once) == once
+
+
+# --- odd shapes (issue: numbers by digits, not by separators) -----------------------------------
+
+MOBILE = "17734170471"
+ODD_SHAPES = [
+    f"卡号{'.'.join(CARD[i:i + 4] for i in range(0, 16, 4))}",
+    " - ".join(CARD[i:i + 4] for i in range(0, 16, 4)),
+    "/".join(CARD[i:i + 4] for i in range(0, 16, 4)),
+    "_".join(CARD[i:i + 4] for i in range(0, 16, 4)),
+    "\u00ad".join(CARD[i:i + 4] for i in range(0, 16, 4)),
+    "\u200b".join(CARD[i:i + 4] for i in range(0, 16, 4)),
+    "\u3000".join(CARD[i:i + 4] for i in range(0, 16, 4)),
+    "·".join(CARD[i:i + 4] for i in range(0, 16, 4)),
+    "\n".join(CARD[i:i + 4] for i in range(0, 16, 4)),
+    f"{CARD[:3]} {CARD[3:9]} {CARD[9:11]} {CARD[11:]}",  # irregular groups
+    "电话 177 34 17 04 71",
+    "177.3417.0471",
+    "手机 １７７－３４１７－０４７１",
+    "客户手机一七七三四一七零四七一",
+    f"身份证 {ID[:6]} {ID[6:14]} {ID[14:]}",
+]
+
+
+@pytest.mark.parametrize("text", ODD_SHAPES)
+def test_odd_shapes_are_masked(text: str) -> None:
+    digits = re.sub(r"\D", "", mask(text))
+    for secret in (CARD, MOBILE, ID[:17]):
+        assert secret not in digits
+    assert has_customer_data(text)
+
+
+@pytest.mark.parametrize(("text", "gone"), [
+    ("客户说密码 123456 被人知道了", "123456"),
+    ("取款密码是880512", "880512"),
+    ("PIN: 4321", "4321"),
+    ("his password is hunter2", "hunter2"),
+    ("pwd=Abc12345", "Abc12345"),
+    ("护照 E12345678 过期了", "E12345678"),
+    ("passport no. G87654321", "G87654321"),
+    ("香港身份证 A123456(7)", "123456"),
+    ("台湾身份证 A123456789", "123456789"),
+    ("港澳通行证 C12345678", "12345678"),
+    ("台胞证 12345678", "12345678"),
+])
+def test_secrets_and_documents_after_keywords(text: str, gone: str) -> None:
+    assert gone not in mask(text)
+
+
+BENIGN = [
+    "2026-11-28 10:30", "2026.11.28", "2026/11/28 9:00-17:00", "1,234,567.89 元",
+    "营业时间 9:00-17:00", "version 2.3.1", "手续费 0.5%，最高50元", "一共 3 笔，共 12,000 元",
+    "工号 E12345", "staff no. 104233", "ts=1765000000", "请在 15 个工作日内答复",
+    "客户密码忘了怎么办", "password reset for a customer", "密码是多少位", "PIN码锁了",
+    "一二三", "第一二三号窗口", "2026-11-28 至 2026-12-05", "利率 3.45%", "10万元以上",
+    "2026-11-28 2026-12-05", "护照过期了怎么办",
+]
+
+
+@pytest.mark.parametrize("text", BENIGN)
+def test_benign_text_stays(text: str) -> None:
+    assert mask(text) == unicodedata.normalize("NFKC", text)
