@@ -10,7 +10,7 @@ from bot.config import Settings
 from bot.i18n import section_name, t
 from bot.knowledge import KnowledgeBase
 from bot.models import SECTIONS, Button, Card, Lang, Reply, Who
-from bot.privacy import mask
+from bot.privacy import has_customer_data, mask
 from bot.search import Index
 from bot.store import Store
 from bot.text import is_traditional
@@ -42,10 +42,10 @@ class Answers:
 
     async def answer(self, who: Who, text: str, now: datetime) -> list[Reply]:
         """Match a question to a card: answer, offer "did you mean", or record a gap."""
-        masked = mask(text[:MAX_QUESTION])
+        masked = mask(text)[:MAX_QUESTION]  # masked before the cut: no half number is left
         uid, lang = who.person.user_id, who.lang
         replies: list[Reply] = []
-        if masked != text[:MAX_QUESTION]:
+        if has_customer_data(text):
             day = now.astimezone(self.settings.timezone).date().isoformat()
             if await self.store.first_notice_today(uid, "privacy", day):
                 replies.append(Reply(t("privacy_warning", lang)))

@@ -74,6 +74,25 @@ async def test_customer_data_is_masked_in_the_log_and_warned_once_a_day(
     assert any("138****5678" in s for s in stored)
 
 
+async def test_a_number_cut_by_the_length_limit_is_masked_first(
+        admin: Chat, assistant: Assistant) -> None:
+    # the question limit (500) falls inside the card number: masking comes before the cut
+    card = "6259 - 7249 - 2086 - 8288"  # not Luhn-valid, so an account number: stars, last 4
+    await admin.say("客户问" + "余额" * 243 + " 卡号 " + card + " 怎么办")
+    async with assistant.store.db.execute("SELECT text FROM questions") as cur:
+        stored = [r[0] for r in await cur.fetchall()]
+    assert len(stored) == 1 and len(stored[0]) <= 500
+    assert not any(part in stored[0] for part in ("6259", "7249", "2086"))
+
+
+async def test_odd_shapes_never_reach_the_gap_list(admin: Chat, assistant: Assistant) -> None:
+    await admin.say("卡号6212.0443.1982.9650 食堂在哪")
+    await admin.say("客户密码 123456 告诉别人了 食堂在哪")
+    gaps = " ".join(text for text, _ in await assistant.store.gaps(
+        assistant.now().replace(year=2000)))
+    assert "0443" not in gaps and "1982" not in gaps and "123456" not in gaps
+
+
 async def test_topics_and_card_browsing(admin: Chat) -> None:
     await admin.say("/topics")
     assert [b.label for row in admin.last[0].buttons for b in row][0] == "基础服务要求"
