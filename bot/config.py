@@ -139,6 +139,12 @@ class Settings:
     webhook_secret: str = ""
     explicit: frozenset[str] = frozenset()  # keys that were set, not defaulted
 
+    # settings whose values the log filter redacts (add each new secret setting here)
+    SECRETS = ("token", "webhook_secret")
+
+    def secret_values(self) -> list[str]:
+        return [str(getattr(self, name)) for name in self.SECRETS if getattr(self, name)]
+
 
 def read_env_file(path: Path) -> dict[str, str]:
     """`KEY=value` lines; blank lines and `#` comments ignored, optional quotes stripped."""
