@@ -5,8 +5,8 @@ once. The same run drives a bare python-telegram-bot echo bot (PTB defaults; one
 reply per update, and a button press answered as well) against the same fake
 server with the same updates: the framework's floor. A second echo row is the
 text-only mix the first version of this benchmark used (no drill, 6 updates a
-person). All run with the rate limiter off. Ours runs twice: with its default
-number of updates handled at once (COACH_CONCURRENT_UPDATES) and one at a time.
+person). Neither has a rate limiter. Ours runs twice: with its default number of
+updates handled at once (COACH_CONCURRENT_UPDATES) and one at a time.
 Handling time is update received -> replies handed to the Bot API client (the
 adapter's whole on_update, sends included).
 
@@ -42,7 +42,7 @@ from telegram import Bot, Update  # noqa: E402
 from telegram.ext import Application, ApplicationBuilder, ContextTypes, TypeHandler  # noqa: E402
 from telegram.request import HTTPXRequest  # noqa: E402
 
-from bot.adapters.telegram import AiohttpRequest, TelegramBot  # noqa: E402
+from bot.adapters.telegram_run import TelegramBot  # noqa: E402
 from bot.config import load_settings  # noqa: E402
 from tests.botrun import running_bot  # noqa: E402
 from tests.fake_bot_api import FakeBotApi  # noqa: E402
@@ -179,17 +179,17 @@ async def timed(go: Callable[[], Awaitable[dict[str, Any]]]) -> dict[str, Any]:
 
 # When each Bot API call of the update being handled was handed to the client.
 HANDED: ContextVar[list[float] | None] = ContextVar("handed", default=None)
-_do_request = AiohttpRequest.do_request
+_do_request = HTTPXRequest.do_request
 
 
-async def _noting_do_request(self: AiohttpRequest, *args: Any, **kwargs: Any) -> tuple[int, bytes]:
+async def _noting_do_request(self: HTTPXRequest, *args: Any, **kwargs: Any) -> tuple[int, bytes]:
     marks = HANDED.get()
     if marks is not None:  # tasks the update starts (edits, the button answer) share the list
         marks.append(time.perf_counter())
     return await _do_request(self, *args, **kwargs)
 
 
-AiohttpRequest.do_request = _noting_do_request  # type: ignore[method-assign]
+HTTPXRequest.do_request = _noting_do_request  # type: ignore[method-assign]
 
 
 def pcts(values: list[float]) -> tuple[float, float]:
@@ -222,7 +222,7 @@ async def run_ours(people: int, latency: float, concurrent: int, apart: bool) ->
                            admins=frozenset(10_000 + n for n in range(people)),
                            concurrent_updates=concurrent)
         async with staff(people, latency, True, apart) as (api, go), \
-                running_bot(api, settings, Timed, rate_limiter=False):
+                running_bot(api, settings, Timed):
             result = await timed(go)
         con = sqlite3.connect(db)
         answers = con.execute("SELECT COUNT(*), COUNT(DISTINCT drill_id || ':' || position)"
@@ -233,9 +233,8 @@ async def run_ours(people: int, latency: float, concurrent: int, apart: bool) ->
             "whole": pcts(whole), "handed": pcts(handed)}
 
 
-async def run_echo(people: int, latency: float, drill: bool, apart: bool,
-                   ours: bool = False) -> dict[str, Any]:
-    """The bare echo bot; `ours`: with the bot's Bot API client instead of PTB's default."""
+async def run_echo(people: int, latency: float, drill: bool, apart: bool) -> dict[str, Any]:
+    """The bare echo bot."""
     async def echo(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         if update.callback_query:
             await update.callback_query.answer()
@@ -246,9 +245,6 @@ async def run_echo(people: int, latency: float, drill: bool, apart: bool,
 
     async with staff(people, latency, drill, apart) as (api, go):
         builder = ApplicationBuilder().token(TOKEN).base_url(api.url).base_file_url(api.file_url)
-        if ours:
-            builder = builder.request(AiohttpRequest()).get_updates_request(
-                AiohttpRequest(connections=1))
         app: Application = builder.build()
         app.add_handler(TypeHandler(Update, echo))
         await app.initialize()
@@ -263,12 +259,11 @@ async def run_echo(people: int, latency: float, drill: bool, apart: bool,
 
 
 async def client_costs(calls: int = 2000, at_once: int = 16) -> None:
-    """CPU of one sendMessage in the bot's process, per client; the fake server runs in
-    its own process here so that its work is not counted."""
+    """CPU of one sendMessage in the bot's process (PTB's HTTPXRequest, typed method); the
+    fake server runs in its own process here so that its work is not counted."""
     async with staff(0, 0.0, False, apart=True) as (api, _):
         print(f"Bot API client, {calls} sendMessage calls, {at_once} at once:")
-        for name, request in (("httpx (PTB default)", HTTPXRequest(connection_pool_size=256)),
-                              ("aiohttp (ours)", AiohttpRequest())):
+        for name, request in (("httpx (PTB default)", HTTPXRequest(connection_pool_size=256)),):
             async with Bot(TOKEN, base_url=api.url, request=request) as bot:
                 await bot.send_message(1, "warm up")
                 cpu, wall = time.process_time(), time.perf_counter()
@@ -301,7 +296,6 @@ async def main() -> None:
     bots: dict[str, Callable[[], Awaitable[dict[str, Any]]]] = {
         "echo": lambda: run_echo(args.people, latency, True, apart),
         "echo text-only": lambda: run_echo(args.people, latency, False, apart),
-        "echo, our client": lambda: run_echo(args.people, latency, True, apart, ours=True),
         f"ours ({default} at once)": lambda: run_ours(args.people, latency, default, apart),
         "ours (1 at once)": lambda: run_ours(args.people, latency, 1, apart)}
     rounds: dict[str, list[dict[str, Any]]] = defaultdict(list)
@@ -312,7 +306,7 @@ async def main() -> None:
     runs = {name: sorted(rs, key=lambda r: r["updates"] / r["elapsed"])[len(rs) // 2]
             for name, rs in rounds.items()}
     rate = {name: r["updates"] / r["elapsed"] for name, r in runs.items()}
-    print(f"people: {args.people}; Bot API latency {args.latency:g} ms; rate limiter off in all; "
+    print(f"people: {args.people}; Bot API latency {args.latency:g} ms; no rate limiter; "
           f"fake server and staff {'in their own process' if apart else 'in the bot process'}; "
           f"median of {args.rounds} rounds")
     print("cpu = the bot process's CPU per update (with the server's when in one process); "
@@ -320,8 +314,7 @@ async def main() -> None:
           "p99 ms; whole = on_update start to end, Telegram's answers awaited too; reply = sent "
           "-> reply arrived, as the person sees it, median / p99 ms")
     print(f"{'bot':<18} {'updates':>8} {'updates/s':>10} {'x echo':>7} {'x text-only':>12} "
-          f"{'x echo, our client':>19} {'cpu ms':>7} {'handling':>14} {'whole':>14} "
-          f"{'reply':>12}")
+          f"{'cpu ms':>7} {'handling':>14} {'whole':>14} {'reply':>12}")
     for name, r in runs.items():
         handling = (f"{r['handed'][0]:.1f} / {r['handed'][1]:.1f}" if "handed" in r else "-")
         whole = (f"{r['whole'][0]:.1f} / {r['whole'][1]:.1f}" if "whole" in r else "-")
@@ -329,7 +322,6 @@ async def main() -> None:
         spread = "/".join(f"{x['updates'] / x['elapsed']:.0f}" for x in rounds[name])
         print(f"{name:<18} {r['updates']:>8} {rate[name]:>10.1f} "
               f"{rate[name] / rate['echo']:>7.2f} {rate[name] / rate['echo text-only']:>12.2f} "
-              f"{rate[name] / rate['echo, our client']:>19.2f} "
               f"{1000 * r['cpu'] / r['updates']:>7.2f} {handling:>14} {whole:>14} {reply:>12}"
               f"  ({spread})")
     for name, rs in rounds.items():

@@ -211,7 +211,7 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
         if not settings.token:
             raise StartupError("TELEGRAM_BOT_TOKEN: expected a bot token from @BotFather; "
                                "set it in the environment or .env")
-        from bot.adapters.telegram import run
+        from bot.adapters.telegram_run import run
 
         return run(settings)
     raise StartupError(f"unknown command {command}")

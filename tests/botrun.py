@@ -8,7 +8,8 @@ from dataclasses import replace
 
 from telegram import Update
 
-from bot.adapters.telegram import POLL_PAUSE, TelegramBot
+from bot.adapters.telegram import Retry
+from bot.adapters.telegram_run import POLL_PAUSE, TelegramBot
 from bot.config import Settings
 from tests.fake_bot_api import FakeBotApi
 
@@ -17,12 +18,11 @@ TOKEN = "123456:TEST-TOKEN-abcdefghijklmnopqrstuvwxyz"
 
 @asynccontextmanager
 async def running_bot(api: FakeBotApi, settings: Settings, kind: type[TelegramBot] = TelegramBot,
-                      rate_limiter: bool = True) -> AsyncIterator[TelegramBot]:
+                      retry: Retry | None = None) -> AsyncIterator[TelegramBot]:
     """initialize → post_init → start → poll, and the reverse on exit (as run_polling does)."""
     bot = kind(replace(settings, token=TOKEN, base_url=api.url, base_file_url=api.file_url),
-               rate_limiter=rate_limiter)
+               retry)
     app = bot.application()
-    bot.app = app
     await app.initialize()
     await bot.post_init(app)
     await app.start()

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 from telegram import Bot, Update
 
-from bot.adapters.telegram import TelegramBot
+from bot.adapters.telegram import to_inbound
 from bot.assistant import Assistant
 from bot.models import Inbound
 from tests.conftest import ADMIN, Chat
@@ -145,9 +145,7 @@ GROUP = {"id": -100, "type": "group", "title": "branch"}
 ])
 def test_adapter_ignores_or_translates_by_design(name: str, data: dict[str, Any],
                                                   expected: str | None) -> None:
-    from bot.config import Settings
-
-    inbound = TelegramBot(Settings()).to_inbound(update(data), "CoachTestBot")
+    inbound = to_inbound(update(data), "CoachTestBot")
     if expected is None:
         assert inbound is None, name
     elif expected == "no text":

@@ -9,7 +9,7 @@ from dataclasses import replace
 import pytest
 from telegram import Bot, Update
 
-from bot.adapters.telegram import PersonOrder, on_the_network, with_retries
+from bot.adapters.telegram_run import PersonOrder
 from bot.config import Settings
 from tests.botrun import TOKEN, running_bot
 from tests.fake_bot_api import FakeBotApi
@@ -28,17 +28,13 @@ class Jobs:
     """Stand-ins for handling an update: each notes when it starts and ends; a held one
     waits until `release()`."""
 
-    def __init__(self, log: list[str] | None = None) -> None:
-        self.log: list[str] = [] if log is None else log  # may be shared between Jobs
+    def __init__(self) -> None:
+        self.log: list[str] = []
         self._gate = asyncio.Event()
 
-    async def run(self, name: str, hold: bool = False, network: bool = False) -> None:
-        """`network`: the hold is a wait for Telegram (the update's turn to run is free)."""
+    async def run(self, name: str, hold: bool = False) -> None:
         self.log.append(f"start {name}")
-        if hold and network:
-            async with on_the_network():
-                await self._gate.wait()
-        elif hold:
+        if hold:
             await self._gate.wait()
         self.log.append(f"end {name}")
 
@@ -90,74 +86,6 @@ async def test_one_at_a_time_when_set_to_one() -> None:
     assert jobs.log == ["start a1", "end a1", "start b1", "end b1"]
 
 
-def started(jobs: Jobs) -> list[str]:
-    return [e.removeprefix("start ") for e in jobs.log if e.startswith("start ")]
-
-
-async def test_two_run_at_once_but_waits_for_telegram_do_not_count() -> None:
-    order, busy, away = PersonOrder(8), Jobs(), Jobs()
-    tasks = [submit(order, n, n, busy.run(f"b{n}", hold=True)) for n in (1, 2, 3)]
-    tasks += [submit(order, n, n, away.run(f"w{n}", hold=True, network=True))
-              for n in (4, 5, 6, 7)]
-    await asyncio.sleep(0.05)
-    assert started(busy) == ["b1", "b2"]  # running: two at a time
-    assert started(away) == []  # they queue for a turn behind b3, first come first served
-    busy.release()
-    await asyncio.sleep(0.05)
-    assert busy.ended() == ["b1", "b2", "b3"]
-    assert started(away) == ["w4", "w5", "w6", "w7"]  # all wait on Telegram together
-    away.release()
-    await asyncio.wait_for(asyncio.gather(*tasks), 5)
-    assert order._turns.free == 2  # every turn given back
-
-
-async def test_cancelled_while_coming_back_from_telegram_gives_back_one_turn() -> None:
-    order, away, busy = PersonOrder(8), Jobs(), Jobs()
-    back = submit(order, 1, 1, away.run("w", hold=True, network=True))
-    await asyncio.sleep(0.01)
-    hogs = [submit(order, n, n, busy.run(f"b{n}", hold=True)) for n in (2, 3)]
-    await asyncio.sleep(0.01)
-    away.release()  # "w" is back from Telegram, but both turns are taken
-    await asyncio.sleep(0.01)
-    back.cancel()
-    busy.release()
-    await asyncio.gather(back, *hogs, return_exceptions=True)
-    assert back.cancelled()
-    assert order._turns.free == 2
-
-
-async def test_back_from_telegram_goes_before_updates_that_came_later() -> None:
-    log: list[str] = []
-    order, away, busy = PersonOrder(8, running=1), Jobs(log), Jobs(log)
-    first = submit(order, 1, 1, away.run("a", hold=True, network=True))
-    await asyncio.sleep(0.01)  # "a" waits on Telegram: its turn is free
-    hog = submit(order, 2, 2, busy.run("b", hold=True))
-    await asyncio.sleep(0.01)
-    later = submit(order, 3, 3, busy.run("c"))  # came after "a": waits for the turn
-    await asyncio.sleep(0.01)
-    away.release()  # "a" is back from Telegram and waits for the turn too
-    await asyncio.sleep(0.01)
-    busy.release()
-    await asyncio.wait_for(asyncio.gather(first, hog, later), 5)
-    assert log == ["start a", "start b", "end b", "end a", "start c", "end c"]
-
-
-async def test_a_bot_api_call_gives_the_turn_away() -> None:
-    order, telegram, log = PersonOrder(8, running=1), asyncio.Event(), []
-
-    async def update(name: str) -> None:
-        log.append(f"start {name}")
-        await with_retries(telegram.wait, idempotent=True)  # as every send and edit does
-        log.append(f"end {name}")
-
-    tasks = [submit(order, n, n, update(f"u{n}")) for n in (1, 2)]
-    await asyncio.sleep(0.05)
-    assert log == ["start u1", "start u2"]  # one turn, yet both are waiting on Telegram
-    telegram.set()
-    await asyncio.wait_for(asyncio.gather(*tasks), 5)
-    assert order._turns.free == 1
-
-
 @pytest.fixture
 async def slow_api() -> AsyncIterator[FakeBotApi]:
     """Every Bot API call takes 100 ms, as over a real network."""
@@ -177,3 +105,25 @@ async def test_people_are_answered_at_once_over_a_slow_network(
             lambda _: all(len(slow_api.sent_texts(u)) >= 1 for u in people), timeout=30)
     assert all(len(slow_api.sent_texts(u)) == 1 for u in people)
     assert (slow_api.peak_in_flight["sendMessage"] > 1) is overlap
+
+
+async def test_one_persons_messages_are_answered_in_the_order_sent(
+        slow_api: FakeBotApi, settings: Settings) -> None:
+    """Five messages typed at once (one getUpdates batch), each reply ~100 ms away on the
+    network: the answers still come in the order asked, while another person is served."""
+    asked = [("客户说这个月多扣了手续费，怎么跟他解释", "手续费争议"), ("/help", "/drill"),
+             ("/whoami", "7001"), ("/card dispute.fee", "手续费争议"), ("/topics", "章节")]
+    async with running_bot(slow_api, replace(settings, admins=frozenset({7001, 7002}))):
+        for user in (7001, 7002):
+            await slow_api.send_text(user, "/start")
+        await slow_api.wait_for(lambda _: all(slow_api.sent_texts(u) for u in (7001, 7002)),
+                                timeout=30)
+        for text, _ in asked:
+            await slow_api.send_text(7001, text)
+            await slow_api.send_text(7002, "/help")
+        await slow_api.wait_for(lambda _: len(slow_api.sent_texts(7001)) >= 1 + len(asked)
+                                and len(slow_api.sent_texts(7002)) >= 1 + len(asked), timeout=30)
+    answers = slow_api.sent_texts(7001)[1:]
+    assert len(answers) == len(asked)
+    assert all(marker in answer for (_, marker), answer in zip(asked, answers, strict=True))
+    assert slow_api.peak_in_flight["sendMessage"] > 1  # the other person was served alongside

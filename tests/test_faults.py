@@ -9,7 +9,10 @@ from pathlib import Path
 
 import pytest
 
+from bot.adapters.telegram import Retry
 from bot.config import Settings
+from bot.i18n import t
+from bot.models import Lang
 from tests.botrun import TOKEN, running_bot
 from tests.cards import REAL_KB
 from tests.conftest import ADMIN
@@ -53,6 +56,30 @@ async def test_timed_out_send_is_not_repeated(api: FakeBotApi, settings: Setting
         await api.wait_for(lambda _: any("手续费争议" in t for t in sends(api, ADMIN)), timeout=20)
         await api.wait_for_call("sendMessage", count=3, timeout=20)  # the error notice follows
         assert sum("手续费争议" in t for t in sends(api, ADMIN)) == 1
+        assert sends(api, ADMIN)[-1] == t("error", Lang.ZH)
+
+
+async def test_flood_wait_past_the_budget_gives_up_and_tells_the_person(
+        api: FakeBotApi, settings: Settings) -> None:
+    """Telegram asks for 31 s: more than the 30 s a call may wait in all, so no retry."""
+    async with running_bot(api, settings):
+        await start(api)
+        api.fail_next("sendMessage", "429", retry_after=31)
+        await api.send_text(ADMIN, "客户说这个月多扣了手续费，怎么跟他解释")
+        await api.wait_for(lambda _: len(sends(api, ADMIN)) >= 2, timeout=20)
+        assert sends(api, ADMIN)[1:] == [t("error", Lang.ZH)]
+        assert [c.fault for c in api.calls("sendMessage")] == [None, "429", None]
+
+
+async def test_at_most_four_tries_then_the_person_is_told(api: FakeBotApi,
+                                                       settings: Settings) -> None:
+    async with running_bot(api, settings, retry=Retry(backoff=(0.0,))):
+        await start(api)
+        api.fail_next("sendMessage", "500", times=4)
+        await api.send_text(ADMIN, "客户说这个月多扣了手续费，怎么跟他解释", language_code="en")
+        await api.wait_for(lambda _: len(sends(api, ADMIN)) >= 2, timeout=20)
+        assert sum(c.fault == "500" for c in api.calls("sendMessage")) == 4
+        assert sends(api, ADMIN)[1:] == [t("error", Lang.EN)]
 
 
 async def drill_answer_payload(bot_assistant: object, api: FakeBotApi) -> tuple[str, int]:

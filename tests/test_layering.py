@@ -7,7 +7,8 @@ from pathlib import Path
 
 BOT = Path(__file__).resolve().parent.parent / "bot"
 # store/ is a package (it outgrew one module); aiosqlite stays in its base module.
-ONLY_IN = {"telegram": "adapters/telegram.py", "aiosqlite": "store/base.py", "yaml": "knowledge.py"}
+ONLY_IN = {"telegram": ("adapters/telegram.py", "adapters/telegram_run.py"),
+           "aiosqlite": ("store/base.py",), "yaml": ("knowledge.py",)}
 
 
 def imported(path: Path) -> set[str]:
@@ -25,7 +26,7 @@ def test_libraries_stay_in_their_module() -> None:
     for path in BOT.rglob("*.py"):
         rel = path.relative_to(BOT).as_posix()
         for lib, home in ONLY_IN.items():
-            if lib in imported(path) and rel != home:
+            if lib in imported(path) and rel not in home:
                 offenders.append(f"{rel} imports {lib}")
     assert offenders == []
 

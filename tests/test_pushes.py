@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from bot.adapters.telegram import PushQueue
+from bot.adapters.telegram_run import PushQueue
 from bot.config import Settings
 from bot.models import Push, Reply, Role
 from tests.botrun import TOKEN, running_bot

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 
+from bot.adapters.telegram import split_text
 from tests.cards import REAL_KB, card, write_cards
 from tests.fake_bot_api import FakeBotApi
 
@@ -156,7 +157,24 @@ async def test_polling_end_to_end(api: FakeBotApi, tmp_path: Path) -> None:
     assert TOKEN not in bot.stderr and TOKEN.split(":")[1] not in bot.stderr
     assert "DEBUG" in bot.stderr  # the log really ran at DEBUG
     assert "Traceback" not in bot.stderr
-    assert "Warning" not in bot.stderr  # e.g. PTB's about do_api_request, filtered on purpose
+    assert "Warning" not in bot.stderr
+
+
+def test_a_long_reply_is_split_at_line_breaks_and_nothing_is_lost() -> None:
+    lines = [f"第{n}步：" + "核对客户身份并说明手续费" * (n % 9 + 1) for n in range(400)]
+    text = "\n".join(lines)[:10_000]
+    parts = split_text(text)
+    assert len(text) == 10_000 and len(parts) == 3
+    assert all(len(p) <= 4096 for p in parts)
+    assert "\n".join(parts) == text  # every line break between parts is the one split at
+    whole = set(text.split("\n"))
+    assert all(line in whole for p in parts for line in p.split("\n"))  # no line cut
+
+
+def test_a_single_line_longer_than_a_message_is_cut_hard() -> None:
+    text = "核" * 10_000
+    parts = split_text(text)
+    assert [len(p) for p in parts] == [4096, 4096, 1808] and "".join(parts) == text
 
 
 async def test_rejected_token_one_line_and_never_logged(api: FakeBotApi, tmp_path: Path) -> None:

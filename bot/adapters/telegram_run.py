@@ -1,0 +1,308 @@
+"""Running the Telegram bot: the Application and its lifecycle, updates in order, paced
+pushes, the error handler; long polling, or a webhook (with a health endpoint) when
+COACH_WEBHOOK_URL is set. Converting and rendering is `telegram`'s.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+import sys
+import time
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import urlparse
+
+from telegram import BotCommand, BotCommandScopeDefault, Update
+from telegram.error import BadRequest, Conflict, Forbidden, InvalidToken, NetworkError
+from telegram.ext import (
+    Application,
+    ApplicationBuilder,
+    BaseUpdateProcessor,
+    ContextTypes,
+    TypeHandler,
+)
+
+from bot.adapters.telegram import Replies, Retry, error_text, to_inbound
+from bot.app import build
+from bot.assistant import Assistant
+from bot.config import Settings
+from bot.logs import setup_logging
+from bot.models import Push
+
+log = logging.getLogger(__name__)
+
+COMMANDS = {
+    "en": [("drill", "2-3 minute drill"), ("due", "what I must refresh"),
+           ("progress", "my progress"), ("topics", "browse cards"), ("help", "help"),
+           ("remind", "daily reminder time"), ("lang", "language zh / en")],
+    "zh": [("drill", "2–3 分钟小测"), ("due", "我该复训的内容"), ("progress", "我的进度"),
+           ("topics", "浏览卡片"), ("help", "帮助"), ("remind", "每日提醒时间"),
+           ("lang", "切换语言")],
+}
+TICK_SECONDS = 60
+# Pause after each getUpdates. An idle bot sits in a long poll that returns at once when
+# a message comes, so this delays only updates that come within 20 ms of the last batch;
+# under load it batches them (fewer polls, less CPU: bench/load_bench.py).
+POLL_PAUSE = 0.02
+
+
+class PushQueue:
+    """Paced sending of pushes, apart from interactive replies: <= rate/s, >= gap per chat."""
+
+    def __init__(self, send: Callable[[Push], Awaitable[None]], rate: float = 20.0,
+                 per_chat_gap: float = 1.0) -> None:
+        self.send = send
+        self.interval = 1.0 / rate
+        self.gap = per_chat_gap
+        self.queue: asyncio.Queue[Push] = asyncio.Queue()
+        self.last: dict[int, float] = {}
+        self.task: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        self.task = asyncio.create_task(self.run())
+
+    async def stop(self) -> None:
+        if self.task:
+            self.task.cancel()
+            await asyncio.gather(self.task, return_exceptions=True)
+
+    async def run(self) -> None:
+        while True:
+            push = await self.queue.get()
+            wait = self.last.get(push.user_id, 0.0) + self.gap - time.monotonic()
+            if wait > 0:
+                await asyncio.sleep(wait)
+            self.last[push.user_id] = time.monotonic()
+            try:
+                await self.send(push)
+            except Exception:  # one failed push must not stop the others
+                log.exception("push to a person failed")
+            await asyncio.sleep(self.interval)
+
+
+class PersonOrder(BaseUpdateProcessor):
+    """Up to `places` updates in progress at once; one person's one at a time, in the
+    order they came. A Bot API call waits ~100 ms on the network, so handling people
+    one after another would cap the bot at a few updates a second."""
+
+    def __init__(self, places: int) -> None:
+        # PTB takes its own limit before our per-person lock; it is set out of the way and
+        # ours is taken after the lock: a person who sends twenty messages at once then
+        # holds one place, not twenty.
+        super().__init__(1 << 16)
+        self._places = asyncio.Semaphore(places)
+        self._people: dict[int, tuple[asyncio.Lock, int]] = {}  # lock, updates holding it
+
+    async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
+        user = update.effective_user if isinstance(update, Update) else None
+        key = user.id if user is not None else 0
+        lock, holders = self._people.get(key, (asyncio.Lock(), 0))
+        self._people[key] = (lock, holders + 1)
+        try:
+            async with lock, self._places:  # both let waiters in first come, first served
+                await coroutine
+        finally:
+            lock, holders = self._people[key]
+            if holders == 1:
+                del self._people[key]
+            else:
+                self._people[key] = (lock, holders - 1)
+
+    async def initialize(self) -> None:
+        pass
+
+    async def shutdown(self) -> None:
+        pass
+
+
+class TelegramBot:
+    """Owns the Application, the assistant and the push queue for one process."""
+
+    def __init__(self, settings: Settings, retry: Retry | None = None) -> None:
+        self.settings = settings
+        self.retry = retry or Retry()
+        self.assistant: Assistant | None = None
+        self.pushes = PushQueue(self.send_push)
+        self.conflict = False
+        self.app: Application | None = None
+        self.replies: Replies | None = None
+
+    def application(self) -> Application:
+        """The configured python-telegram-bot Application (PTB's HTTPXRequest clients;
+        with no TELEGRAM_PROXY they follow the environment's HTTPS_PROXY / NO_PROXY)."""
+        s = self.settings
+        builder = (
+            ApplicationBuilder().token(s.token).base_url(s.base_url)
+            .base_file_url(s.base_file_url)
+            .post_init(self.post_init).post_shutdown(self.post_shutdown)
+            .concurrent_updates(PersonOrder(s.concurrent_updates))
+        )
+        if s.proxy:
+            builder = builder.proxy(s.proxy).get_updates_proxy(s.proxy)
+        app = builder.build()
+        app.add_handler(TypeHandler(Update, self.on_update))
+        app.add_error_handler(self.on_error)
+        self.app, self.replies = app, Replies(app.bot, self.retry)
+        return app
+
+    # --- lifecycle -----------------------------------------------------------------
+
+    async def post_init(self, app: Application) -> None:
+        """Open the store, load the knowledge base, register the command menu, start jobs."""
+        self.assistant = await build(self.settings)
+        for lang, commands in COMMANDS.items():
+            await app.bot.set_my_commands(
+                [BotCommand(c, d) for c, d in commands], scope=BotCommandScopeDefault(),
+                language_code=None if lang == "en" else lang)
+        self.pushes.start()
+        if app.job_queue is not None:
+            app.job_queue.run_repeating(self.on_tick, interval=TICK_SECONDS, first=1)
+        log.info("bot started as @%s", app.bot.username)
+
+    async def post_shutdown(self, app: Application) -> None:
+        await self.pushes.stop()
+        if self.assistant is not None:
+            await self.assistant.store.close()
+
+    # --- updates, pushes and errors ------------------------------------------------------
+
+    async def on_update(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """Convert, ask the assistant, render."""
+        assert self.assistant is not None and self.replies is not None
+        if not await self.assistant.first_delivery(f"u{update.update_id}"):
+            return
+        # Answering the button press overlaps with the work below; it is always awaited.
+        answered = (asyncio.ensure_future(self.replies.answer(update))
+                    if update.callback_query is not None else None)
+        try:
+            inbound = to_inbound(update, context.bot.username)
+            if inbound is None:
+                return
+            replies = await self.assistant.handle(inbound)
+            for push in self.assistant.take_pushes():  # e.g. /nudge: paced like every push
+                self.pushes.queue.put_nowait(push)
+            await self.replies.render(update, replies)
+        finally:
+            if answered is not None:
+                await answered
+
+    async def on_tick(self, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """JobQueue: ask the assistant what is due and queue it."""
+        assert self.assistant is not None
+        for push in await self.assistant.tick(datetime.now(UTC)):
+            self.pushes.queue.put_nowait(push)
+
+    async def send_push(self, push: Push) -> None:
+        assert self.assistant is not None and self.replies is not None
+        try:
+            await self.replies.send(push.user_id, push.reply)
+        except Forbidden:  # blocked the bot, or deleted the account
+            await self.assistant.store.set_active(push.user_id, False)
+            log.info("a person blocked the bot; marked inactive")
+
+    async def on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """Log (redacted by the logging filter), tell the person once, keep running."""
+        err = context.error
+        if isinstance(err, Conflict):
+            if not self.conflict:
+                self.conflict = True
+                print("counter-coach: another instance is polling with this bot token "
+                      "(Telegram answered 409 Conflict); stopping this one.", file=sys.stderr)
+                # The updater's final offset confirmation conflicts too; that is not news.
+                logging.getLogger("telegram.ext.Updater").setLevel(logging.CRITICAL)
+                context.application.stop_running()
+            return
+        if isinstance(err, NetworkError) and update is None:
+            log.warning("polling: %s; retrying", type(err).__name__)
+            return
+        log.error("error while handling an update", exc_info=err)
+        where = error_text(update)
+        if where is not None:
+            try:  # once: the call that failed has had its retries
+                await context.bot.send_message(*where)
+            except Exception:
+                log.warning("could not tell the person about the error")
+
+    # --- running -------------------------------------------------------------------------
+
+    def run(self) -> int:
+        """Run until SIGINT / SIGTERM; 0 on a clean stop, 1 on a conflict, 2 on a bad token."""
+        app = self.application()
+        try:
+            if self.settings.webhook_url:
+                return asyncio.run(self.run_webhook(app))
+            app.run_polling(allowed_updates=Update.ALL_TYPES, poll_interval=POLL_PAUSE)
+        except InvalidToken:
+            print("counter-coach: TELEGRAM_BOT_TOKEN: Telegram rejected the token "
+                  "(check it with @BotFather)", file=sys.stderr)
+            return 2
+        except BadRequest as err:
+            print(f"counter-coach: Telegram refused the start-up request: {err.message}",
+                  file=sys.stderr)
+            return 2
+        except NetworkError as err:
+            print(f"counter-coach: cannot reach the Bot API at {self.settings.base_url} "
+                  f"({type(err).__name__})", file=sys.stderr)
+            return 2
+        return 1 if self.conflict else 0
+
+    async def run_webhook(self, app: Application) -> int:
+        """Webhook mode: our own small tornado server, so it can also answer /healthz."""
+        import tornado.web
+
+        path = urlparse(self.settings.webhook_url).path or "/"
+        secret = self.settings.webhook_secret
+        bot = self
+
+        class Hook(tornado.web.RequestHandler):
+            async def post(self) -> None:
+                if secret and self.request.headers.get("X-Telegram-Bot-Api-Secret-Token") != secret:
+                    self.set_status(403)
+                    return
+                try:
+                    data = tornado.escape.json_decode(self.request.body)
+                    update = Update.de_json(data, app.bot)
+                except Exception:
+                    self.set_status(400)
+                    return
+                await app.update_queue.put(update)
+                self.set_status(200)
+
+        class Health(tornado.web.RequestHandler):
+            def get(self) -> None:
+                ok = bot.assistant is not None
+                self.set_status(200 if ok else 503)
+                self.write({"ok": ok})
+
+        web = tornado.web.Application([(path, Hook), (r"/healthz", Health)])
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        async with app:  # run_webhook would call these hooks; here we run it by hand
+            await self.post_init(app)
+            try:
+                await app.bot.set_webhook(self.settings.webhook_url, secret_token=secret or None,
+                                          allowed_updates=Update.ALL_TYPES)
+                await app.start()
+                server = web.listen(self.settings.webhook_port,
+                                    address=self.settings.webhook_listen)
+                log.info("webhook listening on %s:%s%s", self.settings.webhook_listen,
+                         self.settings.webhook_port, path)
+                await stop.wait()
+                server.stop()
+                await app.stop()
+            finally:
+                await self.post_shutdown(app)
+        return 0
+
+
+def run(settings: Settings) -> int:
+    """`python -m bot run`."""
+    setup_logging(settings.log_level, [settings.token, settings.webhook_secret])
+    if settings.log_level == "INFO":  # httpx notes every Bot API call at INFO
+        logging.getLogger("httpx").setLevel(logging.WARNING)
+    return TelegramBot(settings).run()
