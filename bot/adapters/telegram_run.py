@@ -302,7 +302,7 @@ class TelegramBot:
 
 def run(settings: Settings) -> int:
     """`python -m bot run`."""
-    setup_logging(settings.log_level, [settings.token, settings.webhook_secret])
+    setup_logging(settings.log_level, settings.secret_values())
     if settings.log_level == "INFO":  # httpx notes every Bot API call at INFO
         logging.getLogger("httpx").setLevel(logging.WARNING)
     return TelegramBot(settings).run()
