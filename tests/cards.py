@@ -72,3 +72,8 @@ def full_card(card_id: str, right: str = "乙方案", wrong: tuple[str, ...] = (
         for n in range(1, items + 1)
     ]
     return data
+
+
+# the real knowledge base: one card per catalogue topic
+REAL_CARDS = sum(1 for line in (REAL_KB / "catalogue.txt").read_text("utf-8").splitlines()
+                 if line.split("#")[0].strip())

@@ -24,11 +24,12 @@ from bot.config import Settings
 from bot.i18n import section_name
 from bot.models import SECTIONS, Button, DrillItem, Lang, Push, Reply, Role
 from bot.schedule import Status
+from tests.cards import REAL_CARDS
 from tests.conftest import ADMIN, Chat, FakeClock
 
 SH = ZoneInfo("Asia/Shanghai")
 BERLIN = ZoneInfo("Europe/Berlin")
-CARDS = 38
+CARDS = REAL_CARDS
 ENDED_ZH = "这次小测已经结束，输入 /drill 开始新的小测。"
 ALREADY_ZH = "这题已经记录过了。"
 STALE_ZH = "这个按钮已过期，请重新提问或输入 /help。"
@@ -189,7 +190,8 @@ async def test_complete_drill_in_chinese_with_feedback_score_and_stored_answers(
         " correct_option, is_correct, answered_at FROM answers ORDER BY position")
     now = ts(clock())
     assert stored == [
-        (ADMIN, drill.id, n, item.id, item.card_id, 1, chosen[n], item.correct.id,
+        (ADMIN, drill.id, n, item.id, item.card_id, kb.cards[item.card_id].version, chosen[n],
+         item.correct.id,
          int(pattern[n]), now)
         for n, item in enumerate(asked)
     ]

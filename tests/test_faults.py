@@ -14,7 +14,7 @@ from bot.config import Settings
 from bot.i18n import t
 from bot.models import Lang
 from tests.botrun import TOKEN, running_bot
-from tests.cards import REAL_KB
+from tests.cards import REAL_CARDS, REAL_KB
 from tests.conftest import ADMIN
 from tests.fake_bot_api import FakeBotApi
 
@@ -154,7 +154,7 @@ async def test_reload_keeps_old_cards_when_the_new_set_is_broken(
         fee.write_text(fee.read_text(encoding="utf-8").replace("section: nowhere",
                                                                "section: complaints"), "utf-8")
         await api.send_text(ADMIN, "/reload")
-        await api.wait_for(lambda _: "38" in sends(api, ADMIN)[-1], timeout=20)
+        await api.wait_for(lambda _: str(REAL_CARDS) in sends(api, ADMIN)[-1], timeout=20)
 
 
 async def test_bad_request_is_not_retried(api: FakeBotApi, settings: Settings) -> None:

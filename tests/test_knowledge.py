@@ -9,7 +9,7 @@ import pytest
 import yaml
 
 from bot.knowledge import RETRAIN_DEFAULTS, check, load
-from tests.cards import REAL_KB, card, full_card, write_cards
+from tests.cards import REAL_CARDS, REAL_KB, card, full_card, write_cards
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -22,7 +22,7 @@ def test_real_knowledge_loads_clean_and_covers_the_catalogue() -> None:
     kb = load(REAL_KB)
     required = [line.strip() for line in (REAL_KB / "catalogue.txt").read_text().splitlines()
                 if line.strip() and not line.startswith("#")]
-    assert len(required) == 38
+    assert len(required) == 50
     assert set(required) <= set(kb.cards)
     for c in kb.cards.values():
         assert len(c.questions.zh) + len(c.questions.en) >= 8, c.id
@@ -68,12 +68,13 @@ def test_every_kind_of_error_is_reported_at_once(tmp_path: Path) -> None:
 def test_flow_mapping_comma_is_caught(tmp_path: Path) -> None:
     """A comma in an unquoted flow-style value silently creates keys; kb check reports them."""
     text = (REAL_KB / "complaints" / "dispute.fee.yaml").read_text(encoding="utf-8")
-    text = text.replace('"Apologise, refund it on the spot, say when it will arrive, and record it"',
-                        "Apologise, refund it on the spot")
+    quoted = '"Get your supervisor\'s OK to refund the fee anyway, so the complaint doesn\'t escalate"'
+    assert quoted in text
+    text = text.replace(quoted, "Get your OK, so the complaint escalates")
     (tmp_path / "fee.yaml").write_text(text, encoding="utf-8")
     found = problems(tmp_path)
-    assert "fee.yaml: dispute.fee: drills[dispute.fee.d2].options[b].text.refund it on the spot: " \
-           "unknown field" in found
+    assert "fee.yaml: dispute.fee: drills[dispute.fee.d3].options[b].text.so the complaint " \
+           "escalates: unknown field" in found
 
 
 def test_invalid_yaml_and_missing_catalogue_topic(tmp_path: Path) -> None:
@@ -104,7 +105,7 @@ def test_kb_check_exit_status(tmp_path: Path) -> None:
 def test_kb_list_json_and_show() -> None:
     rows = json.loads(kb_cli("list", "--json").stdout)
     by_id = {r["id"]: r for r in rows}
-    assert len(by_id) >= 38
+    assert len(by_id) == REAL_CARDS
     fee = by_id["dispute.fee"]
     assert fee["title"] == {"zh": "手续费争议", "en": "Fee disputes"}
     assert fee["languages"] == ["zh", "en"] and fee["questions"] >= 8 and fee["drills"] >= 3
@@ -119,4 +120,4 @@ def test_libyaml_and_pure_python_parsers_read_the_same_cards(monkeypatch: pytest
     fast = check(REAL_KB)
     monkeypatch.setattr("bot.knowledge._LOADER", yaml.SafeLoader)
     assert check(REAL_KB) == fast
-    assert len(fast[0]) == 38
+    assert len(fast[0]) == REAL_CARDS

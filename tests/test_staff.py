@@ -26,6 +26,7 @@ from bot.models import DrillItem, Inbound, Lang, Push, Reply, ReplyKind, Role
 from bot.privacy import mask
 from bot.reports import TeamSummary, chart_png, find_cjk_font
 from bot.schedule import after_answer
+from tests.cards import REAL_CARDS
 from tests.conftest import ADMIN, Chat, FakeClock
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -223,7 +224,7 @@ MATRIX: list[tuple[str, dict[str, Ok | Refused | str]]] = [
                           stored=("SELECT lang FROM people WHERE user_id = ?", "en")))),
     ("/drill", every(Ok(says=("小测 1/3",), stored=(
         "SELECT COUNT(*) FROM drills WHERE user_id = ? AND finished_at IS NULL", 1)))),
-    ("/due", every(Ok(says=(t("due_none", Lang.ZH, new=38),)))),
+    ("/due", every(Ok(says=(t("due_none", Lang.ZH, new=REAL_CARDS),)))),
     ("/progress", every(Ok(says=(t("progress_none", Lang.ZH),)))),
     ("/remind 08:00", every(Ok(says=("08:00",), stored=(
         "SELECT remind_at FROM people WHERE user_id = ?", "08:00")))),
@@ -257,7 +258,7 @@ MATRIX: list[tuple[str, dict[str, Ok | Refused | str]]] = [
     (f"/remove {VICTIM}", {**ADMINS_ONLY, "admin": Ok(
         says=(t("removed", Lang.ZH, id=VICTIM),),
         stored=(f"SELECT COUNT(*) FROM people WHERE user_id = {VICTIM}", 0))}),
-    ("/reload", {**ADMINS_ONLY, "admin": Ok(says=(t("reloaded", Lang.ZH, n=38),),
+    ("/reload", {**ADMINS_ONLY, "admin": Ok(says=(t("reloaded", Lang.ZH, n=REAL_CARDS),),
                                             stored=audited("reload"))}),
 ]
 ACTORS = ("stranger", "staff", "supA", "supB", "admin")
@@ -624,7 +625,7 @@ async def test_export_csv_neutralises_formula_names(admin: Chat, assistant: Assi
     shown = {int(r[2]): r[1] for r in rows}
     assert shown == {401: "'=cmd|' /C calc'!A0", 402: "'+1+1", 403: "'-2+3",
                      404: "'@SUM(A1:A9)", 405: "张三"}
-    assert len(rows) == 5 * 38
+    assert len(rows) == 5 * REAL_CARDS
 
 
 # --- 7. the chart --------------------------------------------------------------------------------
@@ -820,7 +821,7 @@ async def test_report_command_line(admin: Chat, assistant: Assistant, settings: 
     data = csv_file.read_bytes()
     assert data.startswith(BOM)
     rows = list(csv.reader(io.StringIO(data.decode("utf-8-sig"))))
-    assert rows[0] == CSV_HEADER and len(rows) == 1 + 2 * 38
+    assert rows[0] == CSV_HEADER and len(rows) == 1 + 2 * REAL_CARDS
     assert {r[1] for r in rows[1:]} == {"张三", "Bob"}
 
     done = report(settings.db, "--team", "A", "--format", "png", "--period", "7d",
