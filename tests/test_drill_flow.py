@@ -23,7 +23,7 @@ from bot.assistant import Assistant
 from bot.config import Settings
 from bot.i18n import section_name
 from bot.models import SECTIONS, Button, DrillItem, Lang, Push, Reply, Role
-from bot.schedule import Status
+from bot.schedule import Status, bump_delay
 from tests.cards import REAL_CARDS
 from tests.conftest import ADMIN, Chat, FakeClock
 
@@ -452,20 +452,24 @@ async def test_card_version_bump_makes_a_passed_topic_due_then_overdue(
         assert await rows(a2, "SELECT version, since FROM card_versions WHERE card_id = ?",
                           bumped.id) == [(2, ts(bumped_at))]
         chat = Chat(a2, ADMIN, "Admin")
+        # due on the card's own day within the bump window (a batch of bumps is spread)
+        due = bumped_at + bump_delay(bumped)
+        statuses = await a2.training.statuses(ADMIN, clock())
+        assert statuses[bumped.id].due_at == due
+        clock.current = due
         await chat.say("/due")
-        since = bumped_at.astimezone(SH).date().isoformat()
+        since = due.astimezone(SH).date().isoformat()
         assert f"• {bumped.title.zh} — 到期，{since} 起" in chat.text()
         assert all(c.title.zh not in chat.text() for c in others)
         statuses = await a2.training.statuses(ADMIN, clock())
         assert statuses[bumped.id].status is Status.DUE
-        assert statuses[bumped.id].due_at == bumped_at
         assert all(statuses[c.id].status is Status.CURRENT for c in others)
         assert (await a2.training.statuses(2002, clock()))[bumped.id].status is Status.NEW
 
-        clock.current = bumped_at + timedelta(days=settings.grace_days)
+        clock.current = due + timedelta(days=settings.grace_days)
         await chat.say("/due")
         assert f"• {bumped.title.zh} — 到期，{since} 起" in chat.text()
-        clock.current = bumped_at + timedelta(days=settings.grace_days, minutes=1)
+        clock.current = due + timedelta(days=settings.grace_days, minutes=1)
         await chat.say("/due")
         assert f"⚠️ {bumped.title.zh} — 逾期，{since} 起" in chat.text()
 

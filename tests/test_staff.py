@@ -596,7 +596,7 @@ async def test_export_csv_one_row_per_person_and_card(admin: Chat, assistant: As
     rows = list(csv.reader(io.StringIO(data.decode("utf-8-sig"))))
     assert rows[0] == CSV_HEADER
     body = rows[1:]
-    assert len(body) == 2 * len(kb.cards) == 76
+    assert len(body) == 2 * len(kb.cards) == 2 * REAL_CARDS
     assert {(r[1], r[2]) for r in body} == {("张三", "201"), ("李四", "202")}
     for name in ("张三", "李四"):
         assert sorted(r[3] for r in body if r[1] == name) == sorted(kb.cards)
