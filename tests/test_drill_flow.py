@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import io
+import re
 import shutil
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
@@ -127,9 +128,10 @@ def copy_kb_with_version(source: Path, target: Path, card_id: str, version: int)
     """A copy of the knowledge folder with one card's version changed."""
     shutil.copytree(source, target)
     (path,) = list(target.rglob(f"{card_id}.yaml"))
-    text = path.read_text("utf-8")
-    assert "\nversion: 1\n" in text
-    path.write_text(text.replace("\nversion: 1\n", f"\nversion: {version}\n", 1), "utf-8")
+    text, n = re.subn(r"\nversion: \d+\n", f"\nversion: {version}\n", path.read_text("utf-8"),
+                      count=1)
+    assert n == 1
+    path.write_text(text, "utf-8")
     return target
 
 
@@ -442,15 +444,17 @@ async def test_card_version_bump_makes_a_passed_topic_due_then_overdue(
     bumped = assistant.library.kb.cards[items[0].card_id]
     others = [assistant.library.kb.cards[i.card_id] for i in items[1:]]
     await enrol(assistant, 2002, t0)  # never drilled: the bump does not concern them
-    kb2 = copy_kb_with_version(settings.knowledge, tmp_path / "kb2", bumped.id, 2)
+    kb2 = copy_kb_with_version(settings.knowledge, tmp_path / "kb2", bumped.id,
+                               bumped.version + 1)
 
     clock.current = t0 + timedelta(days=10)
     bumped_at = clock()
     a2 = await build(replace(settings, knowledge=kb2), clock)
     try:
-        assert a2.library.kb.cards[bumped.id].version == 2
+        new = bumped.version + 1
+        assert a2.library.kb.cards[bumped.id].version == new
         assert await rows(a2, "SELECT version, since FROM card_versions WHERE card_id = ?",
-                          bumped.id) == [(2, ts(bumped_at))]
+                          bumped.id) == [(new, ts(bumped_at))]
         chat = Chat(a2, ADMIN, "Admin")
         # due on the card's own day within the bump window (a batch of bumps is spread)
         due = bumped_at + bump_delay(bumped)
@@ -477,7 +481,7 @@ async def test_card_version_bump_makes_a_passed_topic_due_then_overdue(
         assert (await drill_items(a2, ADMIN))[0].startswith(f"{bumped.id}.d")
         await answer(chat, right=True)
         assert await rows(a2, "SELECT card_id, card_version FROM answers WHERE answered_at = ?",
-                          ts(clock())) == [(bumped.id, 2)]
+                          ts(clock())) == [(bumped.id, new)]
         statuses = await a2.training.statuses(ADMIN, clock())
         assert statuses[bumped.id].status is Status.CURRENT
     finally:
