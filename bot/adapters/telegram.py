@@ -34,6 +34,15 @@ from bot.i18n import t
 from bot.models import Inbound, Lang, Reply, ReplyKind
 
 T = TypeVar("T")
+# The command menu Telegram shows, by the person's app language (English for the rest).
+COMMANDS = {
+    "en": [("drill", "2-3 minute drill"), ("due", "what I must refresh"),
+           ("progress", "my progress"), ("topics", "browse cards"), ("help", "help"),
+           ("remind", "daily reminder time"), ("lang", "language zh / en")],
+    "zh": [("drill", "2–3 分钟小测"), ("due", "我该复训的内容"), ("progress", "我的进度"),
+           ("topics", "浏览卡片"), ("help", "帮助"), ("remind", "每日提醒时间"),
+           ("lang", "切换语言")],
+}
 
 
 def split_text(text: str, limit: int = MessageLimit.MAX_TEXT_LENGTH) -> list[str]:

@@ -25,7 +25,7 @@ from telegram.ext import (
     TypeHandler,
 )
 
-from bot.adapters.telegram import Replies, Retry, error_text, to_inbound
+from bot.adapters.telegram import COMMANDS, Replies, Retry, error_text, to_inbound
 from bot.app import build
 from bot.assistant import Assistant
 from bot.config import Settings
@@ -34,14 +34,6 @@ from bot.models import Push
 
 log = logging.getLogger(__name__)
 
-COMMANDS = {
-    "en": [("drill", "2-3 minute drill"), ("due", "what I must refresh"),
-           ("progress", "my progress"), ("topics", "browse cards"), ("help", "help"),
-           ("remind", "daily reminder time"), ("lang", "language zh / en")],
-    "zh": [("drill", "2–3 分钟小测"), ("due", "我该复训的内容"), ("progress", "我的进度"),
-           ("topics", "浏览卡片"), ("help", "帮助"), ("remind", "每日提醒时间"),
-           ("lang", "切换语言")],
-}
 TICK_SECONDS = 60
 # Pause after each getUpdates. An idle bot sits in a long poll that returns at once when
 # a message comes, so this delays only updates that come within 20 ms of the last batch;
