@@ -48,7 +48,8 @@ class Tx:
         return self.conn.executemany(sql, args).rowcount
 
     def insert(self, sql: str, args: Sequence[object] = ()) -> int:
-        """An INSERT; the new row's id."""
+        """An INSERT into a table with an `id` key; the new row's id (SQLite's lastrowid;
+        an engine without one adds RETURNING id)."""
         return int(self.conn.execute(sql, args).lastrowid or 0)
 
 
@@ -82,10 +83,11 @@ class Engine:
         self.conn.execute("BEGIN IMMEDIATE")  # other processes' writers queue (busy timeout)
         try:
             result = work(Tx(self.conn))
+            self.conn.execute("COMMIT")
         except BaseException:
-            self.conn.execute("ROLLBACK")
+            if self.conn.in_transaction:  # also when COMMIT itself failed
+                self.conn.execute("ROLLBACK")
             raise
-        self.conn.execute("COMMIT")
         return result
 
     async def close(self) -> None:
