@@ -29,7 +29,7 @@ from bot.assistant import Assistant  # noqa: E402
 from bot.config import load_settings  # noqa: E402
 from bot.drills import choose  # noqa: E402
 from bot.knowledge import load  # noqa: E402
-from bot.store import Store  # noqa: E402
+from bot.store import Store, Tx  # noqa: E402
 
 NOW = datetime(2026, 11, 30, 1, 0, tzinfo=UTC)  # Monday 09:00 in Shanghai
 
@@ -50,13 +50,14 @@ async def fill(store: Store, people: int, cards: list, rng: random.Random) -> No
                 item = rng.choice(card.drills)
                 due = NOW + timedelta(days=rng.randint(-5, 20))
                 items.append((uid, item.id, card.id, rng.randint(1, 5), due.isoformat()))
-    async with store.transaction() as db:
-        await db.executemany(
-            "INSERT INTO people (user_id, name, roles, created_at) VALUES (?, ?, 'staff', ?)",
-            [(uid, f"员工{uid}", (NOW - timedelta(days=400)).isoformat())
-             for uid in range(1, people + 1)])
-        await db.executemany("INSERT INTO topic_state VALUES (?, ?, ?, ?, ?, ?, ?, ?)", topics)
-        await db.executemany("INSERT INTO item_state VALUES (?, ?, ?, ?, ?)", items)
+    def work(tx: Tx) -> None:
+        tx.many("INSERT INTO people (user_id, name, roles, created_at) VALUES (?, ?, 'staff', ?)",
+                [(uid, f"员工{uid}", (NOW - timedelta(days=400)).isoformat())
+                 for uid in range(1, people + 1)])
+        tx.many("INSERT INTO topic_state VALUES (?, ?, ?, ?, ?, ?, ?, ?)", topics)
+        tx.many("INSERT INTO item_state VALUES (?, ?, ?, ?, ?)", items)
+
+    await store.transaction(work)
 
 
 async def main() -> None:
@@ -84,7 +85,7 @@ async def main() -> None:
         training = assistant.training
         for uid in range(1, args.people + 1):
             statuses = await training.statuses(uid, NOW)
-            spaced = await store.item_states(uid)
+            spaced = (await store.drill_history(uid, NOW)).spaced
             chosen_total += len(choose(cards, statuses, spaced, set(), NOW, 3, rng))
             due_total += len(await training.due_list(uid, NOW, statuses))
         plan = time.perf_counter() - t0

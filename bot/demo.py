@@ -24,7 +24,6 @@ async def seed(assistant: Assistant, demo_user: int, now: datetime) -> None:
     await store.add_supervisor(demo_user, DEMO_TEAM)
     rng = random.Random(7)
     items = list(assistant.library.kb.items.values())
-    cards = assistant.library.kb.cards
     for user_id, name in DEMO_STAFF:
         await store.upsert_person(user_id, name, {Role.STAFF}, now - timedelta(days=40))
         await store.set_team(user_id, DEMO_TEAM)
@@ -40,10 +39,8 @@ async def seed(assistant: Assistant, demo_user: int, now: datetime) -> None:
                 right = rng.random() < skill
                 pick = item.correct.id if right else next(o.id for o in item.options
                                                            if not o.correct)
-                current = await store.drill(drill.id)
-                assert current is not None
-                await store.record_answer(current, item, cards[item.card_id].version, pick,
-                                          day + timedelta(minutes=n), after_answer)
+                await store.answer_drill(user_id, drill.id, n, pick, day + timedelta(minutes=n),
+                                         assistant.training.lookup, after_answer)
         for text in rng.sample(DEMO_GAPS, 2):
             await store.log_question(user_id, now - timedelta(days=rng.randint(1, 20)), text,
                                      "none", None, 0.0, [])

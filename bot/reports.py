@@ -6,7 +6,7 @@ import csv
 import io
 from dataclasses import dataclass
 from datetime import date, datetime, tzinfo
-from functools import cache
+from functools import lru_cache
 from pathlib import Path
 
 from bot.i18n import section_name, t
@@ -117,7 +117,7 @@ CJK_FONT_HINTS = ("wqy", "notosanscjk", "noto sans cjk", "notoserifcjk", "droids
                   "simhei", "sourcehansans", "uming", "ukai")
 
 
-@cache  # the installed fonts do not change while the bot runs
+@lru_cache(maxsize=2)  # the installed fonts do not change while the bot runs
 def find_cjk_font(configured: Path | None) -> Path | None:
     """COACH_CHART_FONT if set and present, else a CJK font fontconfig / matplotlib knows."""
     if configured is not None:

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from functools import cache
+from functools import lru_cache
 
 import opencc
 
 
-@cache
+@lru_cache(maxsize=2)  # "t2s" and "s2t"
 def _converter(config: str) -> opencc.OpenCC:
     """Loaded on first use (~80 ms each), so `--help` and `--version` stay quick."""
     return opencc.OpenCC(config)

@@ -16,7 +16,7 @@ from bot.config import Settings
 from bot.drills import choose, shuffled_options
 from bot.i18n import section_name, t
 from bot.knowledge import KnowledgeBase
-from bot.models import SECTIONS, Button, Drill, Lang, Push, Reply, Who
+from bot.models import SECTIONS, Button, Drill, DrillItem, Lang, Push, Reply, Who
 from bot.schedule import (
     Status,
     TopicStatus,
@@ -25,11 +25,12 @@ from bot.schedule import (
     local_at,
     topic_status,
 )
-from bot.store import Store
+from bot.store import Press, Store
 
 RECENT_DAYS = 14
 LAST_INVITE = time(18, 0)  # a missed invitation still goes out until this local time
 LATE_GRACE = timedelta(hours=1)  # for a reminder set at or after 18:00
+PRESSED = {Press.ALREADY: "drill_already", Press.ENDED: "drill_ended", Press.STALE: "stale_button"}
 
 
 class Training:
@@ -63,14 +64,14 @@ class Training:
 
     async def drill(self, who: Who, args: str, now: datetime) -> list[Reply]:
         """Resume today's unfinished drill, or start a new one."""
-        current = await self.store.open_drill(who.person.user_id)
+        history = await self.store.drill_history(who.person.user_id,
+                                                 now - timedelta(days=RECENT_DAYS))
+        current = history.open
         if current is not None and self.today(current.started_at) == self.today(now):
             return [Reply(t("drill_resume", who.lang)), self.question(current, who.lang)]
         kb = self.kb()
         statuses = await self.statuses(who.person.user_id, now)
-        spaced = await self.store.item_states(who.person.user_id)
-        recent = await self.store.recent_items(who.person.user_id, now - timedelta(days=RECENT_DAYS))
-        items = choose(list(kb.cards.values()), statuses, spaced, recent, now,
+        items = choose(list(kb.cards.values()), statuses, history.spaced, history.recent, now,
                        self.settings.drill_size, self.rng)
         if not items:
             return [Reply(t("drill_empty", who.lang))]
@@ -97,25 +98,15 @@ class Training:
         parts = payload.split(":")
         if len(parts) != 3 or not parts[0].isdigit() or not parts[1].isdigit():
             return [Reply(t("stale_button", who.lang))]
-        drill = await self.store.drill(int(parts[0]))
         position, chosen = int(parts[1]), parts[2]
-        if drill is None or drill.user_id != who.person.user_id:
-            return [Reply(t("stale_button", who.lang))]
-        if position < drill.position:
-            return [Reply(t("drill_already", who.lang))]
-        if drill.done or position != drill.position or position >= len(drill.items):
-            return [Reply(t("drill_ended", who.lang))]
-        item = self.kb().items.get(drill.items[position][0])
-        card = self.kb().cards.get(item.card_id) if item else None
-        if item is None or card is None or item.option(chosen) is None:
-            return [Reply(t("drill_ended", who.lang))]
-        stored = await self.store.record_answer(drill, item, card.version, chosen, now, after_answer)
-        if not stored:
-            return [Reply(t("drill_already", who.lang))]
-        lang = who.lang
+        pressed = await self.store.answer_drill(who.person.user_id, int(parts[0]), position,
+                                                chosen, now, self.lookup, after_answer)
+        if pressed.press is not Press.STORED:
+            return [Reply(t(PRESSED[pressed.press], who.lang))]
+        drill, item, right, lang = pressed.drill, pressed.item, pressed.correct, who.lang
+        assert drill is not None and item is not None
         picked = item.option(chosen)
         assert picked is not None
-        right = picked.correct
         verdict = t("drill_right", lang) if right else t(
             "drill_wrong", lang, answer=item.correct.text.get(lang))
         # The pressed question becomes its feedback: the choice, right or wrong, why, and
@@ -123,13 +114,18 @@ class Training:
         feedback = Reply(
             f"{item.question.get(lang)}\n\n{t('you_chose', lang, choice=picked.text.get(lang))}"
             f" {'✅' if right else '❌'}\n\n{verdict}\n{item.explain.get(lang)}",
-            title=t("drill_title", lang, n=drill.position + 1, total=len(drill.items)),
-            buttons=((Button(t("drill_open_card", lang), f"card:{card.id}"),),), edit=True)
-        after = await self.store.drill(drill.id)
-        assert after is not None
-        if not after.done:
-            return [feedback, self.question(after, lang)]
-        return [feedback, await self.finish(who, after, now)]
+            title=t("drill_title", lang, n=position + 1, total=len(drill.items)),
+            buttons=((Button(t("drill_open_card", lang), f"card:{item.card_id}"),),), edit=True)
+        if not drill.done:
+            return [feedback, self.question(drill, lang)]
+        return [feedback, await self.finish(who, drill, now)]
+
+    def lookup(self, item_id: str) -> tuple[DrillItem, int] | None:
+        """A drill item and its card's version, if the current cards still have them."""
+        kb = self.kb()
+        item = kb.items.get(item_id)
+        card = kb.cards.get(item.card_id) if item else None
+        return (item, card.version) if item and card else None
 
     async def finish(self, who: Who, drill: Drill, now: datetime) -> Reply:
         lang = who.lang

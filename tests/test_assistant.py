@@ -8,8 +8,7 @@ from tests.conftest import ADMIN, Chat
 
 
 async def count(assistant: Assistant, sql: str) -> int:
-    async with assistant.store.db.execute(sql) as cur:
-        row = await cur.fetchone()
+    row = await assistant.store.row(sql)
     return int(row[0]) if row else 0
 
 
@@ -68,8 +67,7 @@ async def test_customer_data_is_masked_in_the_log_and_warned_once_a_day(
     assert "不要" in admin.last[0].text  # the once-a-day reminder
     await admin.say("客户手机号13812345678收不到验证码")
     assert not any("不要在这里粘贴" in r.text for r in admin.last)
-    async with assistant.store.db.execute("SELECT text FROM questions") as cur:
-        stored = [r[0] for r in await cur.fetchall()]
+    stored = [r[0] for r in await assistant.store.rows("SELECT text FROM questions")]
     assert stored and all("3456 7890" not in s and "12345678" not in s for s in stored)
     assert any("138****5678" in s for s in stored)
 
@@ -79,8 +77,7 @@ async def test_a_number_cut_by_the_length_limit_is_masked_first(
     # the question limit (500) falls inside the card number: masking comes before the cut
     card = "6259 - 7249 - 2086 - 8288"  # the cut at 500 falls after "6259 - 7"
     await admin.say("客户问" + "余额" * 243 + " 卡号 " + card + " 怎么办")
-    async with assistant.store.db.execute("SELECT text FROM questions") as cur:
-        stored = [r[0] for r in await cur.fetchall()]
+    stored = [r[0] for r in await assistant.store.rows("SELECT text FROM questions")]
     assert len(stored) == 1 and len(stored[0]) == 500
     assert stored[0].endswith(" 卡号 625972*")  # the card's first six, then stars
 
@@ -115,8 +112,7 @@ async def test_did_you_mean_buttons_then_choice(admin: Chat, assistant: Assistan
     await admin.tap(options[0].payload)
     assert admin.last[0].edit and chosen in admin.last[0].text
     assert admin.last[1].title == chosen
-    async with assistant.store.db.execute("SELECT outcome, card_id FROM questions") as cur:
-        row = await cur.fetchone()
+    row = await assistant.store.row("SELECT outcome, card_id FROM questions")
     assert row is not None and row[0] == "unsure" and row[1] is not None
 
 

@@ -55,8 +55,8 @@ async def snapshot(assistant: Assistant) -> dict[str, list[Any]]:
     out = {}
     for table in TABLES:
         columns = "*" if table != "people" else "user_id, name, lang, roles, team, remind_at"
-        async with assistant.store.db.execute(f"SELECT {columns} FROM {table} ORDER BY 1") as cur:
-            out[table] = [tuple(r) for r in await cur.fetchall()]
+        found = await assistant.store.rows(f"SELECT {columns} FROM {table} ORDER BY 1")
+        out[table] = [tuple(r) for r in found]
     return out
 
 

@@ -51,8 +51,7 @@ def ts(moment: datetime) -> str:
 
 
 async def rows(assistant: Assistant, sql: str, *params: Any) -> list[tuple[Any, ...]]:
-    async with assistant.store.db.execute(sql, params) as cur:
-        return [tuple(r) for r in await cur.fetchall()]
+    return [tuple(r) for r in await assistant.store.rows(sql, params)]
 
 
 async def scalar(assistant: Assistant, sql: str, *params: Any) -> Any:

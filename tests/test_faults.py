@@ -95,8 +95,7 @@ async def drill_answer_payload(bot_assistant: object, api: FakeBotApi) -> tuple[
 
 async def answers(bot: object) -> int:
     store = bot.assistant.store  # type: ignore[attr-defined]
-    async with store.db.execute("SELECT COUNT(*) FROM answers") as cur:
-        row = await cur.fetchone()
+    row = await store.row("SELECT COUNT(*) FROM answers")
     return int(row[0])
 
 

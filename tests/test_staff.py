@@ -26,6 +26,7 @@ from bot.models import DrillItem, Inbound, Lang, Push, Reply, ReplyKind, Role
 from bot.privacy import mask
 from bot.reports import TeamSummary, chart_png, find_cjk_font
 from bot.schedule import after_answer
+from bot.store import Press
 from tests.cards import REAL_CARDS
 from tests.conftest import ADMIN, Chat, FakeClock
 
@@ -45,14 +46,12 @@ STRANGER, STAFF_A, SUP_A, SUP_B, VICTIM = 555, 101, 102, 103, 104
 
 
 async def scalar(assistant: Assistant, sql: str, *args: object) -> Any:
-    async with assistant.store.db.execute(sql, args) as cur:
-        row = await cur.fetchone()
+    row = await assistant.store.row(sql, args)
     return None if row is None else row[0]
 
 
 async def table(assistant: Assistant, sql: str, *args: object) -> list[tuple[Any, ...]]:
-    async with assistant.store.db.execute(sql, args) as cur:
-        return [tuple(r) for r in await cur.fetchall()]
+    return [tuple(r) for r in await assistant.store.rows(sql, args)]
 
 
 async def snapshot(assistant: Assistant) -> dict[str, list[tuple[Any, ...]]]:
@@ -112,17 +111,16 @@ async def drill_through(chat: Chat, plan: Sequence[bool]) -> list[str]:
 async def seed_answers(assistant: Assistant, user_id: int, plan: Sequence[tuple[DrillItem, bool]],
                        now: datetime) -> None:
     """Answers straight into the store, in a drill left open (so it is not a completed drill)."""
-    store, kb = assistant.store, assistant.library.kb
+    store = assistant.store
     spare = plan[0][0]
     items = [(i.id, [o.id for o in i.options]) for i, _ in plan] + [
         (spare.id, [o.id for o in spare.options])]
     drill = await store.start_drill(user_id, now, items)
-    for item, right in plan:
-        current = await store.drill(drill.id)
-        assert current is not None
+    for position, (item, right) in enumerate(plan):
         chosen = item.correct.id if right else next(o.id for o in item.options if not o.correct)
-        assert await store.record_answer(current, item, kb.cards[item.card_id].version, chosen,
-                                         now, after_answer)
+        pressed = await store.answer_drill(user_id, drill.id, position, chosen, now,
+                                           assistant.training.lookup, after_answer)
+        assert pressed.press is Press.STORED and pressed.correct is right
 
 
 def png_size(data: bytes) -> tuple[int, int]:

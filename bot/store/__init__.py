@@ -1,18 +1,27 @@
-"""The only SQLite code: one connection, numbered migrations, typed methods returning models.
+"""The only database code: one engine, numbered migrations, typed methods returning models.
 
-A package because it outgrew one module: `base` holds the connection and the
-only aiosqlite import; each other module is one group of tables.
+A package because it outgrew one module: `base` holds the engine (the only
+sqlite3 import) and where every statement runs; each other module is one group
+of tables, each use case one call (one trip to the database).
 """
 
 from __future__ import annotations
 
-from bot.store.base import AnswerRow, QuestionRow, StoreBase, backup
+from bot.store.base import AnswerRow, QuestionRow, StoreBase, Tx, backup
 from bot.store.people import PeopleStore
 from bot.store.questions import QuestionStore
 from bot.store.reports import ReportStore
-from bot.store.training import Spacing, TrainingStore
+from bot.store.training import (
+    DrillAnswer,
+    DrillHistory,
+    Lookup,
+    Press,
+    Spacing,
+    TrainingStore,
+)
 
-__all__ = ["AnswerRow", "QuestionRow", "Spacing", "Store", "backup"]
+__all__ = ["AnswerRow", "DrillAnswer", "DrillHistory", "Lookup", "Press", "QuestionRow",
+           "Spacing", "Store", "Tx", "backup"]
 
 
 class Store(PeopleStore, QuestionStore, TrainingStore, ReportStore, StoreBase):

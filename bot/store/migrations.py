@@ -1,150 +1,188 @@
 """The schema, as numbered migrations recorded in the database."""
 
 # Append only: an applied migration is never edited, a change is a new number.
-MIGRATIONS: list[str] = [
+# A migration is its statements, one string each: splitting a script on ';' breaks
+# on a ';' inside a string literal or a trigger body.
+MIGRATIONS: list[tuple[str, ...]] = [
     # 1: people
-    """
-    CREATE TABLE people (
-        user_id    INTEGER PRIMARY KEY,
-        name       TEXT NOT NULL,
-        lang       TEXT,
-        last_lang  TEXT,
-        roles      TEXT NOT NULL DEFAULT 'staff',
-        created_at TEXT NOT NULL
-    );
-    """,
+    (
+        """
+        CREATE TABLE people (
+            user_id    INTEGER PRIMARY KEY,
+            name       TEXT NOT NULL,
+            lang       TEXT,
+            last_lang  TEXT,
+            roles      TEXT NOT NULL DEFAULT 'staff',
+            created_at TEXT NOT NULL
+        )
+        """,
+    ),
     # 2: questions asked (masked text only) and what the bot did with them
-    """
-    CREATE TABLE questions (
-        id         INTEGER PRIMARY KEY,
-        user_id    INTEGER NOT NULL,
-        asked_at   TEXT NOT NULL,
-        text       TEXT NOT NULL,
-        outcome    TEXT NOT NULL CHECK (outcome IN ('answered', 'unsure', 'none')),
-        card_id    TEXT,
-        score      REAL NOT NULL DEFAULT 0,
-        offered    TEXT NOT NULL DEFAULT '',
-        feedback   INTEGER
-    );
-    CREATE INDEX questions_user ON questions (user_id, asked_at);
-    CREATE INDEX questions_time ON questions (asked_at);
-    CREATE TABLE notices (
-        user_id INTEGER NOT NULL,
-        kind    TEXT NOT NULL,
-        day     TEXT NOT NULL,
-        PRIMARY KEY (user_id, kind, day)
-    );
-    """,
+    (
+        """
+        CREATE TABLE questions (
+            id         INTEGER PRIMARY KEY,
+            user_id    INTEGER NOT NULL,
+            asked_at   TEXT NOT NULL,
+            text       TEXT NOT NULL,
+            outcome    TEXT NOT NULL CHECK (outcome IN ('answered', 'unsure', 'none')),
+            card_id    TEXT,
+            score      REAL NOT NULL DEFAULT 0,
+            offered    TEXT NOT NULL DEFAULT '',
+            feedback   INTEGER
+        )
+        """,
+        "CREATE INDEX questions_user ON questions (user_id, asked_at)",
+        "CREATE INDEX questions_time ON questions (asked_at)",
+        """
+        CREATE TABLE notices (
+            user_id INTEGER NOT NULL,
+            kind    TEXT NOT NULL,
+            day     TEXT NOT NULL,
+            PRIMARY KEY (user_id, kind, day)
+        )
+        """,
+    ),
     # 3: micro-drills, every answer, and per-person state derived from answers.
     # topic_state / item_state are updated in the same transaction as each answer
     # so the daily plan for thousands of people never re-reads a year of answers.
-    """
-    CREATE TABLE card_versions (
-        card_id TEXT PRIMARY KEY,
-        version INTEGER NOT NULL,
-        since   TEXT NOT NULL
-    );
-    CREATE TABLE drills (
-        id          INTEGER PRIMARY KEY,
-        user_id     INTEGER NOT NULL,
-        started_at  TEXT NOT NULL,
-        finished_at TEXT,
-        items       TEXT NOT NULL,
-        position    INTEGER NOT NULL DEFAULT 0,
-        correct     INTEGER NOT NULL DEFAULT 0
-    );
-    CREATE INDEX drills_open ON drills (user_id, finished_at);
-    CREATE TABLE answers (
-        id             INTEGER PRIMARY KEY,
-        user_id        INTEGER NOT NULL,
-        drill_id       INTEGER NOT NULL,
-        position       INTEGER NOT NULL,
-        item_id        TEXT NOT NULL,
-        card_id        TEXT NOT NULL,
-        card_version   INTEGER NOT NULL,
-        chosen         TEXT NOT NULL,
-        correct_option TEXT NOT NULL,
-        is_correct     INTEGER NOT NULL,
-        answered_at    TEXT NOT NULL,
-        UNIQUE (drill_id, position)
-    );
-    CREATE INDEX answers_user ON answers (user_id, answered_at);
-    CREATE INDEX answers_time ON answers (answered_at);
-    CREATE TABLE topic_state (
-        user_id           INTEGER NOT NULL,
-        card_id           TEXT NOT NULL,
-        first_answer_at   TEXT NOT NULL,
-        last_answer_at    TEXT NOT NULL,
-        last_pass_at      TEXT,
-        last_pass_version INTEGER,
-        answers           INTEGER NOT NULL DEFAULT 0,
-        correct           INTEGER NOT NULL DEFAULT 0,
-        PRIMARY KEY (user_id, card_id)
-    );
-    CREATE TABLE item_state (
-        user_id INTEGER NOT NULL,
-        item_id TEXT NOT NULL,
-        card_id TEXT NOT NULL,
-        step    INTEGER NOT NULL,
-        due_at  TEXT NOT NULL,
-        PRIMARY KEY (user_id, item_id)
-    );
-    ALTER TABLE people ADD COLUMN remind_at TEXT DEFAULT '09:00';
-    ALTER TABLE people ADD COLUMN paused_until TEXT;
-    ALTER TABLE people ADD COLUMN active INTEGER NOT NULL DEFAULT 1;
-    CREATE TABLE pushes (
-        user_id INTEGER NOT NULL,
-        kind    TEXT NOT NULL,
-        day     TEXT NOT NULL,
-        sent_at TEXT NOT NULL,
-        PRIMARY KEY (user_id, kind, day)
-    );
-    """,
+    (
+        """
+        CREATE TABLE card_versions (
+            card_id TEXT PRIMARY KEY,
+            version INTEGER NOT NULL,
+            since   TEXT NOT NULL
+        )
+        """,
+        """
+        CREATE TABLE drills (
+            id          INTEGER PRIMARY KEY,
+            user_id     INTEGER NOT NULL,
+            started_at  TEXT NOT NULL,
+            finished_at TEXT,
+            items       TEXT NOT NULL,
+            position    INTEGER NOT NULL DEFAULT 0,
+            correct     INTEGER NOT NULL DEFAULT 0
+        )
+        """,
+        "CREATE INDEX drills_open ON drills (user_id, finished_at)",
+        """
+        CREATE TABLE answers (
+            id             INTEGER PRIMARY KEY,
+            user_id        INTEGER NOT NULL,
+            drill_id       INTEGER NOT NULL,
+            position       INTEGER NOT NULL,
+            item_id        TEXT NOT NULL,
+            card_id        TEXT NOT NULL,
+            card_version   INTEGER NOT NULL,
+            chosen         TEXT NOT NULL,
+            correct_option TEXT NOT NULL,
+            is_correct     INTEGER NOT NULL,
+            answered_at    TEXT NOT NULL,
+            UNIQUE (drill_id, position)
+        )
+        """,
+        "CREATE INDEX answers_user ON answers (user_id, answered_at)",
+        "CREATE INDEX answers_time ON answers (answered_at)",
+        """
+        CREATE TABLE topic_state (
+            user_id           INTEGER NOT NULL,
+            card_id           TEXT NOT NULL,
+            first_answer_at   TEXT NOT NULL,
+            last_answer_at    TEXT NOT NULL,
+            last_pass_at      TEXT,
+            last_pass_version INTEGER,
+            answers           INTEGER NOT NULL DEFAULT 0,
+            correct           INTEGER NOT NULL DEFAULT 0,
+            PRIMARY KEY (user_id, card_id)
+        )
+        """,
+        """
+        CREATE TABLE item_state (
+            user_id INTEGER NOT NULL,
+            item_id TEXT NOT NULL,
+            card_id TEXT NOT NULL,
+            step    INTEGER NOT NULL,
+            due_at  TEXT NOT NULL,
+            PRIMARY KEY (user_id, item_id)
+        )
+        """,
+        "ALTER TABLE people ADD COLUMN remind_at TEXT DEFAULT '09:00'",
+        "ALTER TABLE people ADD COLUMN paused_until TEXT",
+        "ALTER TABLE people ADD COLUMN active INTEGER NOT NULL DEFAULT 1",
+        """
+        CREATE TABLE pushes (
+            user_id INTEGER NOT NULL,
+            kind    TEXT NOT NULL,
+            day     TEXT NOT NULL,
+            sent_at TEXT NOT NULL,
+            PRIMARY KEY (user_id, kind, day)
+        )
+        """,
+    ),
     # 4: updates already handled, so a redelivery after a crash changes nothing
-    """
-    CREATE TABLE deliveries (
-        key     TEXT PRIMARY KEY,
-        seen_at TEXT NOT NULL
-    );
-    """,
+    (
+        """
+        CREATE TABLE deliveries (
+            key     TEXT PRIMARY KEY,
+            seen_at TEXT NOT NULL
+        )
+        """,
+    ),
     # 5: teams, invites, supervisors, leave history, audit and anonymous counters
-    """
-    CREATE TABLE teams (
-        name       TEXT PRIMARY KEY COLLATE NOCASE,
-        created_at TEXT NOT NULL
-    );
-    ALTER TABLE people ADD COLUMN team TEXT;
-    CREATE TABLE supervisors (
-        user_id INTEGER NOT NULL,
-        team    TEXT NOT NULL COLLATE NOCASE,
-        PRIMARY KEY (user_id, team)
-    );
-    CREATE TABLE invites (
-        code       TEXT PRIMARY KEY,
-        team       TEXT NOT NULL,
-        role       TEXT NOT NULL,
-        created_by INTEGER NOT NULL,
-        created_at TEXT NOT NULL,
-        expires_at TEXT NOT NULL,
-        used_by    INTEGER,
-        used_at    TEXT
-    );
-    CREATE TABLE pauses (
-        user_id INTEGER NOT NULL,
-        start   TEXT NOT NULL,
-        until   TEXT NOT NULL
-    );
-    CREATE INDEX pauses_user ON pauses (user_id);
-    CREATE TABLE audit (
-        id     INTEGER PRIMARY KEY,
-        at     TEXT NOT NULL,
-        actor  INTEGER NOT NULL,
-        action TEXT NOT NULL,
-        detail TEXT NOT NULL DEFAULT ''
-    );
-    CREATE TABLE counters (
-        name  TEXT PRIMARY KEY,
-        value INTEGER NOT NULL
-    );
-    """,
+    (
+        """
+        CREATE TABLE teams (
+            name       TEXT PRIMARY KEY COLLATE NOCASE,
+            created_at TEXT NOT NULL
+        )
+        """,
+        "ALTER TABLE people ADD COLUMN team TEXT",
+        """
+        CREATE TABLE supervisors (
+            user_id INTEGER NOT NULL,
+            team    TEXT NOT NULL COLLATE NOCASE,
+            PRIMARY KEY (user_id, team)
+        )
+        """,
+        """
+        CREATE TABLE invites (
+            code       TEXT PRIMARY KEY,
+            team       TEXT NOT NULL,
+            role       TEXT NOT NULL,
+            created_by INTEGER NOT NULL,
+            created_at TEXT NOT NULL,
+            expires_at TEXT NOT NULL,
+            used_by    INTEGER,
+            used_at    TEXT
+        )
+        """,
+        """
+        CREATE TABLE pauses (
+            user_id INTEGER NOT NULL,
+            start   TEXT NOT NULL,
+            until   TEXT NOT NULL
+        )
+        """,
+        "CREATE INDEX pauses_user ON pauses (user_id)",
+        """
+        CREATE TABLE audit (
+            id     INTEGER PRIMARY KEY,
+            at     TEXT NOT NULL,
+            actor  INTEGER NOT NULL,
+            action TEXT NOT NULL,
+            detail TEXT NOT NULL DEFAULT ''
+        )
+        """,
+        """
+        CREATE TABLE counters (
+            name  TEXT PRIMARY KEY,
+            value INTEGER NOT NULL
+        )
+        """,
+    ),
+    # 6: handled updates are forgotten by age, so that needs an index
+    (
+        "CREATE INDEX deliveries_time ON deliveries (seen_at)",
+    ),
 ]

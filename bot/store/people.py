@@ -5,7 +5,11 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 
 from bot.models import Lang, Person, Role
-from bot.store.base import Connection, StoreBase, _person, _ts
+from bot.store.base import Row, StoreBase, Tx, _person, _ts
+
+# A person with the teams they supervise: one row per team (or one row with NULL).
+_WITH_TEAMS = ("SELECT people.*, supervisors.team AS supervised FROM people"
+               " LEFT JOIN supervisors ON supervisors.user_id = people.user_id")
 
 
 class PeopleStore(StoreBase):
@@ -14,25 +18,23 @@ class PeopleStore(StoreBase):
     # --- people ---------------------------------------------------------------
 
     async def person(self, user_id: int) -> Person | None:
-        row = await self.row("SELECT * FROM people WHERE user_id = ?", (user_id,))
-        if row is None:
-            return None
-        teams = await self.rows("SELECT team FROM supervisors WHERE user_id = ?", (user_id,))
-        return _person(row, frozenset(r["team"] for r in teams))
+        found = await self.rows(f"{_WITH_TEAMS} WHERE people.user_id = ?", (user_id,))
+        return next(iter(_people(found)), None)
 
     async def upsert_person(self, user_id: int, name: str, roles: set[Role], now: datetime,
                             lang: Lang | None = None) -> Person:
         """Create or update a person's name and roles; keeps the chosen language unless given."""
         roles_text = ",".join(sorted(r.value for r in roles))
-        await self.write(
-            "INSERT INTO people (user_id, name, lang, roles, created_at) VALUES (?, ?, ?, ?, ?)"
-            " ON CONFLICT(user_id) DO UPDATE SET name = excluded.name, roles = excluded.roles,"
-            " lang = COALESCE(excluded.lang, people.lang)",
-            (user_id, name, lang.value if lang else None, roles_text, _ts(now)),
-            )
-        person = await self.person(user_id)
-        assert person is not None
-        return person
+
+        def work(tx: Tx) -> Person:
+            tx.run(
+                "INSERT INTO people (user_id, name, lang, roles, created_at) VALUES (?, ?, ?, ?, ?)"
+                " ON CONFLICT(user_id) DO UPDATE SET name = excluded.name, roles = excluded.roles,"
+                " lang = COALESCE(excluded.lang, people.lang)",
+                (user_id, name, lang.value if lang else None, roles_text, _ts(now)))
+            return _people(tx.rows(f"{_WITH_TEAMS} WHERE people.user_id = ?", (user_id,)))[0]
+
+        return await self.transaction(work)
 
     async def set_lang(self, user_id: int, lang: Lang) -> None:
         await self.write("UPDATE people SET lang = ? WHERE user_id = ?", (lang.value, user_id))
@@ -50,14 +52,17 @@ class PeopleStore(StoreBase):
 
     async def set_pause(self, user_id: int, today: date, until: date | None) -> None:
         """Pause reminders from `today` to `until` inclusive (None resumes from today)."""
-        async with self.transaction() as db:
-            await db.execute("UPDATE people SET paused_until = ? WHERE user_id = ?",
-                             (until.isoformat() if until else None, user_id))
-            await db.execute("UPDATE pauses SET until = ? WHERE user_id = ? AND until >= ?",
-                             ((today - timedelta(days=1)).isoformat(), user_id, today.isoformat()))
+
+        def work(tx: Tx) -> None:
+            tx.run("UPDATE people SET paused_until = ? WHERE user_id = ?",
+                   (until.isoformat() if until else None, user_id))
+            tx.run("UPDATE pauses SET until = ? WHERE user_id = ? AND until >= ?",
+                   ((today - timedelta(days=1)).isoformat(), user_id, today.isoformat()))
             if until is not None:
-                await db.execute("INSERT INTO pauses VALUES (?, ?, ?)",
-                                 (user_id, today.isoformat(), until.isoformat()))
+                tx.run("INSERT INTO pauses VALUES (?, ?, ?)",
+                       (user_id, today.isoformat(), until.isoformat()))
+
+        await self.transaction(work)
 
     async def paused_days(self, user_id: int) -> list[tuple[date, date]]:
         found = await self.rows("SELECT start, until FROM pauses WHERE user_id = ?",
@@ -73,7 +78,7 @@ class PeopleStore(StoreBase):
     # --- teams, invites, membership ----------------------------------------------------
 
     async def add_team(self, name: str, now: datetime) -> bool:
-        return await self.changed_one("INSERT OR IGNORE INTO teams VALUES (?, ?)",
+        return await self.changed_one("INSERT INTO teams VALUES (?, ?) ON CONFLICT DO NOTHING",
                                       (name, _ts(now)))
 
     async def teams(self) -> list[str]:
@@ -93,29 +98,30 @@ class PeopleStore(StoreBase):
 
     async def use_invite(self, code: str, user_id: int, name: str, now: datetime) -> str | None:
         """Enrol with a single-use code; the team joined, or None if the code is not valid now."""
-        async with self.transaction() as db:
-            async with db.execute("SELECT * FROM invites WHERE code = ? AND used_by IS NULL"
-                                  " AND expires_at > ?", (code, _ts(now))) as cur:
-                invite = await cur.fetchone()
+
+        def work(tx: Tx) -> str | None:
+            invite = tx.row("SELECT * FROM invites WHERE code = ? AND used_by IS NULL"
+                            " AND expires_at > ?", (code, _ts(now)))
             if invite is None:
                 return None
-            await db.execute("UPDATE invites SET used_by = ?, used_at = ? WHERE code = ?",
-                             (user_id, _ts(now), code))
-            await db.execute(
-                "INSERT INTO people (user_id, name, roles, created_at) VALUES (?, ?, 'staff', ?)"
-                " ON CONFLICT(user_id) DO UPDATE SET name = excluded.name", (user_id, name, _ts(now)))
-            team = invite["team"]
+            tx.run("UPDATE invites SET used_by = ?, used_at = ? WHERE code = ?",
+                   (user_id, _ts(now), code))
+            tx.run("INSERT INTO people (user_id, name, roles, created_at) VALUES (?, ?, 'staff', ?)"
+                   " ON CONFLICT(user_id) DO UPDATE SET name = excluded.name",
+                   (user_id, name, _ts(now)))
+            team = str(invite["team"])
             if invite["role"] == Role.SUPERVISOR.value:
-                await db.execute("INSERT OR IGNORE INTO supervisors VALUES (?, ?)", (user_id, team))
-                await db.execute(
-                    "UPDATE people SET roles = CASE WHEN roles LIKE '%supervisor%' THEN roles"
-                    " ELSE roles || ',supervisor' END WHERE user_id = ?", (user_id,))
+                tx.run(_SUPERVISE, (user_id, team))
+                tx.run("UPDATE people SET roles = CASE WHEN roles LIKE '%supervisor%' THEN roles"
+                       " ELSE roles || ',supervisor' END WHERE user_id = ?", (user_id,))
             else:
-                await db.execute("UPDATE people SET team = ? WHERE user_id = ?", (team, user_id))
-            return str(team)
+                tx.run("UPDATE people SET team = ? WHERE user_id = ?", (team, user_id))
+            return team
+
+        return await self.transaction(work)
 
     async def add_supervisor(self, user_id: int, team: str) -> None:
-        await self.write("INSERT OR IGNORE INTO supervisors VALUES (?, ?)", (user_id, team))
+        await self.write(_SUPERVISE, (user_id, team))
 
     async def set_team(self, user_id: int, team: str) -> bool:
         return await self.changed_one("UPDATE people SET team = ? WHERE user_id = ?",
@@ -123,23 +129,25 @@ class PeopleStore(StoreBase):
 
     async def erase_person(self, user_id: int) -> bool:
         """Delete a person's data; answers and questions stay as anonymous counts (user 0)."""
-        async with self.transaction() as db:
-            cur = await db.execute("DELETE FROM people WHERE user_id = ?", (user_id,))
-            if cur.rowcount != 1:
+
+        def work(tx: Tx) -> bool:
+            if tx.run("DELETE FROM people WHERE user_id = ?", (user_id,)) != 1:
                 return False
             for table in ("supervisors", "drills", "topic_state", "item_state", "pushes",
                           "notices", "pauses"):
-                await db.execute(f"DELETE FROM {table} WHERE user_id = ?", (user_id,))
-            await db.execute("UPDATE answers SET user_id = 0 WHERE user_id = ?", (user_id,))
-            await db.execute("UPDATE questions SET user_id = 0 WHERE user_id = ?", (user_id,))
-            await db.execute("UPDATE invites SET used_by = 0 WHERE used_by = ?", (user_id,))
-            await db.execute("UPDATE audit SET actor = 0 WHERE actor = ?", (user_id,))
-            await db.execute(  # "user=12" but not "user=123"
+                tx.run(f"DELETE FROM {table} WHERE user_id = ?", (user_id,))
+            tx.run("UPDATE answers SET user_id = 0 WHERE user_id = ?", (user_id,))
+            tx.run("UPDATE questions SET user_id = 0 WHERE user_id = ?", (user_id,))
+            tx.run("UPDATE invites SET used_by = 0 WHERE used_by = ?", (user_id,))
+            tx.run("UPDATE audit SET actor = 0 WHERE actor = ?", (user_id,))
+            tx.run(  # "user=12" but not "user=123"
                 "UPDATE audit SET detail = rtrim(replace(detail || ' ', ?, 'user=0 '), ' ')",
                 (f"user={user_id} ",))
-            await db.execute("UPDATE invites SET created_by = 0 WHERE created_by = ?", (user_id,))
-            await _bump(db, "people_left")
+            tx.run("UPDATE invites SET created_by = 0 WHERE created_by = ?", (user_id,))
+            tx.run(_BUMP, ("people_left",))
             return True
+
+        return await self.transaction(work)
 
     # --- audit and counters ----------------------------------------------------------
 
@@ -148,8 +156,7 @@ class PeopleStore(StoreBase):
                          (_ts(now), actor, action, detail))
 
     async def bump(self, name: str) -> None:
-        async with self.transaction() as db:
-            await _bump(db, name)
+        await self.write(_BUMP, (name,))
 
     async def counter(self, name: str) -> int:
         row = await self.row("SELECT value FROM counters WHERE name = ?", (name,))
@@ -157,44 +164,52 @@ class PeopleStore(StoreBase):
 
     async def purge(self, before: datetime) -> int:
         """Delete answer and question logs older than `before` (retention); rows deleted."""
-        async with self.transaction() as db:
-            a = await db.execute("DELETE FROM answers WHERE answered_at < ?", (_ts(before),))
-            q = await db.execute("DELETE FROM questions WHERE asked_at < ?", (_ts(before),))
-            return a.rowcount + q.rowcount
+        return await self.transaction(
+            lambda tx: tx.run("DELETE FROM answers WHERE answered_at < ?", (_ts(before),))
+            + tx.run("DELETE FROM questions WHERE asked_at < ?", (_ts(before),)))
 
     async def set_active(self, user_id: int, active: bool) -> None:
         await self.write("UPDATE people SET active = ? WHERE user_id = ?", (int(active), user_id))
 
     async def people(self, team: str | None = None) -> list[Person]:
         """Everyone, or the members of one team, ordered by name."""
-        sup: dict[int, set[str]] = {}
-        found = await self.rows("SELECT user_id, team FROM supervisors")
-        for r in found:
-            sup.setdefault(r["user_id"], set()).add(r["team"])
-        sql, args = "SELECT * FROM people", []
-        if team is not None:
-            sql, args = sql + " WHERE team = ? COLLATE NOCASE", [team]
-        found = await self.rows(sql + " ORDER BY name, user_id", args)
-        return [_person(r, frozenset(sup.get(r["user_id"], ()))) for r in found]
+        sql, args = _WITH_TEAMS, []
+        if team is not None:  # team names match case-insensitively
+            sql, args = sql + " WHERE lower(people.team) = lower(?)", [team]
+        return _people(await self.rows(sql + " ORDER BY people.name, people.user_id", args))
 
     async def claim_pushes(self, user_ids: list[int], kind: str, day: str,
                            now: datetime) -> list[int]:
         """Reserve one push of `kind` for each person for `day`; those not already sent."""
-        async with self.transaction() as db:
-            async with db.execute("SELECT user_id FROM pushes WHERE kind = ? AND day = ?",
-                                  (kind, day)) as cur:
-                sent = {r["user_id"] for r in await cur.fetchall()}
+
+        def work(tx: Tx) -> list[int]:
+            sent = {r["user_id"] for r in tx.rows(
+                "SELECT user_id FROM pushes WHERE kind = ? AND day = ?", (kind, day))}
             new = [u for u in dict.fromkeys(user_ids) if u not in sent]
-            await db.executemany("INSERT INTO pushes VALUES (?, ?, ?, ?)",
-                                 [(u, kind, day, _ts(now)) for u in new])
+            tx.many("INSERT INTO pushes VALUES (?, ?, ?, ?)",
+                    [(u, kind, day, _ts(now)) for u in new])
             return new
+
+        return await self.transaction(work)
 
     async def claim_push(self, user_id: int, kind: str, day: str, now: datetime) -> bool:
         """Reserve the one push of `kind` for a person and day; False if already sent."""
-        return await self.changed_one("INSERT OR IGNORE INTO pushes VALUES (?, ?, ?, ?)",
-                                      (user_id, kind, day, _ts(now)))
+        return await self.changed_one(
+            "INSERT INTO pushes VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
+            (user_id, kind, day, _ts(now)))
 
 
-async def _bump(db: Connection, name: str) -> None:
-    await db.execute("INSERT INTO counters VALUES (?, 1) ON CONFLICT(name)"
-                     " DO UPDATE SET value = value + 1", (name,))
+_SUPERVISE = "INSERT INTO supervisors VALUES (?, ?) ON CONFLICT DO NOTHING"
+_BUMP = ("INSERT INTO counters VALUES (?, 1) ON CONFLICT(name)"
+         " DO UPDATE SET value = counters.value + 1")
+
+
+def _people(rows: list[Row]) -> list[Person]:
+    """People from `_WITH_TEAMS` rows, in the order first seen."""
+    teams: dict[int, set[str]] = {}
+    first: dict[int, Row] = {}
+    for r in rows:
+        first.setdefault(r["user_id"], r)
+        if r["supervised"] is not None:
+            teams.setdefault(r["user_id"], set()).add(r["supervised"])
+    return [_person(r, frozenset(teams.get(uid, ()))) for uid, r in first.items()]

@@ -4,32 +4,35 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from bot.store.base import QuestionRow, StoreBase, _ts
+from bot.store.base import QuestionRow, StoreBase, Tx, _ts
+
+DELIVERIES_KEPT = timedelta(days=1)  # Telegram keeps an unconfirmed update 24 hours at most
 
 
 class QuestionStore(StoreBase):
     """Questions asked, knowledge gaps, once-a-day notices and handled updates."""
 
     async def first_delivery(self, key: str, now: datetime) -> bool:
-        """True the first time an update key is seen; old keys are pruned after a day."""
-        first = await self.changed_one("INSERT OR IGNORE INTO deliveries VALUES (?, ?)",
-                                       (key, _ts(now)))
-        if first and hash(key) % 500 == 0:
-            await self.write("DELETE FROM deliveries WHERE seen_at < ?",
-                             (_ts(now - timedelta(days=1)),))
-        return first
+        """True the first time an update key is seen; keys older than a day are forgotten
+        in the same trip (an index range, usually empty)."""
+
+        def work(tx: Tx) -> bool:
+            first = tx.run("INSERT INTO deliveries VALUES (?, ?) ON CONFLICT DO NOTHING",
+                           (key, _ts(now))) == 1
+            tx.run("DELETE FROM deliveries WHERE seen_at < ?", (_ts(now - DELIVERIES_KEPT),))
+            return first
+
+        return await self.transaction(work)
 
     # --- questions and knowledge gaps ---------------------------------------------
 
     async def log_question(self, user_id: int, now: datetime, text: str, outcome: str,
                            card_id: str | None, score: float, offered: list[str]) -> int:
         """Record a question; `text` must already be masked of customer data."""
-        cur = await self.write(
+        return await self.engine.run(lambda tx: tx.insert(
             "INSERT INTO questions (user_id, asked_at, text, outcome, card_id, score, offered)"
             " VALUES (?, ?, ?, ?, ?, ?, ?)",
-            (user_id, _ts(now), text, outcome, card_id, score, ",".join(offered)),
-        )
-        return int(cur.lastrowid or 0)
+            (user_id, _ts(now), text, outcome, card_id, score, ",".join(offered))), atomic=False)
 
     async def question(self, question_id: int, user_id: int) -> QuestionRow | None:
         row = await self.row(
@@ -75,5 +78,5 @@ class QuestionStore(StoreBase):
 
     async def first_notice_today(self, user_id: int, kind: str, day: str) -> bool:
         """True once per person, kind and day (e.g. the "don't paste customer data" hint)."""
-        return await self.changed_one("INSERT OR IGNORE INTO notices VALUES (?, ?, ?)",
+        return await self.changed_one("INSERT INTO notices VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
                                       (user_id, kind, day))

@@ -4,13 +4,53 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
+from enum import Enum
 
 from bot.models import Drill, DrillItem, ItemState, TopicState
-from bot.store.base import AnswerRow, StoreBase, _drill, _dt, _item_state, _topic_state, _ts
+from bot.store.base import (
+    AnswerRow,
+    Row,
+    StoreBase,
+    Tx,
+    _drill,
+    _dt,
+    _item_state,
+    _topic_state,
+    _ts,
+)
 
 # How an answer changes an item's spacing: (state before, correct, item, now) -> state after.
 Spacing = Callable[[ItemState | None, bool, DrillItem, datetime], ItemState | None]
+# A drill item by id, with its card's version; None once a reload removed it.
+Lookup = Callable[[str], tuple[DrillItem, int] | None]
+
+
+class Press(Enum):
+    """What became of a pressed drill option."""
+
+    STORED = "stored"  # recorded; the drill moved on
+    ALREADY = "already"  # that question was answered before (a double tap)
+    ENDED = "ended"  # the drill is over or past that question, or its item is gone
+    STALE = "stale"  # no such drill for this person
+
+
+@dataclass(frozen=True)
+class DrillHistory:
+    """What choosing a drill needs to know about a person."""
+
+    open: Drill | None  # the unfinished drill, if any
+    spaced: list[ItemState]  # items waiting to come back
+    recent: set[str]  # items answered lately
+
+
+@dataclass(frozen=True)
+class DrillAnswer:
+    press: Press
+    drill: Drill | None = None  # as it is after the answer (when STORED)
+    item: DrillItem | None = None
+    correct: bool = False
 
 
 class TrainingStore(StoreBase):
@@ -20,99 +60,113 @@ class TrainingStore(StoreBase):
 
     async def sync_card_versions(self, versions: dict[str, int], now: datetime) -> dict[str, datetime]:
         """Record each card's current version; return when each version was first seen."""
-        async with self.transaction() as db:
-            for card_id, version in versions.items():
-                await db.execute(
-                    "INSERT INTO card_versions VALUES (?, ?, ?) ON CONFLICT(card_id) DO UPDATE"
+
+        def work(tx: Tx) -> dict[str, datetime]:
+            tx.many("INSERT INTO card_versions VALUES (?, ?, ?) ON CONFLICT(card_id) DO UPDATE"
                     " SET version = excluded.version, since = excluded.since"
                     " WHERE card_versions.version != excluded.version",
-                    (card_id, version, _ts(now)),
-                )
-        found = await self.rows("SELECT card_id, since FROM card_versions")
-        return {r["card_id"]: _dt(r["since"]) for r in found}
+                    [(card_id, version, _ts(now)) for card_id, version in versions.items()])
+            found = tx.rows("SELECT card_id, since FROM card_versions")
+            return {r["card_id"]: _dt(r["since"]) for r in found}
+
+        return await self.transaction(work)
 
     async def start_drill(self, user_id: int, now: datetime,
                           items: list[tuple[str, list[str]]]) -> Drill:
         """Close any unfinished drill of the person and start a new one."""
-        async with self.transaction() as db:
-            await db.execute("UPDATE drills SET finished_at = ? WHERE user_id = ? AND"
-                             " finished_at IS NULL", (_ts(now), user_id))
-            cur = await db.execute(
-                "INSERT INTO drills (user_id, started_at, items) VALUES (?, ?, ?)",
-                (user_id, _ts(now), json.dumps(items)),
-            )
-            drill_id = int(cur.lastrowid or 0)
-        drill = await self.drill(drill_id)
-        assert drill is not None
-        return drill
+
+        def work(tx: Tx) -> Drill:
+            tx.run("UPDATE drills SET finished_at = ? WHERE user_id = ? AND finished_at IS NULL",
+                   (_ts(now), user_id))
+            drill_id = tx.insert("INSERT INTO drills (user_id, started_at, items) VALUES (?, ?, ?)",
+                                 (user_id, _ts(now), json.dumps(items)))
+            return _drill(_one(tx, "SELECT * FROM drills WHERE id = ?", drill_id))
+
+        return await self.transaction(work)
 
     async def drill(self, drill_id: int) -> Drill | None:
         row = await self.row("SELECT * FROM drills WHERE id = ?", (drill_id,))
         return _drill(row) if row else None
 
     async def open_drill(self, user_id: int) -> Drill | None:
-        row = await self.row("SELECT * FROM drills WHERE user_id = ? AND finished_at IS NULL"
-                             " ORDER BY id DESC LIMIT 1", (user_id,))
+        row = await self.row(_OPEN_DRILL, (user_id,))
         return _drill(row) if row else None
 
-    async def record_answer(self, drill: Drill, item: DrillItem, version: int, chosen: str,
-                            now: datetime, spacing: Spacing) -> bool:
-        """Store one answer and everything derived from it, atomically; False if already stored."""
-        correct = item.correct.id == chosen
-        async with self.transaction() as db:
-            cur = await db.execute(
-                "INSERT OR IGNORE INTO answers (user_id, drill_id, position, item_id, card_id,"
-                " card_version, chosen, correct_option, is_correct, answered_at)"
-                " SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, ? FROM drills"
-                " WHERE id = ? AND position = ? AND finished_at IS NULL",
-                (drill.user_id, drill.id, drill.position, item.id, item.card_id, version, chosen,
-                 item.correct.id, int(correct), _ts(now), drill.id, drill.position),
-            )
-            if cur.rowcount != 1:
-                return False
-            await db.execute(
+    async def answer_drill(self, user_id: int, drill_id: int, position: int, chosen: str,
+                           now: datetime, lookup: Lookup, spacing: Spacing) -> DrillAnswer:
+        """A pressed option: the answer, the topic and item state it changes and the drill's
+        next position, stored in one transaction; whether it is right is decided here only."""
+
+        def work(tx: Tx) -> DrillAnswer:
+            row = tx.row("SELECT * FROM drills WHERE id = ? AND user_id = ?", (drill_id, user_id))
+            if row is None:
+                return DrillAnswer(Press.STALE)
+            drill = _drill(row)
+            if position < drill.position:
+                return DrillAnswer(Press.ALREADY)
+            if drill.done or position != drill.position or position >= len(drill.items):
+                return DrillAnswer(Press.ENDED)
+            found = lookup(drill.items[position][0])
+            if found is None or found[0].option(chosen) is None:
+                return DrillAnswer(Press.ENDED)
+            item, version = found
+            correct = item.correct.id == chosen
+            if tx.run(  # the unique (drill, position) stops a second answer from any instance
+                "INSERT INTO answers (user_id, drill_id, position, item_id, card_id, card_version,"
+                " chosen, correct_option, is_correct, answered_at)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+                (user_id, drill_id, position, item.id, item.card_id, version, chosen,
+                 item.correct.id, int(correct), _ts(now)),
+            ) != 1:
+                return DrillAnswer(Press.ALREADY)
+            passed = (_ts(now), version) if correct else (None, None)
+            tx.run(
                 "INSERT INTO topic_state VALUES (?, ?, ?, ?, ?, ?, 1, ?)"
-                " ON CONFLICT(user_id, card_id) DO UPDATE SET last_answer_at = excluded.last_answer_at,"
-                " answers = answers + 1, correct = correct + excluded.correct,"
-                " last_pass_at = COALESCE(excluded.last_pass_at, last_pass_at),"
-                " last_pass_version = COALESCE(excluded.last_pass_version, last_pass_version)",
-                (drill.user_id, item.card_id, _ts(now), _ts(now), _ts(now) if correct else None,
-                 version if correct else None, int(correct)),
+                " ON CONFLICT(user_id, card_id) DO UPDATE SET"
+                " last_answer_at = excluded.last_answer_at,"
+                " answers = topic_state.answers + 1,"
+                " correct = topic_state.correct + excluded.correct,"
+                " last_pass_at = COALESCE(excluded.last_pass_at, topic_state.last_pass_at),"
+                " last_pass_version = COALESCE(excluded.last_pass_version,"
+                " topic_state.last_pass_version)",
+                (user_id, item.card_id, _ts(now), _ts(now), *passed, int(correct)),
             )
-            async with db.execute("SELECT * FROM item_state WHERE user_id = ? AND item_id = ?",
-                                  (drill.user_id, item.id)) as c:
-                row = await c.fetchone()
-            spaced = spacing(_item_state(row) if row else None, correct, item, now)
+            before = tx.row("SELECT * FROM item_state WHERE user_id = ? AND item_id = ?",
+                            (user_id, item.id))
+            spaced = spacing(_item_state(before) if before else None, correct, item, now)
             if spaced is None:
-                await db.execute("DELETE FROM item_state WHERE user_id = ? AND item_id = ?",
-                                 (drill.user_id, item.id))
+                tx.run("DELETE FROM item_state WHERE user_id = ? AND item_id = ?",
+                       (user_id, item.id))
             else:
-                await db.execute(
-                    "INSERT OR REPLACE INTO item_state VALUES (?, ?, ?, ?, ?)",
-                    (drill.user_id, item.id, item.card_id, spaced.step, _ts(spaced.due_at)),
-                )
-            last = drill.position + 1 >= len(drill.items)
-            await db.execute(
-                "UPDATE drills SET position = position + 1, correct = correct + ?,"
-                " finished_at = CASE WHEN ? THEN ? ELSE NULL END WHERE id = ?",
-                (int(correct), int(last), _ts(now), drill.id),
-            )
-        return True
+                tx.run("INSERT INTO item_state VALUES (?, ?, ?, ?, ?)"
+                       " ON CONFLICT(user_id, item_id) DO UPDATE SET card_id = excluded.card_id,"
+                       " step = excluded.step, due_at = excluded.due_at",
+                       (user_id, item.id, item.card_id, spaced.step, _ts(spaced.due_at)))
+            last = position + 1 >= len(drill.items)
+            tx.run("UPDATE drills SET position = position + 1, correct = correct + ?,"
+                   " finished_at = ? WHERE id = ?",
+                   (int(correct), _ts(now) if last else None, drill_id))
+            after = _drill(_one(tx, "SELECT * FROM drills WHERE id = ?", drill_id))
+            return DrillAnswer(Press.STORED, after, item, correct)
+
+        return await self.transaction(work)
 
     async def topic_states(self, user_id: int) -> dict[str, TopicState]:
         found = await self.rows("SELECT * FROM topic_state WHERE user_id = ?", (user_id,))
         return {r["card_id"]: _topic_state(r) for r in found}
 
-    async def item_states(self, user_id: int) -> list[ItemState]:
-        found = await self.rows("SELECT * FROM item_state WHERE user_id = ?", (user_id,))
-        return [_item_state(r) for r in found]
+    async def drill_history(self, user_id: int, since: datetime) -> DrillHistory:
+        """The open drill, items waiting to come back, items answered since `since`: one trip."""
 
-    async def recent_items(self, user_id: int, since: datetime) -> set[str]:
-        found = await self.rows(
-            "SELECT DISTINCT item_id FROM answers WHERE user_id = ? AND answered_at >= ?",
-            (user_id, _ts(since)),
-        )
-        return {r["item_id"] for r in found}
+        def work(tx: Tx) -> DrillHistory:
+            current = tx.row(_OPEN_DRILL, (user_id,))
+            spaced = tx.rows("SELECT * FROM item_state WHERE user_id = ?", (user_id,))
+            recent = tx.rows("SELECT DISTINCT item_id FROM answers"
+                             " WHERE user_id = ? AND answered_at >= ?", (user_id, _ts(since)))
+            return DrillHistory(_drill(current) if current else None,
+                                [_item_state(r) for r in spaced], {r["item_id"] for r in recent})
+
+        return await self.engine.run(work, atomic=False)
 
     async def answers(self, user_id: int) -> list[AnswerRow]:
         found = await self.rows(
@@ -121,3 +175,13 @@ class TrainingStore(StoreBase):
         )
         return [AnswerRow(r["card_id"], bool(r["is_correct"]), _dt(r["answered_at"]),
                           r["drill_id"]) for r in found]
+
+
+_OPEN_DRILL = ("SELECT * FROM drills WHERE user_id = ? AND finished_at IS NULL"
+               " ORDER BY id DESC LIMIT 1")
+
+
+def _one(tx: Tx, sql: str, key: object) -> Row:
+    row = tx.row(sql, (key,))
+    assert row is not None
+    return row
