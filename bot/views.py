@@ -23,12 +23,13 @@ class View(StrEnum):
     SAY = "say"
     ESCALATE = "esc"
     NEVER = "never"
+    ABOUT = "about"
     RELATED = "rel"
 
 
-SECTION_VIEWS = (View.STEPS, View.SAY, View.ESCALATE, View.NEVER, View.RELATED)
+SECTION_VIEWS = (View.STEPS, View.SAY, View.ESCALATE, View.NEVER, View.ABOUT, View.RELATED)
 _BUTTON_KEYS = {View.STEPS: "btn_steps", View.SAY: "btn_say", View.ESCALATE: "btn_escalate",
-                View.NEVER: "btn_never", View.RELATED: "btn_related"}
+                View.NEVER: "btn_never", View.ABOUT: "btn_about", View.RELATED: "btn_related"}
 
 
 def view_payload(card_id: str, view: View, qid: int | None = None) -> str:
@@ -96,7 +97,9 @@ def section_lines(card: Card, view: View, lang: Lang,
     if view is View.ESCALATE:
         return [t("head_escalate", lang), *(f"• {s}" for s in card.escalate.get(lang))]
     if view is View.NEVER:
-        return [f"⛔ {t("head_never", lang)}", *(f"• {s}" for s in card.never.get(lang))]
+        return [f"⛔ {t('head_never', lang)}", *(f"• {s}" for s in card.never.get(lang))]
+    if view is View.ABOUT:
+        return [t("head_about", lang), card.summary.get(lang)]
     titles = [cards[r].title.get(lang) for r in card.related if r in cards]
     return [t("head_related", lang), *(f"• {title}" for title in titles)]
 
@@ -108,11 +111,9 @@ def section(card: Card, view: View, lang: Lang, cards: Mapping[str, Card],
     if view is View.RELATED:
         rows += tuple((Button(label(cards[r].title.get(lang)), f"card:{r}"),)
                       for r in card.related if r in cards)
-    lines = section_lines(card, view, lang, cards)
-    if view is View.STEPS:  # the why, after the what
-        lines += ["", t("head_summary", lang), card.summary.get(lang)]
     title = card.title.get(lang)
-    text = fit(lines, BUDGET - len(title) - 1, t("cut", lang, id=card.id))
+    text = fit(section_lines(card, view, lang, cards), BUDGET - len(title) - 1,
+               t("cut", lang, id=card.id))
     return Reply(text, title, rows, edit=True)
 
 
@@ -135,6 +136,6 @@ def full(card: Card, lang: Lang, cards: Mapping[str, Card]) -> Reply:
     """Everything at once (`/card ID full`); the adapter splits it if it is long."""
     parts = [card.summary.get(lang), "", t("now", lang), *now_lines(card, lang)]
     for view in SECTION_VIEWS:
-        if view is not View.RELATED or card.related:
+        if view is not View.ABOUT and (view is not View.RELATED or card.related):
             parts += ["", *section_lines(card, view, lang, cards)]
     return Reply("\n".join(parts), card.title.get(lang))

@@ -31,21 +31,26 @@ async def test_confident_answer_in_chinese_with_feedback(admin: Chat, assistant:
     replies = await admin.say("客户说这个月多扣了手续费，怎么跟他解释")
     card = replies[-1]
     assert card.title == "手续费争议"
-    assert "1. " in card.text and "切勿" in card.text
+    assert card.text.startswith("现在先做：") and len(card.text) <= 400
     labels = [b.label for row in card.buttons for b in row]
-    assert labels == ["👍 有用", "👎 没用"]
+    assert labels == ["步骤", "话术", "上报", "切勿", "背景", "相关", "👍 有用", "👎 没用"]
     await admin.press("👎")
     assert "记录" in admin.text()
+    kept = admin.last[0]  # 👍/👎 go, the text and the section buttons stay
+    assert kept.edit and kept.text == "" and [b.label for row in kept.buttons for b in row] == [
+        "步骤", "话术", "上报", "切勿", "背景", "相关"]
     gaps = await assistant.store.gaps(assistant.now().replace(year=2000))
     assert gaps == [("客户说这个月多扣了手续费,怎么跟他解释", 1)]  # stored NFKC-normalised
-    await admin.tap(card.buttons[0][0].payload)  # second press: recorded once
+    await admin.tap(card.buttons[-1][0].payload)  # second press: recorded once
     assert "已收到" in admin.text()
 
 
 async def test_english_question_gets_english_card(admin: Chat) -> None:
     replies = await admin.say("cust angry abt atm fee wat do i do")
     assert replies[-1].title == "Fee disputes"
-    assert "Steps:" in replies[-1].text
+    assert replies[-1].text.startswith("Right now:")
+    await admin.press("Steps")
+    assert admin.last[0].edit and "Steps:\n1. " in admin.last[0].text
 
 
 async def test_traditional_question_gets_traditional_card(admin: Chat) -> None:
@@ -89,7 +94,7 @@ async def test_topics_and_card_browsing(admin: Chat) -> None:
 async def test_did_you_mean_buttons_then_choice(admin: Chat, assistant: Assistant) -> None:
     await admin.say("/lang en")
     replies = await admin.say("interest")  # vague: several cards talk about interest
-    assert "Did you mean" in replies[-1].text
+    assert replies[-1].text == "Which of these topics do you mean?"
     options = [b for row in replies[-1].buttons for b in row]
     assert 2 <= len(options) <= 3
     chosen = options[0].label

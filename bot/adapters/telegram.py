@@ -531,7 +531,11 @@ class TelegramBot:
         if reply.text:
             where |= {"text": split_text(to_html(reply))[0], "parse_mode": ParseMode.HTML}
         method = "editMessageText" if reply.text else "editMessageReplyMarkup"
-        await with_retries(partial(post, self.app.bot, method, where), idempotent=True)
+        try:
+            await with_retries(partial(post, self.app.bot, method, where), idempotent=True)
+        except BadRequest as err:
+            if "not modified" not in err.message:
+                raise  # a double tap asks for what the message already shows: done
 
     async def send(self, chat_id: int, reply: Reply) -> None:
         assert self.app is not None
