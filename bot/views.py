@@ -13,7 +13,9 @@ from enum import StrEnum
 from bot.i18n import t
 from bot.models import Button, Card, Lang, Reply
 
-BUDGET = 3800  # characters of a section message: under Telegram's 4,096 with HTML escapes
+# Characters of a section message: Telegram takes 4,096; the rest is room for the bold
+# title's tags and HTML escapes (the adapter splits on the HTML; an edit shows one part).
+BUDGET = 4000
 LABEL_MAX = 64  # characters of a button label (what the adapters send at most)
 
 
