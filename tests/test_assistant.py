@@ -130,6 +130,37 @@ async def test_language_choice_wins(admin: Chat) -> None:
     assert "Usage" in admin.text()
 
 
+async def test_the_script_follows_the_writing_and_stays_for_buttons(
+        admin: Chat, assistant: Assistant) -> None:
+    replies = await admin.say("客人說存款利息算少咗，點同佢解釋？")  # Cantonese, traditional
+    assert replies[-1].title == "存款利息爭議"
+    assert await count(assistant, "SELECT COUNT(*) FROM people WHERE last_lang = 'zh-Hant'") == 1
+    await admin.press("話術")  # a button press carries no text: the script stays
+    assert admin.last[0].text.startswith("怎麼説：") and admin.last[0].buttons[0][0].label == "◀ 返回"
+    await admin.say("存款利息")  # the same in both scripts: the script stays
+    assert admin.last[-1].text.startswith("您想問的是") or admin.last[-1].title == "存款利息爭議"
+    await admin.say("客户说手续费多扣了")  # simplified
+    assert admin.last[-1].title == "手续费争议"
+    await admin.say("/lang zh-tw")
+    await admin.say("客户说手续费多扣了")
+    assert admin.last[-1].title == "手續費爭議" and "說明" in admin.last[-1].text
+    await admin.say("/lang")
+    assert admin.last[0].text.startswith("用法：/lang zh（簡體）")
+    await admin.say("/whoami")
+    assert "語言：zh-TW" in admin.text()
+
+
+async def test_a_stranger_is_answered_in_the_script_of_the_client() -> None:
+    from bot.assistant import _lang_for
+    from bot.models import Lang
+
+    assert _lang_for(None, "", "zh-hk") is Lang.HANT
+    assert _lang_for(None, "", "zh-TW") is Lang.TW
+    assert _lang_for(None, "", "zh-hans") is Lang.ZH
+    assert _lang_for(None, "", "en-GB") is Lang.EN and _lang_for(None, "", None) is Lang.ZH
+    assert _lang_for(None, "客人話部機食咗張卡", None) is Lang.HANT
+
+
 async def test_group_shows_nothing_personal(assistant: Assistant) -> None:
     await Chat(assistant, ADMIN).say("/start")
     replies = await assistant.handle(Inbound(ADMIN, "Admin", text="/progress", private=False))
