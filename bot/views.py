@@ -45,7 +45,7 @@ def parse_view(rest: str) -> tuple[str, View, int | None] | None:
     if len(parts) != 3 or parts[1] not in View._value2member_map_:
         return None
     card_id, view, qid = parts
-    if qid and not qid.isdigit():
+    if qid and not (qid.isdigit() and len(qid) <= 18):  # SQLite integers are 64-bit
         return None
     return card_id, View(view), int(qid) if qid else None
 

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from bot.assistant import Assistant
-from bot.models import Inbound
+from bot.assistant import Assistant, _lang_for
+from bot.i18n import t
+from bot.models import Inbound, Lang, Reply
 from tests.conftest import ADMIN, Chat
 
 
@@ -83,8 +84,18 @@ async def test_topics_and_card_browsing(admin: Chat) -> None:
     await admin.say("/topics")
     assert [b.label for row in admin.last[0].buttons for b in row][0] == "基础服务要求"
     await admin.press("投诉与应急")
+    listed = admin.last[0]
+    assert listed.edit and listed.buttons[0][0].label == "◀ 全部章节"
+    await admin.press("◀ 全部章节")  # back to the sections, in the same message
+    assert admin.last[0].edit and admin.last[0].text == "请选择章节："
+    await admin.press("投诉与应急")
     await admin.press("手续费争议")
     assert admin.last[0].title == "手续费争议"
+    assert not admin.last[0].edit  # a card opens as a new message: the list stays
+    await admin.say("/card dispute.fee full")
+    assert "步骤：\n1. " in admin.text() and "⛔ 切勿：" in admin.text()
+    await admin.say("/card dispute.fee everything")
+    assert "用法" in admin.text()
     await admin.say("/card nope.nothing")
     assert "没有这张卡片" in admin.text()
     await admin.say("/card")
@@ -107,10 +118,16 @@ async def test_did_you_mean_buttons_then_choice(admin: Chat, assistant: Assistan
 
 
 async def test_forged_and_stale_buttons_are_refused(admin: Chat, assistant: Assistant) -> None:
-    for payload in ("dym:999:0", "fb:abc:up", "a:1:0:zz", "card:", "zzz", "a:x", "sec:nowhere"):
+    for payload in ("dym:999:0", "fb:abc:up", "a:1:0:zz", "card:", "zzz", "a:x", "sec:nowhere",
+                    "v:", "v:dispute.fee", "v:dispute.fee:zz:", "v:dispute.fee:g:1a",
+                    "v:dispute.fee:g:" + "9" * 30, "v:dispute.fee:g:1:2"):
         replies = await admin.tap(payload)
         assert len(replies) == 1 and ("expired" in replies[0].text or "过期" in replies[0].text)
     assert await count(assistant, "SELECT COUNT(*) FROM answers") == 0
+    replies = await admin.tap("v:no.such.card:steps:")
+    assert replies == [Reply(t("card_gone", Lang.ZH))]
+    replies = await admin.tap("v:dispute.fee:g:999")  # not this person's question: no 👍/👎
+    assert "fb:" not in str(replies[0].buttons) and replies[0].edit
 
 
 async def test_non_text_and_empty_messages(admin: Chat, assistant: Assistant) -> None:
@@ -151,9 +168,6 @@ async def test_the_script_follows_the_writing_and_stays_for_buttons(
 
 
 async def test_a_stranger_is_answered_in_the_script_of_the_client() -> None:
-    from bot.assistant import _lang_for
-    from bot.models import Lang
-
     assert _lang_for(None, "", "zh-hk") is Lang.HANT
     assert _lang_for(None, "", "zh-TW") is Lang.TW
     assert _lang_for(None, "", "zh-hans") is Lang.ZH

@@ -111,6 +111,14 @@ def test_traditional_forms_per_region() -> None:
     assert t("fb_down", Lang.TW) == "👎 沒用" and t("btn_say", Lang.HANT) == "話術"
 
 
+def test_a_card_id_must_fit_in_button_data(tmp_path: Path) -> None:
+    long_id = "a" * 20 + "." + "b" * 20
+    _, problems = check(write_cards(tmp_path / "kb", card(long_id)))
+    assert [str(p).split(": ", 1)[1] for p in problems] == [
+        f"{long_id}: id: at most 40 characters (it travels in button data)"]
+    assert len(view_payload("a" * 40, View.ABOUT, QID).encode()) <= 64
+
+
 def test_a_card_without_now_starts_with_its_first_step(tmp_path: Path) -> None:
     plain = card("plain.card")
     del plain["now"]
