@@ -54,18 +54,17 @@ def label(text: str) -> str:
     return text if len(text) <= LABEL_MAX else text[:LABEL_MAX - 1] + "…"
 
 
-def now_lines(card: Card, lang: Lang) -> tuple[str, ...]:
-    """What to do in the next minute; a card without `now` (only hand-made test sets
-    load without one) falls back to its first step."""
-    return card.now.get(lang) or card.steps.get(lang)[:1]
+def now_lines(card: Card, lang: Lang) -> list[str]:
+    """What to do in the next minute, numbered when more than one thing; a card without
+    `now` (only hand-made test sets load without one) falls back to its first step."""
+    now = card.now.get(lang) or card.steps.get(lang)[:1]
+    return [f"{n}. {s}" for n, s in enumerate(now, 1)] if len(now) > 1 else list(now)
 
 
 def glance(card: Card, lang: Lang, qid: int | None = None, feedback: bool = False) -> Reply:
     """The first message: title, `now`, a safety card's first `never`; section buttons,
     and 👍/👎 when `feedback` (for the question `qid`)."""
-    lines = [t("now", lang)]
-    now = now_lines(card, lang)
-    lines += [f"{n}. {s}" for n, s in enumerate(now, 1)] if len(now) > 1 else list(now)
+    lines = [t("now", lang), *now_lines(card, lang)]
     never = card.never.get(lang)
     if card.type == "safety" and never:
         lines += ["", f"⛔ {never[0]}"]
@@ -102,8 +101,8 @@ def section_lines(card: Card, view: View, lang: Lang,
         return [f"⛔ {t('head_never', lang)}", *(f"• {s}" for s in card.never.get(lang))]
     if view is View.ABOUT:
         return [t("head_about", lang), card.summary.get(lang)]
-    titles = [cards[r].title.get(lang) for r in card.related if r in cards]
-    return [t("head_related", lang), *(f"• {title}" for title in titles)]
+    titles = [f"• {cards[r].title.get(lang)}" for r in card.related if r in cards]
+    return [t("head_related", lang), *(titles or [t("sum_none", lang)])]
 
 
 def section(card: Card, view: View, lang: Lang, cards: Mapping[str, Card],
@@ -120,18 +119,14 @@ def section(card: Card, view: View, lang: Lang, cards: Mapping[str, Card],
 
 
 def fit(lines: list[str], budget: int, cut: str) -> str:
-    """The lines joined, or as many whole lines as fit followed by `cut`."""
+    """The lines joined, or as much as fits followed by `cut`: whole lines, unless that
+    would leave out more than half of the room (one very long line)."""
     text = "\n".join(lines)
     if len(text) <= budget:
         return text
-    kept: list[str] = []
-    used = len(cut)
-    for line in lines:
-        used += len(line) + 1
-        if used > budget:
-            break
-        kept.append(line)
-    return "\n".join([*kept, cut]) if kept else cut
+    kept = text[:budget - len(cut) - 1]
+    end = kept.rfind("\n")
+    return f"{kept[:end] if end > len(kept) // 2 else kept}\n{cut}"
 
 
 def full(card: Card, lang: Lang, cards: Mapping[str, Card]) -> Reply:
