@@ -56,7 +56,8 @@ TRADITIONAL_FIXES = (
     ("製度", "制度"),  # 行内制度
     ("髮卡", "發卡"), ("羣髮", "羣發"), ("群髮", "群發"),  # 发卡行, 群发
     ("隻是", "只是"),  # 还是只是
-    ("拖幹", "拖乾"), ("衝正", "沖正"), ("銷燬", "銷毀"),
+    ("拖幹", "拖乾"), ("銷燬", "銷毀"),
+    ("衝正", "沖正"), ("衝賬", "沖賬"), ("衝帳", "沖帳"), ("衝銷", "沖銷"),  # reversing an entry
 )
 
 
@@ -75,9 +76,10 @@ def to_traditional(text: str, taiwan: bool = False) -> str:
 
 
 def is_simplified(text: str) -> bool:
-    """True when the text has Chinese characters that change under simplified -> traditional."""
+    """True when the text has characters a Hong Kong writer would not use (客户 is the same
+    in both, 说 is not)."""
     text = clean(text)
-    return has_cjk(text) and str(_converter("s2t").convert(text)) != text
+    return has_cjk(text) and to_traditional(text) != text
 
 
 def has_cjk(text: str) -> bool:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from bot.assistant import Assistant, _lang_for
 from bot.i18n import t
 from bot.models import Inbound, Lang, Reply
+from bot.text import is_traditional, to_traditional
 from tests.conftest import ADMIN, Chat
 
 
@@ -57,7 +58,7 @@ async def test_english_question_gets_english_card(admin: Chat) -> None:
 async def test_traditional_question_gets_traditional_card(admin: Chat) -> None:
     replies = await admin.say("客人說存款利息算少咗，點同佢解釋？")
     assert replies[-1].title == "存款利息爭議"
-    assert "計算" in replies[-1].text or "利息" in replies[-1].text
+    assert replies[-1].text.startswith("現在先做：") and is_traditional(replies[-1].text)
 
 
 async def test_unknown_question_is_a_gap(admin: Chat, assistant: Assistant) -> None:
@@ -158,9 +159,11 @@ async def test_the_script_follows_the_writing_and_stays_for_buttons(
     assert admin.last[-1].text.startswith("您想問的是") or admin.last[-1].title == "存款利息爭議"
     await admin.say("客户说手续费多扣了")  # simplified
     assert admin.last[-1].title == "手续费争议"
+    simplified = admin.last[-1].text
     await admin.say("/lang zh-tw")
     await admin.say("客户说手续费多扣了")
-    assert admin.last[-1].title == "手續費爭議" and "說明" in admin.last[-1].text
+    assert admin.last[-1].title == "手續費爭議"
+    assert admin.last[-1].text == to_traditional(simplified, taiwan=True) != simplified
     await admin.say("/lang")
     assert admin.last[0].text.startswith("用法：/lang zh（簡體）")
     await admin.say("/whoami")

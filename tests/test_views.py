@@ -27,7 +27,7 @@ QID = 2**31  # the longest question id button data will carry for years
 # What OpenCC gets wrong in our texts and bot/text.py fixes (彆 only in 彆扭; 籤 only in the
 # words for a slip of paper, never for signing).
 WRONG = ("彆着", "彆著", "覈", "爲", "製度", "髮卡", "群髮", "羣髮", "隻是", "拖幹", "衝正",
-         "銷燬", "天后", "卡里")
+         "衝賬", "銷燬", "天后", "卡里")
 SLIP = re.compile(r"(?<![便標書抽求])籤")
 
 
