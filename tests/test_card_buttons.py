@@ -23,6 +23,7 @@ from tests.conftest import ADMIN
 from tests.fake_bot_api import FakeBotApi
 
 ERROR_ZH = t("error", Lang.ZH)
+REPLY_METHODS = ("sendMessage", "editMessageText", "editMessageReplyMarkup")
 
 
 def fee_card(**extra: Any) -> dict[str, Any]:
@@ -112,19 +113,18 @@ class Person:
         """The message as it stands now (a copy: later edits leave it as it was)."""
         return copy.deepcopy(self.api.message(self.user_id, message_id))
 
-    async def press(self, message_id: int, data: str, times: int = 1) -> None:
-        """Tap a button `times` times at once; returns when every tap was handled."""
+    async def press(self, message_id: int, data: str, times: int = 1, replies: int = 0) -> None:
+        """Tap a button `times` times at once; returns when every tap was answered and
+        `replies` (default: one a tap) edits and sends were made."""
         answered = len(self.api.calls("answerCallbackQuery"))
-        edits = len(self.api.calls("editMessageText"))
-        sent = len(self.api.calls("sendMessage"))
+        made = sum(len(self.api.calls(m)) for m in REPLY_METHODS)
         for _ in range(times):
             await self.api.send_callback(self.user_id, data, message_id)
 
         def handled(calls: list[Any]) -> bool:
             done = sum(c.method == "answerCallbackQuery" for c in calls) - answered
-            replied = (sum(c.method == "editMessageText" for c in calls) - edits
-                       + sum(c.method == "sendMessage" for c in calls) - sent)
-            return done >= times and replied >= times
+            replied = sum(c.method in REPLY_METHODS for c in calls) - made
+            return done >= times and replied >= (replies or times)
 
         await self.api.wait_for(handled, timeout=20)
 
@@ -169,7 +169,7 @@ async def test_glance_then_each_section_by_button_back_and_double_tap(
         assert plain(me.message(mid)).startswith("手续费争议\n相关卡片：")  # still there
 
         await me.press(mid, data_of(me.message(mid), "◀ 返回"))
-        await me.press(mid, data_of(me.message(mid), "👍 有用"))
+        await me.press(mid, data_of(me.message(mid), "👍 有用"), replies=2)  # edit and thanks
         assert me.texts()[-1] == "谢谢反馈！"
         assert plain(me.message(mid)) == glance  # the text stays; 👍/👎 are gone
         assert [label for label, _ in keyboard(me.message(mid))] == [
@@ -218,7 +218,7 @@ async def test_a_cantonese_writer_reads_hong_kong_forms_everywhere(
         await me.press(mid, data_of(first, "話術"))  # a button press carries no text
         assert plain(me.message(mid)) == "手續費爭議\n怎麼説：\n“您先別着急，我幫您查一下這筆費用。”"
         assert keyboard(me.message(mid))[0][0] == "◀ 返回"
-        await me.press(mid, data_of(first, "👎 沒用"))
+        await me.press(mid, data_of(first, "👎 沒用"), replies=2)
         assert me.texts()[-1] == "謝謝，已記錄，內容負責人會改進這張卡片。"
 
         assert (await me.say("/lang zh-TW", until="好的"))[-1] == "好的，以後用中文回覆。"
