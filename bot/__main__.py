@@ -4,20 +4,25 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import html
 import json
+import re
 import sys
 from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 from bot import __version__
 from bot.app import StartupError
 from bot.authoring import card_problems, drill_stats, verdict
 from bot.config import ConfigError, Settings, load_settings
 from bot.knowledge import Problem, check
-from bot.models import Card, Lang
+from bot.models import BASE_LANGS, Card, Lang, Reply
 from bot.text import has_cjk, valid
-from bot.views import card_text
+from bot.views import SECTION_VIEWS, View, full, glance, section
+
+_TAG = re.compile(r"<[^>]+>")  # the markup to_html adds; text's own < > & are escaped
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -52,7 +57,14 @@ def _parser() -> argparse.ArgumentParser:
     kb_list.add_argument("--kb", type=Path, help="card folder (default COACH_KNOWLEDGE)")
     kb_show = kb_sub.add_parser("show", help="show one card as the bot sends it")
     kb_show.add_argument("id", help="card id, e.g. dispute.fee")
-    kb_show.add_argument("--lang", choices=["zh", "en"], default="zh")
+    kb_show.add_argument("--lang", choices=[lang.value for lang in Lang], default="zh",
+                         help="zh (simplified), zh-Hant (traditional, Hong Kong), zh-TW "
+                         "(traditional, Taiwan) or en")
+    kb_show.add_argument("--full", action="store_true", help="everything at once (/card ID full)")
+    kb_show.add_argument("--section", choices=[v.value for v in SECTION_VIEWS],
+                         help="the message a section button shows instead of the glance")
+    kb_show.add_argument("--json", action="store_true", help="one JSON list of the messages as "
+                         'sent: {"text", "html", "buttons": [[{"text", "data"}]]}')
     kb_show.add_argument("--kb", type=Path, help="card folder (default COACH_KNOWLEDGE)")
     report = sub.add_parser("report", help="a team summary at the server (administrators)",
                             description="Print or save a supervisor summary for one team.")
@@ -74,7 +86,7 @@ def _kb_check(cards: list[Card], problems: list[Problem]) -> int:
     for problem in problems:
         print(problem)
     failed = len(problems)
-    for lang in Lang:
+    for lang in BASE_LANGS:
         level, line = verdict(drill_stats(cards, lang))
         print(f"{level}: {line}" if level != "ok" else line)
         failed += level == "problem"
@@ -100,12 +112,40 @@ def _kb(args: argparse.Namespace, settings: Settings) -> int:
             for row in rows:
                 print(f"{row['id']:<40} {row['type']:<7} v{row['version']}")
         return 0
-    card = next((c for c in cards if c.id == args.id), None)
+    by_id = {c.id: c for c in cards}
+    card = by_id.get(args.id)
     if card is None:
         raise StartupError(f"no card {args.id!r}; see `python -m bot kb list`")
-    title, body = card_text(card, Lang(args.lang))
-    print(f"{title}\n\n{body}")
+    lang = Lang(args.lang)
+    if args.full:
+        reply = full(card, lang, by_id)
+    elif args.section:
+        reply = section(card, View(args.section), lang, by_id)
+    else:
+        reply = glance(card, lang)  # as /card ID shows it (an answer adds 👍/👎)
+    messages = as_sent(reply)
+    if args.json:
+        print(json.dumps(messages, ensure_ascii=False))
+        return 0
+    for message in messages:
+        print(message["text"])
+        for row in message["buttons"]:
+            print("  ".join(f"[{b['text']}]" for b in row))
+        print()
     return 0
+
+
+def as_sent(reply: Reply) -> list[dict[str, Any]]:
+    """The messages the Telegram adapter sends for `reply`: its HTML split as sent, the text
+    a person reads, and the buttons (on the last part)."""
+    from bot.adapters.telegram import split_text, to_html
+
+    chunks = split_text(to_html(reply))
+    if reply.edit:
+        chunks = chunks[:1]  # an edit replaces one message
+    rows = [[{"text": b.label, "data": b.payload} for b in row] for row in reply.buttons]
+    return [{"text": html.unescape(_TAG.sub("", chunk)), "html": chunk,
+             "buttons": rows if n == len(chunks) - 1 else []} for n, chunk in enumerate(chunks)]
 
 
 def _ask(args: argparse.Namespace, settings: Settings) -> int:

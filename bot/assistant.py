@@ -20,7 +20,7 @@ from bot.knowledge import KnowledgeBase, check
 from bot.models import Button, Inbound, Lang, Now, Person, Push, Reply, Role, Who
 from bot.staff import Staffing
 from bot.store import Store
-from bot.text import clean, has_cjk, valid
+from bot.text import clean, has_cjk, is_simplified, is_traditional, valid
 from bot.training import Training
 
 log = logging.getLogger(__name__)
@@ -31,8 +31,10 @@ _GREETING = re.compile(
     r"^(hi|hello|hey|你好|您好|嗨|哈喽|在吗|早上好|早|morning|good morning)[!！.。~ ]*$", re.IGNORECASE)
 # In a group the bot shows only what is not personal; the rest goes to a private chat.
 GROUP_COMMANDS = {"help", "topics", "card", "start", None}
-GROUP_BUTTONS = {"card", "sec", "dym", "fb"}
+GROUP_BUTTONS = {"card", "sec", "dym", "fb", "v"}
 ALL_ROLES = {Role.STAFF, Role.SUPERVISOR, Role.ADMIN}
+LANG_CHOICES = {"zh": Lang.ZH, "zh-hans": Lang.ZH, "zh-cn": Lang.ZH, "en": Lang.EN,
+                "zh-hant": Lang.HANT, "zh-hk": Lang.HANT, "zh-tw": Lang.TW}
 
 
 class Assistant:
@@ -63,6 +65,7 @@ class Assistant:
         }
         self.buttons: dict[str, Handler] = {
             "card": a.card_button, "sec": a.section, "dym": a.did_you_mean, "fb": a.feedback,
+            "v": a.view,
             "a": tr.answer, "drill": tr.drill, "leave": self.leave_confirmed,
         }
 
@@ -189,10 +192,9 @@ class Assistant:
         return "\n\n".join(parts)
 
     async def set_lang(self, who: Who, args: str, now: datetime) -> list[Reply]:
-        choice = args.strip().lower()
-        if choice not in ("zh", "en"):
+        lang = LANG_CHOICES.get(args.strip().lower())
+        if lang is None:
             return [Reply(t("lang_usage", who.lang))]
-        lang = Lang(choice)
         await self.store.set_lang(who.person.user_id, lang)
         return [Reply(t("lang_set", lang))]
 
@@ -239,11 +241,25 @@ def _lang_for(person: Person | None, text: str, hint: str | None) -> Lang:
     """A chosen language wins; otherwise the language of the message, then the last one used."""
     if person is not None and person.lang is not None:
         return person.lang
+    last = person.last_lang if person is not None else None
     if text and not text.startswith("/"):
         if has_cjk(text):
-            return Lang.ZH
+            return _script(text, last)
         if any(c.isalpha() for c in text):
             return Lang.EN
-    if person is not None and person.last_lang is not None:
-        return person.last_lang
-    return Lang.EN if hint and not hint.lower().startswith("zh") else Lang.ZH
+    if last is not None:
+        return last
+    hint = (hint or "").lower()
+    if not hint.startswith("zh"):
+        return Lang.EN if hint else Lang.ZH
+    return LANG_CHOICES.get(hint, Lang.HANT if hint.endswith(("hant", "mo")) else Lang.ZH)
+
+
+def _script(text: str, last: Lang | None) -> Lang:
+    """Chinese in the script it is written in: traditional is the Hong Kong form unless
+    the person last used the Taiwan one; a text the same in both scripts keeps the last."""
+    if is_traditional(text):
+        return last if last in (Lang.HANT, Lang.TW) else Lang.HANT
+    if is_simplified(text) or last is None or last is Lang.EN:
+        return Lang.ZH
+    return last

@@ -9,16 +9,16 @@ STRINGS: dict[str, tuple[str, str]] = {
     "greeting": ("您好，{name}！我是柜面教练 Counter Coach。",
                  "Hello, {name}! I'm Counter Coach."),
     "help": (
-        "直接输入您的问题，例如“客户说手续费多扣了”或“老人要转钱到安全账户”，我会给出处理卡片：步骤、话术、何时上报、切勿。\n\n"
+        "直接输入您的问题，例如“客户说手续费多扣了”或“老人要转钱到安全账户”，我会先告诉您现在该做什么；步骤、话术、何时上报、切勿点按钮查看。\n\n"
         "命令：\n/drill 开始 2–3 分钟小测\n/due 我该复训的内容\n/progress 我的学习进度\n"
-        "/topics 按章节浏览卡片\n/card ID 查看一张卡片\n/remind HH:MM 每日提醒时间（/remind off 关闭）\n"
-        "/pause 天数 请假暂停提醒\n/lang zh|en 切换语言\n/whoami 我的身份\n/help 帮助",
+        "/topics 按章节浏览卡片\n/card ID 查看一张卡片（/card ID full 看全文）\n/remind HH:MM 每日提醒时间（/remind off 关闭）\n"
+        "/pause 天数 请假暂停提醒\n/lang zh|zh-Hant|zh-TW|en 切换语言\n/whoami 我的身份\n/help 帮助",
         "Type your question, e.g. \"customer says we overcharged a fee\" or \"old man wants to move "
-        "money to a 'safe account'\", and I'll reply with the card: steps, what to say, when to "
-        "escalate, what never to do.\n\nCommands:\n/drill a 2–3 minute quiz\n/due what I must "
-        "refresh\n/progress my progress\n/topics browse cards by section\n/card ID show one card\n"
+        "money to a 'safe account'\", and I'll tell you what to do right now; steps, what to "
+        "say, when to escalate and what never to do are one tap away.\n\nCommands:\n/drill a 2–3 minute quiz\n/due what I must "
+        "refresh\n/progress my progress\n/topics browse cards by section\n/card ID show one card (/card ID full: all of it)\n"
         "/remind HH:MM daily reminder time (/remind off to stop)\n/pause DAYS pause reminders\n"
-        "/lang zh|en language\n/whoami who I am\n/help this help",
+        "/lang zh|zh-Hant|zh-TW|en language\n/whoami who I am\n/help this help",
     ),
     "help_supervisor": ("主管命令：\n/summary [团队] [7d|30d|90d] 团队汇总\n/export [团队] 导出 CSV\n/nudge [团队] 提醒逾期人员",
                         "Supervisor commands:\n/summary [TEAM] [7d|30d|90d] team summary\n"
@@ -28,8 +28,7 @@ STRINGS: dict[str, tuple[str, str]] = {
                    "Administrator commands:\n/team add NAME create a team\n"
                    "/invite TEAM staff|supervisor invite code\n/people list people\n"
                    "/move USER_ID TEAM\n/remove USER_ID\n/reload re-read the knowledge base"),
-    "did_you_mean": ("不太确定您要找哪张卡片，是以下之一吗？",
-                     "I'm not sure which card you mean. Did you mean one of these?"),
+    "did_you_mean": ("您想问的是以下哪一项？", "Which of these topics do you mean?"),
     "no_match": ("抱歉，知识库里暂时没有这个问题的答案，已记录下来交给内容负责人补充。可以换个说法再问，或输入 /help、/topics 浏览。",
                  "Sorry, the knowledge base has no answer for that yet; I've noted it for the "
                  "content owners. Try other words, or see /help and /topics."),
@@ -39,12 +38,14 @@ STRINGS: dict[str, tuple[str, str]] = {
     "feedback_down": ("谢谢，已记录，内容负责人会改进这张卡片。", "Thanks - noted for the content owners to improve this card."),
     "feedback_done": ("已收到反馈。", "Feedback received."),
     "unknown_command": ("没有这个命令，输入 /help 查看可用命令。", "Unknown command - see /help."),
-    "card_usage": ("用法：/card 卡片ID，例如 /card dispute.fee。输入 /topics 浏览全部。",
-                   "Usage: /card ID, e.g. /card dispute.fee. See /topics for all cards."),
+    "card_usage": ("用法：/card 卡片ID，例如 /card dispute.fee；/card dispute.fee full 看全文。输入 /topics 浏览全部。",
+                   "Usage: /card ID, e.g. /card dispute.fee; /card dispute.fee full shows all of it. See /topics for all cards."),
     "no_card": ("没有这张卡片：{id}。输入 /topics 浏览全部。", "No card {id}. See /topics for all cards."),
     "topics": ("请选择章节：", "Choose a section:"),
     "section_cards": ("{section} 的卡片：", "Cards in {section}:"),
-    "lang_usage": ("用法：/lang zh 或 /lang en", "Usage: /lang zh or /lang en"),
+    "lang_usage": ("用法：/lang zh（简体）、/lang zh-Hant（繁体，香港）、/lang zh-TW（繁体，台湾）或 /lang en",
+                   "Usage: /lang zh (simplified Chinese), /lang zh-Hant (traditional, Hong Kong), "
+                   "/lang zh-TW (traditional, Taiwan) or /lang en"),
     "lang_set": ("好的，以后用中文回复。", "OK, I'll reply in English from now on."),
     "stale_button": ("这个按钮已过期，请重新提问或输入 /help。", "That button has expired - ask again or see /help."),
     "privacy_warning": ("提醒：请不要在这里粘贴客户的卡号、身份证号、手机号等信息，已自动隐去。",
@@ -76,6 +77,10 @@ STRINGS: dict[str, tuple[str, str]] = {
                  "Streak: {streak} working day(s)\nDrills done: {drills}\nAnswers: {answers}, accuracy {accuracy}"),
     "progress_sections": ("各章节正确率：", "Accuracy by section:"),
     "progress_none": ("还没有答题记录，输入 /drill 开始第一次小测。", "No answers yet - send /drill for your first drill."),
+    "remind_now": ("每日提醒：工作日 {at}。/remind HH:MM 修改时间，/remind off 关闭。",
+                   "Daily reminder: {at} on working days. /remind HH:MM changes it, /remind off stops it."),
+    "remind_none": ("每日提醒已关闭。/remind HH:MM 重新打开，例如 /remind 09:00。",
+                    "Daily reminders are off. /remind HH:MM turns them on, e.g. /remind 09:00."),
     "remind_usage": ("用法：/remind 09:00 设置每日提醒时间，/remind off 关闭。",
                      "Usage: /remind 09:00 sets your daily reminder, /remind off stops it."),
     "remind_set": ("好的，工作日 {at} 提醒您做小测。", "OK - I'll invite you to a drill at {at} on working days."),
@@ -130,6 +135,24 @@ STRINGS: dict[str, tuple[str, str]] = {
     "not_allowed": ("您没有使用这个命令的权限。", "You don't have permission for that command."),
     "reloaded": ("知识库已重新加载：{n} 张卡片。", "Knowledge base reloaded: {n} cards."),
     "reload_failed": ("知识库有问题，继续使用原来的卡片。问题：\n{problems}", "The knowledge base has problems; the old cards keep serving. Problems:\n{problems}"),
+    "now": ("现在先做：", "Right now:"),
+    "btn_steps": ("步骤", "Steps"),
+    "btn_say": ("话术", "What to say"),
+    "btn_escalate": ("上报", "Escalate"),
+    "btn_never": ("切勿", "Never"),
+    "btn_about": ("背景", "Background"),
+    "btn_related": ("相关", "Related"),
+    "head_steps": ("步骤：", "Steps:"),
+    "head_say": ("怎么说：", "What to say:"),
+    "head_escalate": ("何时上报：", "When to escalate:"),
+    "head_never": ("切勿：", "Never:"),
+    "head_related": ("相关卡片：", "Related cards:"),
+    "head_about": ("背景：", "Background:"),
+    "back": ("◀ 返回", "◀ Back"),
+    "all_sections": ("◀ 全部章节", "◀ All sections"),
+    "cut": ("…（太长，其余请看 /card {id} full）", "… (too long: see /card {id} full for the rest)"),
+    "card_gone": ("这张卡片已不在知识库里（可能已更新或删除），请重新提问或输入 /topics。",
+                  "That card is no longer in the knowledge base (updated or removed) - ask again or see /topics."),
     "fb_up": ("👍 有用", "👍 Helpful"),
     "fb_down": ("👎 没用", "👎 Not helpful"),
 }
@@ -145,12 +168,12 @@ SECTION_NAMES = {
 
 
 def t(key: str, lang: Lang, **values: object) -> str:
-    """The string `key` in `lang`, formatted with `values`."""
-    zh, en = STRINGS[key]
-    text = zh if lang is Lang.ZH else en
+    """The string `key` in `lang` (traditional scripts converted), formatted with `values`
+    (which are shown as given: names and team names are not converted)."""
+    text = lang.pick(*STRINGS[key])
     return text.format(**values) if values else text
 
 
 def section_name(section: str, lang: Lang) -> str:
     zh, en = SECTION_NAMES.get(section, (section, section))
-    return zh if lang is Lang.ZH else en
+    return lang.pick(zh, en)

@@ -7,10 +7,33 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from enum import StrEnum
 
+from bot.text import to_traditional
+
 
 class Lang(StrEnum):
+    """The language a person reads: English, or Chinese in one of three scripts.
+
+    Content is written in simplified Chinese and English; the traditional forms
+    (Hong Kong, Taiwan) are converted from the simplified text when shown."""
+
     ZH = "zh"
     EN = "en"
+    HANT = "zh-Hant"  # traditional, Hong Kong forms (OpenCC s2hk)
+    TW = "zh-TW"  # traditional, Taiwan forms (OpenCC s2tw)
+
+    @property
+    def base(self) -> Lang:
+        """The language the content is written in: ZH for every Chinese script."""
+        return Lang.EN if self is Lang.EN else Lang.ZH
+
+    def pick(self, zh: str, en: str) -> str:
+        """`en`, or `zh` in this language's script."""
+        if self is Lang.EN:
+            return en
+        return zh if self is Lang.ZH else to_traditional(zh, taiwan=self is Lang.TW)
+
+
+BASE_LANGS = (Lang.ZH, Lang.EN)  # the languages cards and strings are written in
 
 
 SECTIONS = ("basics", "skills", "process", "complaints", "relationships", "assessment")
@@ -25,7 +48,7 @@ class Text:
     en: str
 
     def get(self, lang: Lang) -> str:
-        return self.zh if lang is Lang.ZH else self.en
+        return lang.pick(self.zh, self.en)
 
 
 @dataclass(frozen=True)
@@ -36,7 +59,9 @@ class Lines:
     en: tuple[str, ...]
 
     def get(self, lang: Lang) -> tuple[str, ...]:
-        return self.zh if lang is Lang.ZH else self.en
+        if lang in BASE_LANGS:
+            return self.zh if lang is Lang.ZH else self.en
+        return tuple(lang.pick(line, "") for line in self.zh)
 
 
 @dataclass(frozen=True)

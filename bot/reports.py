@@ -144,7 +144,7 @@ def chart_png(s: TeamSummary, lang: Lang, font: Path | None) -> tuple[bytes, Lan
     from matplotlib import pyplot as plt
     from matplotlib.ft2font import FT2Font
 
-    if lang is Lang.ZH and font is None:
+    if lang.base is Lang.ZH and font is None:
         lang = Lang.EN
     props = None
     if font is not None:

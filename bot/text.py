@@ -9,7 +9,7 @@ from functools import lru_cache
 import opencc
 
 
-@lru_cache(maxsize=2)  # "t2s" and "s2t"
+@lru_cache(maxsize=4)  # t2s, s2t, s2hk, s2tw
 def _converter(config: str) -> opencc.OpenCC:
     """Loaded on first use (~80 ms each), so `--help` and `--version` stay quick."""
     return opencc.OpenCC(config)
@@ -43,8 +43,43 @@ def to_simplified(text: str) -> str:
     return str(_converter("t2s").convert(text))
 
 
-def to_traditional(text: str) -> str:
-    return str(_converter("s2t").convert(text))
+# What OpenCC gets wrong in our texts, found by converting every card and UI string and
+# reading what changed (and what did not). Before conversion, in the simplified text
+# (OpenCC then gives each region its own form, 卡裏 / 卡裡):
+SIMPLIFIED_FIXES = (("卡里", "卡裏"), ("天后", "天後"))  # in the card; 7 days later
+# after conversion, in this order:
+TRADITIONAL_FIXES = (
+    ("彆", "別"), ("別扭", "彆扭"),  # 别着急 is not 彆着急 (彆 only in 彆扭)
+    ("覈", "核"), ("爲", "為"),  # plain s2t's forms; s2hk / s2tw already avoid them
+    ("籤", "簽"),  # 签 a form, not a slip of paper ...
+    ("便簽", "便籤"), ("標簽", "標籤"), ("書簽", "書籤"), ("抽簽", "抽籤"), ("求簽", "求籤"),
+    ("製度", "制度"),  # 行内制度
+    ("髮卡", "發卡"), ("羣髮", "羣發"), ("群髮", "群發"),  # 发卡行, 群发
+    ("隻是", "只是"),  # 还是只是
+    ("拖幹", "拖乾"), ("銷燬", "銷毀"),
+    ("衝正", "沖正"), ("衝賬", "沖賬"), ("衝帳", "沖帳"), ("衝銷", "沖銷"),  # reversing an entry
+)
+
+
+@lru_cache(maxsize=8192)
+def to_traditional(text: str, taiwan: bool = False) -> str:
+    """Simplified -> traditional: Hong Kong forms (s2hk), or Taiwan forms (s2tw) - never
+    s2twp, which swaps in Taiwan vocabulary (打印 -> 列印); then TRADITIONAL_FIXES."""
+    for wrong, right in SIMPLIFIED_FIXES:
+        if wrong in text:
+            text = text.replace(wrong, right)
+    text = str(_converter("s2tw" if taiwan else "s2hk").convert(text))
+    for wrong, right in TRADITIONAL_FIXES:
+        if wrong in text:
+            text = text.replace(wrong, right)
+    return text
+
+
+def is_simplified(text: str) -> bool:
+    """True when the text has characters a Hong Kong writer would not use (客户 is the same
+    in both, 说 is not)."""
+    text = clean(text)
+    return has_cjk(text) and to_traditional(text) != text
 
 
 def has_cjk(text: str) -> bool:

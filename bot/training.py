@@ -133,7 +133,7 @@ class Training:
         due = await self.due_list(who.person.user_id, now)
         cards = self.kb().cards
         if due:
-            titles = "、".join if lang is Lang.ZH else ", ".join
+            titles = "、".join if lang.base is Lang.ZH else ", ".join
             nxt = t("drill_next_due", lang, titles=titles(cards[s.card.id].title.get(lang) for s in due[:3]))
         else:
             nxt = t("drill_all_current", lang)
@@ -210,6 +210,9 @@ class Training:
 
     async def remind(self, who: Who, args: str, now: datetime) -> list[Reply]:
         value = args.strip().lower()
+        if not value:  # what is set now, and how to change it
+            at = who.person.remind_at
+            return [Reply(t("remind_now", who.lang, at=at) if at else t("remind_none", who.lang))]
         if value == "off":
             await self.store.set_reminder(who.person.user_id, None)
             return [Reply(t("remind_off", who.lang))]

@@ -569,13 +569,19 @@ async def test_remind_sets_clears_and_rejects_times(admin: Chat, assistant: Assi
     await admin.say("/remind off")
     assert admin.last[0].text == "已关闭每日提醒，随时可以输入 /drill。"
     assert await remind_at() is None
-    for bad in ("/remind 25:00", "/remind 12:60", "/remind", "/remind soon", "/remind 0830"):
+    await admin.say("/remind")  # alone: what is set, and how to change it
+    assert admin.last[0].text.startswith("每日提醒已关闭。/remind HH:MM")
+    for bad in ("/remind 25:00", "/remind 12:60", "/remind soon", "/remind 0830"):
         await admin.say(bad)
         assert admin.last[0].text.startswith("用法：/remind"), bad
         assert await remind_at() is None
     await admin.say("/lang en")
     await admin.say("/remind 24:00")
     assert admin.last[0].text.startswith("Usage: /remind")
+    await admin.say("/remind 8:15")
+    await admin.say("/remind")
+    assert admin.last[0].text == ("Daily reminder: 08:15 on working days. /remind HH:MM changes "
+                                  "it, /remind off stops it.")
 
 
 async def test_pause_sets_clears_and_rejects_days(admin: Chat, assistant: Assistant) -> None:

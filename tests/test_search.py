@@ -79,7 +79,7 @@ async def test_console_did_you_mean_buttons(admin: Chat, assistant: Assistant) -
     out = io.StringIO()
     await converse(assistant, io.StringIO("利息\n/1\n"), out, user_id=ADMIN)
     text = out.getvalue()
-    assert "不太确定" in text and "[/1] 存款利息争议" in text
+    assert "您想问的是以下哪一项？" in text and "[/1] 存款利息争议" in text
     assert "== 存款利息争议 ==" in text.split("> /1", 1)[1]
 
 

@@ -217,7 +217,7 @@ MATRIX: list[tuple[str, dict[str, Ok | Refused | str]]] = [
                 "admin": ADMIN_GREETING}),
     ("/help", {"staff": HELP, "supA": SUP_HELP, "supB": SUP_HELP, "admin": ADMIN_HELP}),
     ("/topics", every(Ok(says=(t("topics", Lang.ZH),)))),
-    ("/card dispute.fee", every(Ok(says=("手续费争议", "切勿")))),
+    ("/card dispute.fee", every(Ok(says=("手续费争议", "现在先做")))),
     ("/lang en", every(Ok(says=(t("lang_set", Lang.EN),),
                           stored=("SELECT lang FROM people WHERE user_id = ?", "en")))),
     ("/drill", every(Ok(says=("小测 1/3",), stored=(

@@ -134,7 +134,7 @@ async def test_polling_end_to_end(api: FakeBotApi, tmp_path: Path) -> None:
         assert "reply_markup" not in edited  # pressed message edited: cannot be pressed twice
 
         n = len(texts_to(api, ADMIN))
-        await api.send_text(ADMIN, "/card long.card")
+        await api.send_text(ADMIN, "/card long.card full")
         await api.wait_for(lambda _: "不要争辩" in texts_to(api, ADMIN)[-1], timeout=20)
         parts = texts_to(api, ADMIN)[n:]
         assert len(parts) >= 2 and all(len(p) <= 4096 for p in parts)

@@ -209,7 +209,11 @@ class Replies:
                            parse_mode=ParseMode.HTML, reply_markup=markup)
         else:
             call = partial(self.bot.edit_message_reply_markup, chat, mid, reply_markup=markup)
-        await self.retry(call, idempotent=True)
+        try:
+            await self.retry(call, idempotent=True)
+        except BadRequest as err:
+            if "not modified" not in err.message:
+                raise  # a double tap asks for what the message already shows: done
 
     async def send(self, chat_id: int, reply: Reply) -> None:
         if reply.kind in (ReplyKind.FILE, ReplyKind.PHOTO):
