@@ -102,6 +102,8 @@ async def test_a_send_that_never_left_is_sent_once_a_connection_is_free(api: Fak
         api.fail_next("sendMessage", "timeout")  # answered after 3 s
         held = asyncio.create_task(bot.send_message(1, "first", read_timeout=1.0))
         await api.wait_for_call("sendMessage")
+        with pytest.raises(TimedOut):  # no free connection within 0.1 s: nothing sent
+            await Retry(attempts=1)(lambda: bot.send_message(1, "never"), idempotent=False)
         await Retry()(lambda: bot.send_message(1, "second"), idempotent=False)
         with pytest.raises(TimedOut):
             await held
