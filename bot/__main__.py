@@ -202,7 +202,7 @@ async def _people(args: argparse.Namespace, settings: Settings) -> int:
         plan = await roster.plan_import(text)
         for line, _, shown in plan.changes:
             print(f"line {line}: {shown}")
-        for line, why in plan.failed:
+        for line, why in sorted(plan.failed):
             print(f"line {line}: FAILED: {why}")
         if plan.teams:
             print(f"new teams: {', '.join(plan.teams)}")
