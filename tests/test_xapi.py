@@ -50,6 +50,14 @@ async def outbox(assistant: Assistant) -> list[dict[str, Any]]:
     return [dict(r) for r in rows]
 
 
+async def admin_drill(assistant: Assistant, pattern: list[bool]) -> Chat:
+    """The administrator enrols and does one drill, answering right or wrong by `pattern`."""
+    chat = Chat(assistant, ADMIN, "Admin")
+    await chat.say("/start")
+    await run_drill(chat, pattern)
+    return chat
+
+
 def bodies(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return [json.loads(r["body"]) for r in rows]
 
@@ -126,9 +134,7 @@ async def test_a_double_tap_or_an_old_button_queues_nothing(xassistant: Assistan
 
 
 async def test_nothing_is_queued_without_xapi(assistant: Assistant) -> None:
-    chat = Chat(assistant, ADMIN, "Admin")
-    await chat.say("/start")
-    await run_drill(chat, [True, True, True])
+    await admin_drill(assistant, [True, True, True])
     assert await outbox(assistant) == []
 
 
@@ -181,9 +187,7 @@ def test_passed_only_when_the_card_is_passed_anew() -> None:
 
 async def test_sent_statements_are_purged_after_retention(xassistant: Assistant,
                                                           clock: FakeClock) -> None:
-    chat = Chat(xassistant, ADMIN, "Admin")
-    await chat.say("/start")
-    await run_drill(chat, [True, True, True])
+    await admin_drill(xassistant, [True, True, True])
     rows = await outbox(xassistant)
     await xassistant.store.statements_sent([r["id"] for r in rows[:2]], clock())
     await xassistant.store.park_statement(rows[2]["id"], "LRS answered 400")
@@ -194,9 +198,7 @@ async def test_sent_statements_are_purged_after_retention(xassistant: Assistant,
 
 
 async def test_leaving_erases_the_persons_statements(xassistant: Assistant) -> None:
-    chat = Chat(xassistant, ADMIN, "Admin")
-    await chat.say("/start")
-    await run_drill(chat, [True, True, True])
+    chat = await admin_drill(xassistant, [True, True, True])
     assert await outbox(xassistant)
     await chat.say("/leave")
     await chat.tap("leave:yes")
@@ -240,9 +242,7 @@ def test_partial_xapi_settings_stop_start_up_with_one_line(tmp_path: Path) -> No
 
 async def test_xapi_status_and_resend_from_the_command_line(xassistant: Assistant,
                                                             settings: Settings) -> None:
-    chat = Chat(xassistant, ADMIN, "Admin")
-    await chat.say("/start")
-    await run_drill(chat, [True, False, False])
+    chat = await admin_drill(xassistant, [True, False, False])
     rows = await outbox(xassistant)
     await xassistant.store.statements_sent([rows[0]["id"]], chat.assistant.now())
     await xassistant.store.park_statement(rows[1]["id"], "LRS answered 422: bad statement")
