@@ -200,15 +200,9 @@ async def _people(args: argparse.Namespace, settings: Settings) -> int:
     try:
         roster = Roster(settings, store)
         plan = await roster.plan_import(text)
-        for line, _, shown in plan.changes:
-            print(f"line {line}: {shown}")
-        for line, why in sorted(plan.failed):
-            print(f"line {line}: FAILED: {why}")
-        if plan.teams:
-            print(f"new teams: {', '.join(plan.teams)}")
-        new = sum(c.new for _, c, _ in plan.changes)
-        summary = (f"{settings.db}: {new} new, {len(plan.changes) - new} changed, "
-                   f"{plan.unchanged} unchanged, {len(plan.failed)} failed")
+        for line in plan.lines():
+            print(line)
+        summary = f"{settings.db}: {plan.counts()}"
         if plan.failed:
             print(f"{summary}; nothing changed: fix the failing rows and run again", file=sys.stderr)
             return 1

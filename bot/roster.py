@@ -36,6 +36,17 @@ class ImportPlan:
     failed: list[tuple[int, str]] = field(default_factory=list)
     unchanged: int = 0
 
+    def lines(self) -> list[str]:
+        """Each change, then each failing row, by line; the new teams."""
+        shown = [f"line {line}: {text}" for line, _, text in self.changes]
+        shown += [f"line {line}: FAILED: {why}" for line, why in sorted(self.failed)]
+        return shown + ([f"new teams: {', '.join(self.teams)}"] if self.teams else [])
+
+    def counts(self) -> str:
+        new = sum(c.new for _, c, _ in self.changes)
+        return (f"{new} new, {len(self.changes) - new} changed, {self.unchanged} unchanged,"
+                f" {len(self.failed)} failed")
+
 
 class Roster:
     def __init__(self, settings: Settings, store: Store) -> None:
