@@ -1,4 +1,5 @@
-"""Command line: `python -m bot [run|chat|ask|kb|report|backup]`; one-line start-up errors."""
+"""Command line: `python -m bot [run|chat|ask|kb|report|people|xapi|backup]`; one-line
+start-up errors."""
 
 from __future__ import annotations
 
@@ -73,6 +74,22 @@ def _parser() -> argparse.ArgumentParser:
     report.add_argument("--format", choices=["text", "csv", "png"], default="text")
     report.add_argument("--lang", choices=["zh", "en"], default="zh")
     report.add_argument("--out", type=Path, help="file to write (default: stdout; png needs it)")
+    people = sub.add_parser("people", help="import staff numbers, names and teams (administrators)",
+                            description="People in COACH_DB.")
+    people_sub = people.add_subparsers(dest="people_command", metavar="PEOPLE_COMMAND",
+                                       required=True)
+    imp = people_sub.add_parser(
+        "import", help="set staff numbers, names and teams from a CSV file",
+        description="Each row: Telegram id, staff number, name, team (UTF-8; a header row is "
+        "allowed; an empty cell leaves that field as it is). New ids are enrolled as staff, "
+        "unknown teams are created. Any failing row: nothing is changed.")
+    imp.add_argument("file", type=Path, help="the CSV file")
+    imp.add_argument("--dry-run", action="store_true", help="show what would change, change nothing")
+    xapi = sub.add_parser("xapi", help="the xAPI outbox: status, resend parked, send now",
+                          description="Statements for the LRS (COACH_XAPI_ENDPOINT).")
+    xapi.add_argument("xapi_command", choices=["status", "resend", "send"],
+                      help="status: queued/sent/parked; resend: queue parked statements again; "
+                      "send: send what is due now (the bot does this by itself while it runs)")
     backup = sub.add_parser("backup", help="consistent copy of the database, safe while running",
                             description="Copy COACH_DB to FILE with SQLite's online backup.")
     backup.add_argument("file", type=Path, help="where to write the copy")
@@ -207,6 +224,70 @@ async def _report(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+async def _people(args: argparse.Namespace, settings: Settings) -> int:
+    """`people import FILE [--dry-run]`: every change and every failing row, one a line."""
+    from bot.app import utc_now
+    from bot.roster import Roster
+    from bot.store import Store
+
+    try:
+        text = args.file.read_bytes().decode("utf-8-sig")
+    except OSError as err:
+        raise StartupError(f"{args.file}: {err.strerror}") from None
+    except UnicodeDecodeError:
+        raise StartupError(f"{args.file}: not UTF-8 text (in Excel: save as \"CSV UTF-8\")") from None
+    store = await Store.open(settings.db)
+    try:
+        roster = Roster(settings, store)
+        plan = await roster.plan_import(text)
+        for line in plan.lines():
+            print(line)
+        summary = f"{settings.db}: {plan.counts()}"
+        if plan.failed:
+            print(f"{summary}; nothing changed: fix the failing rows and run again", file=sys.stderr)
+            return 1
+        if args.dry_run:
+            print(f"{summary}; dry run, nothing changed", file=sys.stderr)
+            return 0
+        await roster.apply_import(plan, utc_now())
+        print(f"{summary}; done", file=sys.stderr)
+        return 0
+    finally:
+        await store.close()
+
+
+async def _xapi(args: argparse.Namespace, settings: Settings) -> int:
+    """`xapi status|resend|send`."""
+    from bot.app import utc_now
+    from bot.store import Store
+
+    if args.xapi_command == "send" and not settings.xapi:
+        raise StartupError("COACH_XAPI_ENDPOINT: not set, so there is no LRS to send to")
+    store = await Store.open(settings.db)
+    try:
+        if args.xapi_command == "resend":
+            print(f"{await store.requeue_parked(utc_now())} parked statement(s) queued again")
+        elif args.xapi_command == "send":
+            from bot.adapters.xapi_sender import XapiSender
+
+            sender = XapiSender(settings, store)
+            try:
+                done = await sender.drain()
+            finally:
+                await sender.stop()
+            print(f"sent {done.sent}, parked {done.parked}, failed {done.failed}")
+        status = await store.outbox_status()
+        where = settings.xapi_endpoint + "statements" if settings.xapi else "not configured"
+        oldest = f" (oldest {status.oldest_queued.isoformat()})" if status.oldest_queued else ""
+        print(f"xAPI: {where}\nqueued {status.queued}{oldest}, sent {status.sent}, "
+              f"parked {status.parked}")
+        for statement_id, why in status.parked_errors:
+            print(f"parked {statement_id}: {why}")
+        return 1 if args.xapi_command == "send" and done.failed else 0
+    finally:
+        await store.close()
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of `counter-coach` and `python -m bot`."""
     args = _parser().parse_args(argv)
@@ -235,6 +316,10 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
         return _ask(args, settings)
     if command == "report":
         return asyncio.run(_report(args, settings))
+    if command == "people":
+        return asyncio.run(_people(args, settings))
+    if command == "xapi":
+        return asyncio.run(_xapi(args, settings))
     if command == "backup":
         from bot.store import backup
 

@@ -18,6 +18,7 @@ from bot.config import Settings
 from bot.i18n import t
 from bot.knowledge import KnowledgeBase, check
 from bot.models import Button, Inbound, Lang, Now, Person, Push, Reply, Role, Who
+from bot.roster import Roster
 from bot.staff import Staffing
 from bot.store import Store
 from bot.text import clean, has_cjk, is_simplified, is_traditional, valid
@@ -49,7 +50,8 @@ class Assistant:
         self.answers = Answers(settings, store, lambda: self.library)
         self.training = Training(settings, store, lambda: self.library.kb)
         self.staff = Staffing(settings, store, lambda: self.library.kb, self.training, self.outbox)
-        a, tr, st = self.answers, self.training, self.staff
+        self.roster = Roster(settings, store)
+        a, tr, st, ro = self.answers, self.training, self.staff, self.roster
         self.commands: dict[str, tuple[Role, Handler]] = {
             "start": (Role.STAFF, self.greet), "help": (Role.STAFF, self.help),
             "topics": (Role.STAFF, a.topics), "card": (Role.STAFF, a.card),
@@ -59,14 +61,15 @@ class Assistant:
             "whoami": (Role.STAFF, st.whoami), "leave": (Role.STAFF, self.leave),
             "summary": (Role.SUPERVISOR, st.summary_cmd), "export": (Role.SUPERVISOR, st.export_cmd),
             "nudge": (Role.SUPERVISOR, st.nudge), "team": (Role.ADMIN, st.team_cmd),
-            "invite": (Role.ADMIN, st.invite), "people": (Role.ADMIN, st.people_cmd),
+            "invite": (Role.ADMIN, st.invite), "people": (Role.ADMIN, ro.people),
             "move": (Role.ADMIN, st.move), "remove": (Role.ADMIN, st.remove),
-            "reload": (Role.ADMIN, self.reload),
+            "reload": (Role.ADMIN, self.reload), "staffno": (Role.ADMIN, ro.staffno),
         }
         self.buttons: dict[str, Handler] = {
             "card": a.card_button, "sec": a.section, "dym": a.did_you_mean, "fb": a.feedback,
             "v": a.view,
             "a": tr.answer, "drill": tr.drill, "leave": self.leave_confirmed,
+            "people": ro.people_button,
         }
 
     async def start(self) -> None:

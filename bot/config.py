@@ -16,13 +16,24 @@ class ConfigError(Exception):
     """A setting has a bad value; `str()` is the one line shown at start-up."""
 
     def __init__(self, key: str, expected: str, value: str) -> None:
-        shown = "(hidden)" if key == "TELEGRAM_BOT_TOKEN" else repr(value)
+        shown = "(hidden)" if key in HIDDEN else repr(value)
         super().__init__(f"{key}: expected {expected}, got {shown}")
         self.key = key
 
 
+HIDDEN = {"TELEGRAM_BOT_TOKEN", "COACH_XAPI_PASSWORD"}  # never echoed in an error line
+# xAPI reporting needs all of these, or none
+XAPI_KEYS = ("COACH_XAPI_ENDPOINT", "COACH_XAPI_USER", "COACH_XAPI_PASSWORD", "COACH_XAPI_HOMEPAGE")
+
+
 def _text(value: str) -> str:
     return value
+
+
+def _endpoint(value: str) -> str:
+    """The LRS's xAPI base URL, always ending in "/" (statements go to `<endpoint>statements`)."""
+    value = _optional_url(value.strip())
+    return value if not value or value.endswith("/") else value + "/"
 
 
 def _optional_url(value: str) -> str:
@@ -112,6 +123,15 @@ SPEC: dict[str, tuple[str, str, Callable[[str], Any], str]] = {
     "COACH_WEBHOOK_PORT": ("webhook_port", "8443", _int_between(1, 65535), "Port the webhook server listens on"),
     "COACH_WEBHOOK_SECRET": (
         "webhook_secret", "", _text, "Secret token Telegram sends with each webhook call"),
+    "COACH_XAPI_ENDPOINT": (
+        "xapi_endpoint", "", _endpoint,
+        "LRS xAPI base URL, e.g. https://lrs.bank.example/xapi/; empty = no xAPI reporting"),
+    "COACH_XAPI_USER": ("xapi_user", "", _text, "LRS basic-auth user (xAPI)"),
+    "COACH_XAPI_PASSWORD": ("xapi_password", "", _text, "LRS basic-auth password (xAPI)"),
+    "COACH_XAPI_HOMEPAGE": (
+        "xapi_homepage", "", _optional_url,
+        "Base of the statements' actor accounts and activity IRIs, e.g. https://coach.bank.example"),
+    "COACH_XAPI_BATCH": ("xapi_batch", "50", _int_between(1, 500), "Statements per request to the LRS"),
 }
 
 
@@ -137,10 +157,20 @@ class Settings:
     webhook_listen: str = "0.0.0.0"
     webhook_port: int = 8443
     webhook_secret: str = ""
+    xapi_endpoint: str = ""
+    xapi_user: str = ""
+    xapi_password: str = ""
+    xapi_homepage: str = ""
+    xapi_batch: int = 50
     explicit: frozenset[str] = frozenset()  # keys that were set, not defaulted
 
     # settings whose values the log filter redacts (add each new secret setting here)
-    SECRETS = ("token", "webhook_secret")
+    SECRETS = ("token", "webhook_secret", "xapi_password")
+
+    @property
+    def xapi(self) -> bool:
+        """xAPI reporting is on (load_settings checks the four settings come together)."""
+        return bool(self.xapi_endpoint)
 
     def secret_values(self) -> list[str]:
         return [str(getattr(self, name)) for name in self.SECRETS if getattr(self, name)]
@@ -175,4 +205,10 @@ def load_settings(environ: Mapping[str, str] | None = None, env_file: Path = Pat
         except ValueError as err:
             raise ConfigError(key, str(err), raw) from None
     explicit = frozenset(k for k in SPEC if merged.get(k, "") != "")
+    given = [k for k in XAPI_KEYS if k in explicit]
+    if given and len(given) < len(XAPI_KEYS):
+        missing = next(k for k in XAPI_KEYS if k not in explicit)
+        verb = "is" if len(given) == 1 else "are"
+        raise ConfigError(missing, f"a value when {', '.join(given)} {verb} set (xAPI reporting"
+                          f" needs all of {', '.join(XAPI_KEYS)})", "")
     return Settings(**values, explicit=explicit)

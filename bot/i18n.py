@@ -24,9 +24,10 @@ STRINGS: dict[str, tuple[str, str]] = {
                         "Supervisor commands:\n/summary [TEAM] [7d|30d|90d] team summary\n"
                         "/export [TEAM] CSV export\n/nudge [TEAM] remind people with overdue topics"),
     "help_admin": ("管理员命令：\n/team add 名称 建团队\n/invite 团队 staff|supervisor 生成邀请码\n"
-                   "/people 人员列表\n/move 用户ID 团队\n/remove 用户ID\n/reload 重新加载知识库",
+                   "/people [团队] 人员列表\n/staffno 用户ID 工号 设置工号\n/move 用户ID 团队\n/remove 用户ID\n/reload 重新加载知识库",
                    "Administrator commands:\n/team add NAME create a team\n"
-                   "/invite TEAM staff|supervisor invite code\n/people list people\n"
+                   "/invite TEAM staff|supervisor invite code\n/people [TEAM] list people\n"
+                   "/staffno USER_ID NUMBER set a staff number\n"
                    "/move USER_ID TEAM\n/remove USER_ID\n/reload re-read the knowledge base"),
     "did_you_mean": ("您想问的是以下哪一项？", "Which of these topics do you mean?"),
     "no_match": ("抱歉，知识库里暂时没有这个问题的答案，已记录下来交给内容负责人补充。可以换个说法再问，或输入 /help、/topics 浏览。",
@@ -106,8 +107,8 @@ STRINGS: dict[str, tuple[str, str]] = {
     "no_teams": ("还没有可查看的团队。", "There is no team you can see yet."),
     "no_such_team": ("没有团队 {team}。", "No team {team}."),
     "not_your_team": ("您不是团队 {team} 的主管，无权查看。", "You don't supervise team {team}, so you can't see it."),
-    "whoami": ("{name}（ID {id}）\n角色：{roles}\n团队：{team}\n主管团队：{supervises}\n语言：{lang_set}\n每日提醒：{remind}\n暂停至：{paused}",
-               "{name} (id {id})\nRoles: {roles}\nTeam: {team}\nSupervises: {supervises}\nLanguage: {lang_set}\nDaily reminder: {remind}\nPaused until: {paused}"),
+    "whoami": ("{name}（ID {id}）\n工号：{staff_no}\n角色：{roles}\n团队：{team}\n主管团队：{supervises}\n语言：{lang_set}\n每日提醒：{remind}\n暂停至：{paused}",
+               "{name} (id {id})\nStaff number: {staff_no}\nRoles: {roles}\nTeam: {team}\nSupervises: {supervises}\nLanguage: {lang_set}\nDaily reminder: {remind}\nPaused until: {paused}"),
     "teams_list": ("团队：{teams}", "Teams: {teams}"),
     "team_usage": ("用法：/team add 名称（字母、数字、中文、- _ .，最多 40 字）；/team list 查看全部。",
                    "Usage: /team add NAME (letters, digits, - _ ., up to 40); /team list shows all."),
@@ -118,6 +119,17 @@ STRINGS: dict[str, tuple[str, str]] = {
                     "Invite code: {code}\nTeam {team}, role {role}, valid until {until}, single use.\nThey send me: /start {code}"),
     "invite_bad": ("邀请码无效、已使用或已过期，请向主管重新索取。", "That invite code is not valid, used or expired - ask for a new one."),
     "joined": ("欢迎加入团队 {team}！", "Welcome to team {team}!"),
+    "staffno_usage": ("用法：/staffno 用户ID 工号（例如 /staffno 104 E12345；用 - 清除）",
+                      "Usage: /staffno USER_ID NUMBER (e.g. /staffno 104 E12345; - clears it)"),
+    "staffno_bad": ("工号 {value} 不对：只能用字母、数字和 . _ -，最多 32 位。",
+                    "Staff number {value} is not valid: letters, digits and . _ - only, up to 32."),
+    "staffno_taken": ("工号 {value} 已经属于 {id}，未作修改。", "Staff number {value} already belongs to {id}; nothing changed."),
+    "staffno_set": ("{id} {name} 的工号：{value}（之后的学习记录用这个工号上报）。",
+                    "{id} {name}: staff number {value} (used in learning records from now on)."),
+    "people_head": ("人员 {first}–{last}，共 {total} 人", "People {first}–{last} of {total}"),
+    "people_team": ("（团队 {team}）", " (team {team})"),
+    "page_prev": ("◀ 上一页", "◀ Previous"),
+    "page_next": ("下一页 ▶", "Next ▶"),
     "move_usage": ("用法：/move 用户ID 团队", "Usage: /move USER_ID TEAM"),
     "remove_usage": ("用法：/remove 用户ID", "Usage: /remove USER_ID"),
     "remove_self": ("不能删除自己，请使用 /leave。", "You can't remove yourself - use /leave."),

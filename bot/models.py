@@ -139,6 +139,7 @@ class Person:
     active: bool = True
     remind_at: str | None = "09:00"  # HH:MM local time, None = reminders off
     paused_until: date | None = None
+    staff_no: str | None = None  # the bank's employee number, set by administrators
 
 
 @dataclass(frozen=True)

@@ -78,7 +78,8 @@ class Staffing:
         p, lang = actor.person, actor.lang
         roles = ", ".join(sorted(r.value for r in p.roles))
         paused = p.paused_until.isoformat() if p.paused_until else "-"
-        text = t("whoami", lang, name=p.name, id=p.user_id, roles=roles, team=p.team or "-",
+        text = t("whoami", lang, name=p.name, id=p.user_id, staff_no=p.staff_no or "-",
+                 roles=roles, team=p.team or "-",
                  supervises=", ".join(sorted(p.supervises)) or "-",
                  lang_set=(p.lang.value if p.lang else "auto"), remind=p.remind_at or "off",
                  paused=paused)
@@ -114,14 +115,6 @@ class Staffing:
         until = expires.astimezone(self.settings.timezone).date().isoformat()
         return [Reply(t("invite_made", actor.lang, code=code, team=team, role=role.value,
                         until=until))]
-
-    async def people_cmd(self, actor: Who, args: str, now: datetime) -> list[Reply]:
-        rows = []
-        for p in await self.store.people():
-            roles = ",".join(sorted(r.value for r in p.roles))
-            sup = f" ⭑{','.join(sorted(p.supervises))}" if p.supervises else ""
-            rows.append(f"{p.user_id} {p.name} [{p.team or '-'}] {roles}{sup}")
-        return [Reply("\n".join(rows) or t("sum_nobody", actor.lang))]
 
     async def move(self, actor: Who, args: str, now: datetime) -> list[Reply]:
         parts = args.split()

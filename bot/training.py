@@ -26,6 +26,7 @@ from bot.schedule import (
     topic_status,
 )
 from bot.store import Press, Store
+from bot.xapi import Statements
 
 RECENT_DAYS = 14
 LAST_INVITE = time(18, 0)  # a missed invitation still goes out until this local time
@@ -43,6 +44,8 @@ class Training:
         self.kb = kb
         self.rng = rng or random.Random()
         self.version_since: dict[str, datetime] = {}
+        # xAPI on: each answer's statements are made and queued as it is stored
+        self.report = Statements(settings.xapi_homepage, self.retrain_days) if settings.xapi else None
 
     async def sync_versions(self, now: datetime) -> None:
         """Note card versions (a bump makes the topic due for everyone who passed it)."""
@@ -100,7 +103,8 @@ class Training:
             return [Reply(t("stale_button", who.lang))]
         position, chosen = int(parts[1]), parts[2]
         pressed = await self.store.answer_drill(who.person.user_id, int(parts[0]), position,
-                                                chosen, now, self.lookup, after_answer)
+                                                chosen, now, self.lookup, after_answer,
+                                                self.report)
         if pressed.press is not Press.STORED:
             return [Reply(t(PRESSED[pressed.press], who.lang))]
         drill, item, right, lang = pressed.drill, pressed.item, pressed.correct, who.lang
@@ -126,6 +130,10 @@ class Training:
         item = kb.items.get(item_id)
         card = kb.cards.get(item.card_id) if item else None
         return (item, card.version) if item and card else None
+
+    def retrain_days(self, card_id: str) -> int:
+        card = self.kb().cards.get(card_id)
+        return card.retrain_days if card else 365
 
     async def finish(self, who: Who, drill: Drill, now: datetime) -> Reply:
         lang = who.lang

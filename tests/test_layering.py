@@ -19,11 +19,11 @@ ONLY_IN = {"telegram": ("adapters/telegram.py", "adapters/telegram_run.py"),
 LAYERS: list[list[str]] = [
     ["models", "config", "text", "privacy", "__init__"],
     ["authoring", "knowledge", "search", "terms", "drills", "schedule", "reports", "views",
-     "i18n"],
+     "i18n", "xapi"],
     ["store"],
-    ["assistant", "staff", "answers", "training"],
+    ["assistant", "roster", "staff", "answers", "training"],
     ["app", "demo", "logs"],
-    ["adapters/telegram*", "adapters/console", "adapters/__init__"],
+    ["adapters/telegram*", "adapters/console", "adapters/xapi_sender", "adapters/__init__"],
     ["__main__"],
 ]
 

@@ -26,6 +26,7 @@ from telegram.ext import (
 )
 
 from bot.adapters.telegram import COMMANDS, Replies, Retry, error_text, to_inbound
+from bot.adapters.xapi_sender import XapiSender
 from bot.app import build
 from bot.assistant import Assistant
 from bot.config import Settings
@@ -121,6 +122,7 @@ class TelegramBot:
         self.conflict = False
         self.app: Application | None = None
         self.replies: Replies | None = None
+        self.xapi: XapiSender | None = None  # with COACH_XAPI_ENDPOINT
 
     def application(self) -> Application:
         """The configured python-telegram-bot Application (PTB's HTTPXRequest clients;
@@ -150,12 +152,17 @@ class TelegramBot:
                 [BotCommand(c, d) for c, d in commands], scope=BotCommandScopeDefault(),
                 language_code=None if lang == "en" else lang)
         self.pushes.start()
+        if self.settings.xapi:
+            self.xapi = XapiSender(self.settings, self.assistant.store)
+            self.xapi.start()
         if app.job_queue is not None:
             app.job_queue.run_repeating(self.on_tick, interval=TICK_SECONDS, first=1)
         log.info("bot started as @%s", app.bot.username)
 
     async def post_shutdown(self, app: Application) -> None:
         await self.pushes.stop()
+        if self.xapi is not None:
+            await self.xapi.stop()
         if self.assistant is not None:
             await self.assistant.store.close()
 

@@ -8,7 +8,7 @@ of tables, each use case one call (one trip to the database).
 from __future__ import annotations
 
 from bot.store.base import AnswerRow, QuestionRow, StoreBase, Tx, backup
-from bot.store.people import PeopleStore
+from bot.store.people import PeopleStore, RosterChange
 from bot.store.questions import QuestionStore
 from bot.store.reports import ReportStore
 from bot.store.training import (
@@ -19,10 +19,11 @@ from bot.store.training import (
     Spacing,
     TrainingStore,
 )
+from bot.store.xapi import OutboxStatus, Outgoing, XapiStore
 
-__all__ = ["AnswerRow", "DrillAnswer", "DrillHistory", "Lookup", "Press", "QuestionRow",
-           "Spacing", "Store", "Tx", "backup"]
+__all__ = ["AnswerRow", "DrillAnswer", "DrillHistory", "Lookup", "OutboxStatus", "Outgoing",
+           "Press", "QuestionRow", "RosterChange", "Spacing", "Store", "Tx", "backup"]
 
 
-class Store(PeopleStore, QuestionStore, TrainingStore, ReportStore, StoreBase):
+class Store(PeopleStore, QuestionStore, TrainingStore, ReportStore, XapiStore, StoreBase):
     """Async access to the bot's SQLite database; open with `await Store.open(path)`."""

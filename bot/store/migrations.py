@@ -185,4 +185,28 @@ MIGRATIONS: list[tuple[str, ...]] = [
     (
         "CREATE INDEX deliveries_time ON deliveries (seen_at)",
     ),
+    # 7: staff numbers (unique; NULL for none), and the xAPI outbox: each statement frozen
+    # (id and body) in the transaction that stores the answer, sent later by the sender
+    (
+        "ALTER TABLE people ADD COLUMN staff_no TEXT",
+        "CREATE UNIQUE INDEX people_staff_no ON people (staff_no)",
+        """
+        CREATE TABLE xapi_outbox (
+            id           INTEGER PRIMARY KEY,
+            statement_id TEXT NOT NULL UNIQUE,
+            user_id      INTEGER NOT NULL,
+            verb         TEXT NOT NULL,
+            body         TEXT NOT NULL,
+            queued_at    TEXT NOT NULL,
+            state        TEXT NOT NULL DEFAULT 'queued'
+                         CHECK (state IN ('queued', 'sent', 'parked')),
+            tries        INTEGER NOT NULL DEFAULT 0,
+            next_at      TEXT NOT NULL,
+            sent_at      TEXT,
+            error        TEXT NOT NULL DEFAULT ''
+        )
+        """,
+        "CREATE INDEX xapi_outbox_due ON xapi_outbox (state, next_at)",
+        "CREATE INDEX xapi_outbox_user ON xapi_outbox (user_id)",
+    ),
 ]

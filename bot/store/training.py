@@ -20,6 +20,7 @@ from bot.store.base import (
     _topic_state,
     _ts,
 )
+from bot.store.xapi import Report, pass_before, queue_answer
 
 # How an answer changes an item's spacing: (state before, correct, item, now) -> state after.
 Spacing = Callable[[ItemState | None, bool, DrillItem, datetime], ItemState | None]
@@ -93,9 +94,11 @@ class TrainingStore(StoreBase):
         return _drill(row) if row else None
 
     async def answer_drill(self, user_id: int, drill_id: int, position: int, chosen: str,
-                           now: datetime, lookup: Lookup, spacing: Spacing) -> DrillAnswer:
+                           now: datetime, lookup: Lookup, spacing: Spacing,
+                           report: Report | None = None) -> DrillAnswer:
         """A pressed option: the answer, the topic and item state it changes and the drill's
-        next position, stored in one transaction; whether it is right is decided here only."""
+        next position, stored in one transaction; whether it is right is decided here only.
+        With `report` (xAPI on), the answer's statements are queued in the same transaction."""
 
         def work(tx: Tx) -> DrillAnswer:
             row = tx.row("SELECT * FROM drills WHERE id = ? AND user_id = ?", (drill_id, user_id))
@@ -119,6 +122,7 @@ class TrainingStore(StoreBase):
                  item.correct.id, int(correct), _ts(now)),
             ) != 1:
                 return DrillAnswer(Press.ALREADY)
+            prior = pass_before(tx, user_id, item.card_id, version) if report else None
             passed = (_ts(now), version) if correct else (None, None)
             tx.run(
                 "INSERT INTO topic_state VALUES (?, ?, ?, ?, ?, ?, 1, ?)"
@@ -147,6 +151,8 @@ class TrainingStore(StoreBase):
                    " finished_at = ? WHERE id = ?",
                    (int(correct), _ts(now) if last else None, drill_id))
             after = _drill(_one(tx, "SELECT * FROM drills WHERE id = ?", drill_id))
+            if report is not None:
+                queue_answer(tx, report, after, item, version, chosen, correct, now, prior)
             return DrillAnswer(Press.STORED, after, item, correct)
 
         return await self.transaction(work)
