@@ -35,11 +35,23 @@ def find_cjk_font(configured: Path | None) -> Path | None:
 
 
 def chart_png(s: TeamSummary, lang: Lang, font: Path | None) -> tuple[bytes, Lang]:
+    """The chart as a PNG, and the language its labels are in."""
+    from matplotlib import pyplot as plt
+
+    fig, lang = draw(s, lang, font)
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png")
+    plt.close(fig)
+    return buffer.getvalue(), lang
+
+
+def draw(s: TeamSummary, lang: Lang, font: Path | None) -> tuple[Any, Lang]:
     """Completion per person (days drilled / working days due) and accuracy per section
     (with the number of answers), each bar labelled; "no data yet" where there is none.
 
     Without a CJK font the labels are English and names are transliterated ("王芳" ->
-    "Wang Fang"), so the chart never shows empty boxes. Returns the language used.
+    "Wang Fang"), so the chart never shows empty boxes. Returns the matplotlib Figure
+    (the caller closes it) and the language used.
     """
     import matplotlib
 
@@ -84,10 +96,7 @@ def chart_png(s: TeamSummary, lang: Lang, font: Path | None) -> tuple[bytes, Lan
     fig.suptitle(t("chart_title", lang, team=team, start=s.start.isoformat(),
                    end=s.end.isoformat(), rate=pct(s.completion)), **text)
     fig.tight_layout()
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png")
-    plt.close(fig)
-    return buffer.getvalue(), lang
+    return fig, lang
 
 
 def _bars(axis: Any, labels: list[str], values: list[float | None], notes: list[str],
@@ -98,9 +107,9 @@ def _bars(axis: Any, labels: list[str], values: list[float | None], notes: list[
     for side in ("top", "right"):
         axis.spines[side].set_visible(False)
     if not labels:
-        axis.set_yticks([])
-        axis.text(62.5, 0.5, empty, ha="center", va="center", color=GREY, fontsize=13,
-                  transform=axis.get_xaxis_transform(), **text)
+        axis.set_axis_off()
+        axis.text(0.5, 0.5, empty, ha="center", va="center", color=GREY, fontsize=14,
+                  transform=axis.transAxes, **text)
         return
     shown = [100 * v if v is not None else 0.0 for v in values]
     bars = axis.barh(range(len(labels)), shown, color=color, height=0.6)

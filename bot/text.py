@@ -63,7 +63,9 @@ def is_traditional(text: str) -> bool:
 # a bank's team names and the surnames read differently from the common word.
 _WORDS = {"支行": "Zhihang", "分行": "Fenhang", "总行": "Zonghang", "银行": "Yinhang"}
 _SURNAMES = {"曾": "Zeng", "单": "Shan", "解": "Xie", "仇": "Qiu", "朴": "Piao", "区": "Ou",
-             "查": "Zha", "缪": "Miao", "翟": "Zhai", "覃": "Qin", "盖": "Ge", "尉": "Yu"}
+             "查": "Zha", "缪": "Miao", "翟": "Zhai", "覃": "Qin", "盖": "Ge", "尉": "Yu",
+             "欧阳": "Ouyang", "司马": "Sima", "诸葛": "Zhuge", "上官": "Shangguan",
+             "司徒": "Situ", "慕容": "Murong", "皇甫": "Huangfu", "令狐": "Linghu"}
 
 
 def latin(text: str, drawable: Callable[[str], bool] = str.isascii, name: bool = False) -> str:
@@ -84,10 +86,10 @@ def latin(text: str, drawable: Callable[[str], bool] = str.isascii, name: bool =
 
     i = 0
     while i < len(text):
-        c, word = text[i], _WORDS.get(text[i:i + 2])
+        c, pair, first = text[i], text[i:i + 2], name and not pieces and not syllables
+        word = _WORDS.get(pair) or (_SURNAMES.get(pair) if first else None)
         if word is not None or (_CJK_RE.match(c) and not drawable(c)):
-            surname = _SURNAMES.get(c) if name and not pieces and not syllables else None
-            syllables.append(word or surname or anyascii(c))
+            syllables.append(word or (_SURNAMES.get(c) if first else None) or anyascii(c))
             i += 2 if word else 1
             continue
         close_run()
