@@ -10,12 +10,14 @@ from typing import Any
 
 from bot.i18n import section_name, t
 from bot.models import SECTIONS, Lang
-from bot.reports import TeamSummary, pct
+from bot.reports import PersonActivity, TeamSummary, pct
 from bot.text import latin
 
 CJK_FONT_HINTS = ("wqy", "notosanscjk", "noto sans cjk", "notoserifcjk", "droidsansfallback",
                   "simhei", "sourcehansans", "uming", "ukai")
 WIDTH, ROW_INCHES, MIN_HEIGHT = 10.0, 0.45, 5.0  # inches at 100 dpi; taller for a big team
+MAX_PEOPLE = 30  # rows of people drawn at most: the picture stays under 2000 px high
+MIN_ROWS = 4  # a team of one still gets bars of the usual width
 LABEL_WIDTH = 16  # characters per line of a section name: long names wrap, never overlap
 BLUE, GREEN, GREY = "#2f6f9f", "#4f9f6f", "#888888"
 
@@ -73,6 +75,8 @@ def draw(s: TeamSummary, lang: Lang, font: Path | None) -> tuple[Any, Lang]:
         return ord(c) in charmap
 
     people = list(s.people)
+    if len(people) > MAX_PEOPLE:  # a big team: those furthest behind (Telegram caps a photo's size)
+        people = sorted(people, key=lambda p: (_completion(p) or 0.0, p.person.name))[:MAX_PEOPLE]
     sections = [(sec, *s.by_section()[sec]) for sec in SECTIONS if sec in s.by_section()]
     rows = max(len(people), len(sections), 1)
     height = max(MIN_HEIGHT, ROW_INCHES * rows + 1.5)
@@ -80,13 +84,13 @@ def draw(s: TeamSummary, lang: Lang, font: Path | None) -> tuple[Any, Lang]:
     text = {"fontproperties": props} if props is not None else {}
     names = [latin(p.person.name, drawable, name=True) or f"#{p.person.user_id}"
              for p in people]
-    values = [min(p.drill_days, p.expected_days) / p.expected_days if p.expected_days else None
-              for p in people]
+    values = [_completion(p) for p in people]
     _bars(left, names, values,
           [f"{pct(v)}  {min(p.drill_days, p.expected_days)}/{p.expected_days}"
            for v, p in zip(values, people, strict=True)],
           BLUE, t("chart_no_data", lang), text)
-    left.set_title(t("chart_completion", lang), **text)
+    left.set_title(t("chart_completion", lang) + ("" if len(s.people) <= MAX_PEOPLE else "\n"
+                   + t("chart_lowest", lang, n=MAX_PEOPLE, total=len(s.people))), **text)
     _bars(right, [textwrap.fill(section_name(sec, lang), LABEL_WIDTH) for sec, _, _ in sections],
           [ok / n for _, ok, n in sections],
           [t("chart_answers", lang, pct=pct(ok / n), n=n) for _, ok, n in sections],
@@ -115,4 +119,8 @@ def _bars(axis: Any, labels: list[str], values: list[float | None], notes: list[
     bars = axis.barh(range(len(labels)), shown, color=color, height=0.6)
     axis.bar_label(bars, labels=notes, padding=4, fontsize=9, **text)
     axis.set_yticks(range(len(labels)), labels, fontsize=9, **text)
-    axis.invert_yaxis()
+    axis.set_ylim(max(len(labels), MIN_ROWS) - 0.5, -0.5)  # first on top; one bar stays a bar
+
+
+def _completion(p: PersonActivity) -> float | None:
+    return min(p.drill_days, p.expected_days) / p.expected_days if p.expected_days else None

@@ -110,6 +110,7 @@ STRINGS: dict[str, tuple[str, str]] = {
     "chart_accuracy": ("各章节正确率（作答次数）", "Accuracy by section (answers)"),
     "chart_answers": ("{pct} ({n} 次)", "{pct} (n={n})"),
     "chart_no_data": ("暂无数据", "No data yet"),
+    "chart_lowest": ("（{total} 人中完成率最低的 {n} 人）", "(the {n} lowest of {total})"),
     "chart_title": ("团队 {team}：{start} 至 {end}，完成率 {rate}", "Team {team}: {start} to {end}, completion {rate}"),
     "no_teams": ("还没有可查看的团队。", "There is no team you can see yet."),
     "no_such_team": ("没有团队 {team}。", "No team {team}."),

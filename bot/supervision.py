@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+from collections import defaultdict
 from collections.abc import Callable
 from datetime import date, datetime, time, timedelta
 
@@ -105,17 +106,23 @@ class Supervising:
         counts = await self.store.answer_counts(ids, since)
         last = await self.store.last_active(ids)
         cards = self.kb().cards
+        finished: dict[int, list[datetime]] = defaultdict(list)  # grouped once: a big team
+        for u, d in drills:  # has thousands of drills
+            finished[u].append(d)
+        answered: dict[int, list[tuple[int, str, int, int]]] = defaultdict(list)
+        for c in counts:
+            answered[c[0]].append(c)
         people = []
         for p in members:
-            days_done = {d.astimezone(tz).date() for u, d in drills if u == p.user_id}
-            mine = [c for c in counts if c[0] == p.user_id]
+            days_done = {d.astimezone(tz).date() for d in finished[p.user_id]}
+            mine = answered[p.user_id]
             statuses = await self.training.statuses(p.user_id, now)
             enrolled = await self._enrolled(p.user_id, start)
             expected = await self._expected_days(p.user_id, max(start, enrolled), today,
                                                  today in days_done)
             people.append(PersonActivity(
                 person=p, drill_days=len(days_done), expected_days=expected,
-                drills=sum(1 for u, _ in drills if u == p.user_id),
+                drills=len(finished[p.user_id]),
                 answers=sum(c[2] for c in mine), correct=sum(c[3] for c in mine),
                 due=sum(s.status is Status.DUE for s in statuses.values()),
                 overdue=sum(s.status is Status.OVERDUE for s in statuses.values()),

@@ -20,8 +20,8 @@ from bot.chart import draw, find_cjk_font
 from bot.config import Settings
 from bot.demo import DEMO_STAFF, DEMO_TEAM, seed
 from bot.i18n import t
-from bot.models import Inbound, Lang, Reply, ReplyKind, Role
-from bot.reports import TeamSummary, wilson_upper
+from bot.models import Inbound, Lang, Person, Reply, ReplyKind, Role
+from bot.reports import PersonActivity, TeamSummary, wilson_upper
 from bot.text import latin
 from tests.botrun import TOKEN, running_bot
 from tests.conftest import ADMIN, Chat, FakeClock
@@ -379,3 +379,19 @@ async def test_chart_grows_with_the_team_and_keeps_names_apart(
 def test_latin_names_for_a_font_without_chinese(text: str, name: bool, expected: str) -> None:
     assert latin(text, name=name) == expected
     assert latin("Иван", lambda c: True) == "Иван"  # what the font can draw stays
+
+
+def test_chart_of_a_big_team_shows_those_furthest_behind() -> None:
+    people = tuple(PersonActivity(Person(n, f"P{n:02d}", None, frozenset({Role.STAFF})),
+                                  drill_days=n % 20, expected_days=20, drills=n % 20, answers=0,
+                                  correct=0, due=0, overdue=0, last_active=None)
+                   for n in range(200))
+    s = TeamSummary("Big", 30, date(2026, 11, 1), date(2026, 11, 30), people, (), ())
+    fig, _ = draw(s, Lang.EN, None)
+    shown = texts_of(fig)
+    assert len(shown["labels0"]) == 30 and shown["title0"] == [
+        "Completion (drill days / working days due)\n(the 30 lowest of 200)"]
+    assert shown["labels0"][:3] == ["P00", "P100", "P120"]  # 0/20 first, then by name
+    assert all(note.endswith(("  0/20", "  1/20", "  2/20")) for note in shown["notes0"])
+    width, height = (round(x) for x in fig.get_size_inches() * fig.dpi)
+    assert width == 1000 and height <= 1500  # Telegram: width + height <= 10000
