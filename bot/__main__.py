@@ -68,10 +68,18 @@ def _parser() -> argparse.ArgumentParser:
                          'sent: {"text", "html", "buttons": [[{"text", "data"}]]}')
     kb_show.add_argument("--kb", type=Path, help="card folder (default COACH_KNOWLEDGE)")
     report = sub.add_parser("report", help="a team summary at the server (administrators)",
-                            description="Print or save a supervisor summary for one team.")
-    report.add_argument("--team", required=True, help="team name")
+                            description="Print or save a supervisor summary for one team; "
+                            "without --team, list the teams in the database.")
+    report.add_argument("--db", type=Path, help="database file (default COACH_DB, else "
+                        "data/coach.db; the console chat's demo is data/demo.db); never created")
+    report.add_argument("--team", help="team name (omit to list the teams)")
     report.add_argument("--period", choices=["7d", "30d", "90d"], default="30d")
     report.add_argument("--format", choices=["text", "csv", "png"], default="text")
+    table = report.add_mutually_exclusive_group()
+    table.add_argument("--items", action="store_true", help="per drill question: answers, %% right, "
+                       "most chosen wrong option, flags (text or csv; without --team: everyone)")
+    table.add_argument("--people", action="store_true",
+                       help="csv: completion per person over the period (default: their topics)")
     report.add_argument("--lang", choices=["zh", "en"], default="zh")
     report.add_argument("--out", type=Path, help="file to write (default: stdout; png needs it)")
     people = sub.add_parser("people", help="import staff numbers, names and teams (administrators)",
@@ -192,28 +200,45 @@ def _ask(args: argparse.Namespace, settings: Settings) -> int:
 async def _report(args: argparse.Namespace, settings: Settings) -> int:
     """`report --team NAME`: the same summary /summary gives, recorded in the audit trail."""
     from bot.app import build, utc_now
-    from bot.reports import chart_png, find_cjk_font, render_text
+    from bot.chart import chart_png, find_cjk_font
+    from bot.reports import render_text
 
+    db: Path = args.db or settings.db
+    if not db.is_file():  # opening it would create an empty database
+        raise StartupError(f"no database at {db} (nothing created); the console chat's demo "
+                           "data is in data/demo.db; choose one with --db FILE")
     if args.format == "png" and args.out is None:
         raise StartupError("report --format png needs --out FILE")
-    assistant = await build(settings)
+    if (args.items and args.format == "png") or (args.people and args.format != "csv"):
+        raise StartupError("report: --items is text or csv, --people is csv")
+    assistant = await build(replace(settings, db=db))
+    staff = assistant.staff
     try:
-        team = await assistant.store.team(args.team)
-        if team is None:
-            raise StartupError(f"no team {args.team!r}; teams: "
-                               f"{', '.join(await assistant.store.teams()) or '-'}")
-        now = utc_now()
-        days = int(args.period.rstrip("d"))
-        lang = Lang(args.lang)
-        if args.format == "csv":
-            data = await assistant.staff.export_csv([team], now)
+        team = None if args.team is None else await assistant.store.team(args.team)
+        teams = ", ".join(await assistant.store.teams()) or "(none)"
+        if args.team is not None and team is None:
+            raise StartupError(f"no team {args.team!r} in {db}; teams: {teams}")
+        now, days, lang = utc_now(), int(args.period.rstrip("d")), Lang(args.lang)
+        if args.items:
+            text, data = await staff.items_report(None if team is None else [team], days, now,
+                                                  lang)
+            data = data if args.format == "csv" else (text + "\n").encode("utf-8")
+        elif team is None:
+            print(f"teams in {db}: {teams}")
+            return 0
+        elif args.people:
+            data = await staff.people_csv([team], days, now, lang)
+        elif args.format == "csv":
+            data = await staff.export_csv([team], now, lang)
         else:
-            summary = await assistant.staff.summary(team, days, now)
+            summary = await staff.summary(team, days, now)
             if args.format == "png":
                 data, _ = chart_png(summary, lang, find_cjk_font(settings.chart_font))
             else:
                 data = (render_text(summary, lang, settings.timezone) + "\n").encode("utf-8")
-        await assistant.store.audit(0, "report.cli", f"team={team} format={args.format}", now)
+        table = " items" if args.items else " people" if args.people else ""
+        await assistant.store.audit(0, "report.cli",
+                                    f"team={team or '*'} format={args.format}{table}", now)
     finally:
         await assistant.store.close()
     if args.out is not None:

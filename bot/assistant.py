@@ -60,7 +60,8 @@ class Assistant:
             "remind": (Role.STAFF, tr.remind), "pause": (Role.STAFF, tr.pause),
             "whoami": (Role.STAFF, st.whoami), "leave": (Role.STAFF, self.leave),
             "summary": (Role.SUPERVISOR, st.summary_cmd), "export": (Role.SUPERVISOR, st.export_cmd),
-            "nudge": (Role.SUPERVISOR, st.nudge), "team": (Role.ADMIN, st.team_cmd),
+            "nudge": (Role.SUPERVISOR, st.nudge), "items": (Role.SUPERVISOR, st.items_cmd),
+            "team": (Role.ADMIN, st.team_cmd),
             "invite": (Role.ADMIN, st.invite), "people": (Role.ADMIN, ro.people),
             "move": (Role.ADMIN, st.move), "remove": (Role.ADMIN, st.remove),
             "reload": (Role.ADMIN, self.reload), "staffno": (Role.ADMIN, ro.staffno),
@@ -69,7 +70,7 @@ class Assistant:
             "card": a.card_button, "sec": a.section, "dym": a.did_you_mean, "fb": a.feedback,
             "v": a.view,
             "a": tr.answer, "drill": tr.drill, "leave": self.leave_confirmed,
-            "people": ro.people_button,
+            "people": ro.people_button, "rm": st.remove_confirmed,
         }
 
     async def start(self) -> None:

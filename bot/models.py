@@ -244,3 +244,14 @@ class Push:
 
 
 Now = Callable[[], datetime]
+
+
+@dataclass(frozen=True)
+class ChoiceCount:
+    """How often one option of a drill item was chosen, at one version of its card."""
+
+    item_id: str
+    card_version: int
+    chosen: str
+    correct: bool
+    answers: int

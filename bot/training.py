@@ -14,7 +14,7 @@ from datetime import UTC, date, datetime, time, timedelta
 
 from bot.config import Settings
 from bot.drills import choose, shuffled_options
-from bot.i18n import section_name, t
+from bot.i18n import section_name, t, weekday
 from bot.knowledge import KnowledgeBase
 from bot.models import SECTIONS, Button, Drill, DrillItem, Lang, Push, Reply, Who
 from bot.schedule import (
@@ -201,16 +201,17 @@ class Training:
         return [Reply("\n".join(lines))]
 
     def streak(self, days: set[date], now: datetime) -> int:
-        """Consecutive working days with a drill, ending today (or yesterday if not yet today)."""
+        """Working days in a row with a drill, ending today (or the working day before, if not
+        drilled yet today). Days off neither count nor break it."""
         day = self.today(now)
         if day not in days:
             day -= timedelta(days=1)
         count = 0
         for _ in range(400):
-            if day in days:
+            if is_working_day(day):
+                if day not in days:
+                    break
                 count += 1
-            elif is_working_day(day):
-                break
             day -= timedelta(days=1)
         return count
 
@@ -238,9 +239,13 @@ class Training:
             return [Reply(t("pause_off", who.lang))]
         if not value.isdigit() or not 1 <= int(value) <= 60:
             return [Reply(t("pause_usage", who.lang))]
-        until = self.today(now) + timedelta(days=int(value) - 1)
-        await self.store.set_pause(who.person.user_id, self.today(now), until)
-        return [Reply(t("pause_set", who.lang, until=until.isoformat()))]
+        today, lang = self.today(now), who.lang
+        until = _working_day(today, int(value))  # leave is counted in working days
+        back = _working_day(until + timedelta(days=1), 1)
+        await self.store.set_pause(who.person.user_id, today, until)
+        return [Reply(t("pause_set", lang, n=int(value), until=until.isoformat(),
+                        weekday=weekday(until, lang), back=back.isoformat(),
+                        back_weekday=weekday(back, lang)))]
 
     async def invitations(self, now: datetime) -> list[Push]:
         """Today's drill invitations that are due by now; each person at most once a day."""
@@ -267,6 +272,15 @@ class Training:
                 t("invite", lang), buttons=((Button(t("invite_button", lang), "drill:start"),),)),
                 key=f"invite:{today.isoformat()}"))
         return pushes
+
+
+def _working_day(start: date, n: int) -> date:
+    """The n-th working day from `start` (counting `start` itself if it is one)."""
+    day = start
+    while not is_working_day(day) or n > 1:
+        n -= is_working_day(day)
+        day += timedelta(days=1)
+    return day
 
 
 def _pct(part: int, whole: int) -> str:

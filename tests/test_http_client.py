@@ -37,11 +37,12 @@ async def test_files_go_up_as_multipart(api: FakeBotApi, settings: Settings) -> 
     async with running_bot(api, settings):
         await say(api, "/start", "sendMessage", 1)
         await say(api, "/team add A", "sendMessage", 2)
-        await say(api, "/export A", "sendDocument", 1)
+        await say(api, "/export A", "sendDocument", 2)
         await say(api, "/summary A", "sendPhoto", 1)
-    (doc,) = api.calls("sendDocument")
+    doc, people = api.calls("sendDocument")
     name, content = doc.files["document"]
-    assert name.endswith(".csv") and content.decode("utf-8-sig").startswith("team,person,")
+    assert name.endswith(".csv") and content.decode("utf-8-sig").startswith("团队,姓名,")
+    assert people.files["document"][0].endswith("-people-30d.csv")
     assert doc.params["chat_id"] == ADMIN and doc.params["caption"]
     (photo,) = api.calls("sendPhoto")
     assert photo.files["photo"][1].startswith(b"\x89PNG")

@@ -18,10 +18,10 @@ ONLY_IN = {"telegram": ("adapters/telegram.py", "adapters/telegram_run.py"),
 # import nothing).
 LAYERS: list[list[str]] = [
     ["models", "config", "text", "privacy", "__init__"],
-    ["authoring", "knowledge", "search", "terms", "drills", "schedule", "reports", "views",
-     "i18n", "xapi"],
+    ["authoring", "knowledge", "search", "terms", "drills", "schedule", "chart", "items",
+     "reports", "views", "i18n", "xapi"],
     ["store"],
-    ["assistant", "roster", "staff", "answers", "training"],
+    ["assistant", "roster", "staff", "supervision", "answers", "training"],
     ["app", "demo", "logs"],
     ["adapters/telegram*", "adapters/console", "adapters/xapi_sender", "adapters/__init__"],
     ["__main__"],
