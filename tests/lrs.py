@@ -42,7 +42,8 @@ def install() -> str | None:
         subprocess.run([str(PYTHON), "-m", "pip", "install", "-q", *PACKAGES], check=True,
                        capture_output=True, text=True, timeout=1200)
     except subprocess.CalledProcessError as err:
-        return f"pip said: {(err.stderr or err.stdout).strip().splitlines()[-1:]}"
+        said = (err.stderr or err.stdout or "").strip().splitlines()
+        return f"{err.cmd[2]} failed: {said[-1] if said else f'exit {err.returncode}'}"
     except (subprocess.TimeoutExpired, OSError) as err:
         return str(err)
     stamp.write_text(" ".join(PACKAGES))
