@@ -9,6 +9,7 @@ from pathlib import Path
 from bot.answers import Library
 from bot.assistant import Assistant
 from bot.config import Settings
+from bot.embeddings import Embedder
 from bot.knowledge import KnowledgeError, load
 from bot.models import Now
 from bot.store import Store
@@ -25,10 +26,17 @@ def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
-def load_library(settings: Settings) -> Library:
+def embedder(settings: Settings, write_cache: bool = True) -> Embedder | None:
+    """The embedding model the settings name (loaded on first use), or None for `off`."""
+    if settings.embeddings == "off":
+        return None
+    return Embedder(settings.embeddings, settings.embed_threads, settings.cache_dir, write_cache)
+
+
+def load_library(settings: Settings, write_cache: bool = True) -> Library:
     """Load and index the knowledge base, or stop with its first problem."""
     try:
-        return Library.build(load(settings.knowledge))
+        return Library.build(load(settings.knowledge), embedder(settings, write_cache))
     except KnowledgeError as err:
         first = err.problems[0]
         more = f" (and {len(err.problems) - 1} more; run `python -m bot kb check`)"

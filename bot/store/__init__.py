@@ -6,13 +6,13 @@ only aiosqlite import; each other module is one group of tables.
 
 from __future__ import annotations
 
-from bot.store.base import AnswerRow, QuestionRow, StoreBase, backup
+from bot.store.base import AnswerRow, QuestionRow, StoreBase, accepted_questions, backup
 from bot.store.people import PeopleStore
 from bot.store.questions import QuestionStore
 from bot.store.reports import ReportStore
 from bot.store.training import Spacing, TrainingStore
 
-__all__ = ["AnswerRow", "QuestionRow", "Spacing", "Store", "backup"]
+__all__ = ["AnswerRow", "QuestionRow", "Spacing", "Store", "accepted_questions", "backup"]
 
 
 class Store(PeopleStore, QuestionStore, TrainingStore, ReportStore, StoreBase):
