@@ -37,9 +37,8 @@ from bot.search import Index  # noqa: E402
 from bot.smalltalk import smalltalk  # noqa: E402
 
 SETS = ("dev-questions", "hard-questions", "out-of-scope")
-WORDS = ["coverage", "phrase", "matched", "unknown", "length", "lead", "relative",
-         "other_fit", "other_miss"]
-MEANING = ["near", "near_other", "klass", "near_lead", "klass_lead"]
+WORDS = ["coverage", "phrase", "matched", "unknown", "length", "lead", "relative"]
+MEANING = ["near", "klass", "near_lead", "klass_lead"]
 L2 = 1 / 3
 FOLDS = 5
 GROUPS = 5
@@ -199,6 +198,7 @@ def main() -> None:
     parser.add_argument("--models", default="words,use-m3")
     parser.add_argument("--cache", type=Path, default=ROOT / "data" / "cache")
     parser.add_argument("--write", action="store_true", help="update bot/weights.py")
+    parser.add_argument("--without", default="", help="features left out (an ablation)")
     args = parser.parse_args()
     cards, problems = check(args.kb)
     if problems:
@@ -212,7 +212,8 @@ def main() -> None:
         if embedder is not None and index.semantic is None:
             print(f"{mode}: unavailable ({embedder.problem}); skipped")
             continue
-        names = WORDS + (MEANING if embedder is not None else [])
+        names = [n for n in WORDS + (MEANING if embedder is not None else [])
+                 if n not in args.without.split(",")]
         rows = rows_for(index, qs, names)
         for g in range(GROUPS):
             kept: list[Card] = [c for c in cards if group_of(c.id) != g]

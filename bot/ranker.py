@@ -15,7 +15,6 @@ privacy breach. Which cards do is read from their own questions.
 
 from __future__ import annotations
 
-import math
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -81,8 +80,8 @@ def candidates(words: Words | None, klass: np.ndarray | None) -> np.ndarray:
     return np.unique(np.concatenate(picked)) if picked else np.zeros(0, dtype=np.int64)
 
 
-def features(cards: np.ndarray, words: Words | None, meaning: Meaning | None, other: bool,
-             third: np.ndarray) -> dict[str, np.ndarray]:
+def features(cards: np.ndarray, words: Words | None, meaning: Meaning | None
+             ) -> dict[str, np.ndarray]:
     """Every feature of every candidate, by name."""
     k = len(cards)
     out: dict[str, np.ndarray] = {}
@@ -99,18 +98,16 @@ def features(cards: np.ndarray, words: Words | None, meaning: Meaning | None, ot
                                                "relative", "length")}
         out["unknown"] = np.ones(k)
     if meaning is not None:
-        out |= {"near": meaning.near, "near_other": meaning.near_other, "klass": meaning.klass,
+        out |= {"near": meaning.near, "klass": meaning.klass,
                 "near_lead": _lead(meaning.near), "klass_lead": _lead(meaning.klass)}
-    flag = float(other)
-    out["other_fit"] = flag * third[cards]
-    out["other_miss"] = flag * (third[cards] < THIRD_PARTY)
     return out
 
 
 def probabilities(model: Model, feats: Mapping[str, np.ndarray], k: int) -> np.ndarray:
     z = np.full(k, model.bias)
     for name, w in model.weights.items():
-        z += w * feats[name]
+        if name in feats:  # weights of the other mode's features count as 0
+            z += w * feats[name]
     return 1.0 / (1.0 + np.exp(-np.clip(z, -50, 50)))
 
 
@@ -130,6 +127,3 @@ def third_party_share(questions: Sequence[Sequence[str]]) -> np.ndarray:
     return np.array([sum(map(about_other_person, qs)) / len(qs) if qs else 0.0
                      for qs in questions])
 
-
-def sigmoid(z: float) -> float:
-    return 1.0 / (1.0 + math.exp(-z))

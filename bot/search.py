@@ -112,7 +112,7 @@ class Index:
         if mode != WORDS and self.semantic is not None and vector is not None:
             meaning = self.semantic.scores(vector, cards)
         other = about_other_person(query)
-        feats = features(cards, words, meaning, other, self.third)
+        feats = features(cards, words, meaning)
         scores = probabilities(_model(mode), feats, len(cards))
         order = np.argsort(-scores, kind="stable")
         return Ranked(cards[order], scores[order], {k: v[order] for k, v in feats.items()},

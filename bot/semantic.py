@@ -1,10 +1,11 @@
 """The meaning side of matching: sentence vectors of every card line.
 
-Per query: cosine to the card's nearest title or question, to its nearest other
-line (summary, steps, what to say ...), and a classifier score. The classifier is
-a ridge regression from a line's vector to its card (one-vs-rest, closed form:
-one d x d solve), fitted at load on the cards' own lines, titles weighted up:
-about 0.1 s for 50 cards, seconds for 2,000.
+Per query: cosine to the card's nearest title or question, and a classifier
+score. The classifier is a ridge regression from a line's vector to its card
+(one-vs-rest, closed form: one d x d solve), fitted at load on all the cards' own
+lines (titles weighted up, steps and scripts down): about 0.1 s for 50 cards,
+seconds for 2,000. Only title and question vectors are kept after that (the
+nearest other line added nothing on cross-validation, bench/fit_ranker.py).
 """
 
 from __future__ import annotations
@@ -22,7 +23,6 @@ class Meaning:
     """A query against the candidate cards."""
 
     near: np.ndarray  # best cosine with one of the card's titles or questions
-    near_other: np.ndarray  # best cosine with one of its other lines
     klass: np.ndarray  # classifier score
 
 
@@ -34,13 +34,11 @@ class Semantic:
         """`owner[i]`: the card of line i (ascending); `asked[i]`: a title or question;
         `weight[i]`: its weight in the classifier."""
         self.n = n
-        self.groups = [_Group(vectors[asked], owner[asked], n),
-                       _Group(vectors[~asked], owner[~asked], n)]
+        self.asked = _Group(vectors[asked], owner[asked], n)
         self.classes = _ridge(vectors, owner, weight, n)
 
     def scores(self, query: np.ndarray, cards: np.ndarray) -> Meaning:
-        near, other = (g.best(query, cards) for g in self.groups)
-        return Meaning(near, other, self.classes.T[cards] @ query)
+        return Meaning(self.asked.best(query, cards), self.classes.T[cards] @ query)
 
     def classify(self, query: np.ndarray) -> np.ndarray:
         """Classifier score of every card (for picking candidates)."""
@@ -73,9 +71,9 @@ def _ridge(x: np.ndarray, owner: np.ndarray, weight: np.ndarray, n: int) -> np.n
     gram = np.eye(d) * RIDGE
     sums = np.zeros((n, d))
     for lo in range(0, len(x), CHUNK):
-        block = x[lo:lo + CHUNK].astype(np.float64)
-        weighted = block * weight[lo:lo + CHUNK, None]
-        gram += weighted.T @ block
+        block = x[lo:lo + CHUNK].astype(np.float32)
+        weighted = block * weight[lo:lo + CHUNK, None].astype(np.float32)
+        gram += weighted.T @ block  # float32 products (BLAS), summed in float64
         cards, first = np.unique(owner[lo:lo + CHUNK], return_index=True)  # rows come by card
         sums[cards] += np.add.reduceat(weighted, first)
     target = sums.T - sums.sum(axis=0)[:, None] / n

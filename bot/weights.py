@@ -5,8 +5,8 @@ from __future__ import annotations
 # fitted on 50 cards (knowledge) and bench/dev, hard and out-of-scope questions
 # mode -> (weights by feature name, bias, confident threshold, plausible threshold)
 FITTED: dict[str, tuple[dict[str, float], float, float, float]] = {
-    "words": ({"coverage": 0.0050, "phrase": 6.2375, "matched": 3.3317, "unknown": -0.1033, "length": 0.7232, "lead": 5.2154, "relative": 5.4774, "other_fit": -0.0216, "other_miss": 0.6371},
-        -11.0452, 0.48, 0.2),
-    "use-m3": ({"coverage": -0.7094, "phrase": 4.0549, "matched": 3.4748, "unknown": -0.7762, "length": -0.0517, "lead": 3.7933, "relative": 4.1364, "other_fit": -0.0866, "other_miss": 0.6246, "near": 2.2732, "near_other": 0.1260, "klass": 0.7021, "near_lead": 3.0361, "klass_lead": 5.5403},
-        -9.3942, 0.41, 0.2),
+    "words": ({"coverage": -0.0267, "phrase": 6.2253, "matched": 3.3214, "unknown": -0.1295, "length": 0.7357, "lead": 5.2291, "relative": 5.4696},
+        -11.0106, 0.48, 0.2),
+    "use-m3": ({"coverage": -0.7336, "phrase": 4.0390, "matched": 3.4686, "unknown": -0.8009, "length": -0.0192, "lead": 3.7937, "relative": 4.1379, "near": 2.2897, "klass": 0.7239, "near_lead": 3.0438, "klass_lead": 5.5318},
+        -9.3524, 0.40, 0.2),
 }
