@@ -18,13 +18,14 @@ import subprocess
 import sys
 from collections import defaultdict
 from pathlib import Path
+from typing import Any
 
 import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def ask(questions: list[str], kb: Path) -> list[dict[str, object]]:
+def ask(questions: list[str], kb: Path) -> list[dict[str, Any]]:
     proc = subprocess.run([sys.executable, "-m", "bot", "ask", "--json", "--top", "3",
                            "--kb", str(kb)], input="\n".join(questions) + "\n", cwd=ROOT,
                           capture_output=True, text=True, check=True)
@@ -44,7 +45,7 @@ def main() -> None:
     groups: dict[str, dict[str, list[float]]] = defaultdict(lambda: defaultdict(list))
     missing = 0
     for row, got in zip(rows, out, strict=True):
-        ids = [m["id"] for m in got["matches"]]  # type: ignore[union-attr, index]
+        ids = [m["id"] for m in got["matches"]]
         conf = bool(got["confident"])
         style, expect = str(row.get("style", "?")), row.get("expect")
         for key in (f"lang {row.get('lang', '?')}", f"style {style}", "all"):
@@ -69,8 +70,9 @@ def main() -> None:
     print(f"{args.set}: {len(rows)} questions, {missing} skipped (expected card not in {args.kb})")
     for key in sorted(groups, key=lambda k: (k != "all", k)):
         g = groups[key]
-        parts = [f"n={len(g.pop('n', []))}"] + [f"{name} {sum(v) / len(v):.1%} ({int(sum(v))}/{len(v)})"
-                                               for name, v in g.items() if v]
+        n = len(g.pop("n", []))
+        parts = ([f"n={n}"] if n else []) + [f"{name} {sum(v) / len(v):.1%} ({int(sum(v))}/{len(v)})"
+                                            for name, v in g.items() if v]
         print(f"  {key:<20} " + "  ".join(parts))
 
 

@@ -69,7 +69,7 @@ class Embedder:
     questions (each embedding runs on one core; several may run at once)."""
 
     def __init__(self, name: str, threads: int = 1, cache_dir: Path | None = None,
-                 write_cache: bool = True) -> None:
+                 write_cache: bool = True, background: bool = False) -> None:
         if name not in PACKAGES:
             raise ValueError(f"unknown embedding model {name!r}")
         self.name = name
@@ -77,6 +77,9 @@ class Embedder:
         self.dim = PACKAGES[name][2]
         self.cache_dir = cache_dir
         self.write_cache = write_cache  # `ask` reads the cache and never writes
+        # The bot loads the model (~1-4 s: its tokenizer is pure Python) in a thread of its
+        # own and answers on words alone until it is ready, so start-up does not wait.
+        self.background = background
         self.pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="embed")
         self._model: Model | None = None
         self._failed = ""
@@ -86,6 +89,8 @@ class Embedder:
         except importlib.metadata.PackageNotFoundError:
             self.version = ""
             self._fail(f"package {PACKAGES[name][0]} is not installed")
+        if background and not self._failed:
+            threading.Thread(target=self._load, name="embed-load", daemon=True).start()
 
     @property
     def problem(self) -> str:
@@ -110,8 +115,19 @@ class Embedder:
                     self._fail(f"{type(err).__name__}: {err}"[:200])
             return self._model
 
-    def embed(self, texts: list[str], query: bool = True) -> np.ndarray | None:
-        """L2-normalised float32 vectors (len(texts), dim), or None if the model cannot load."""
+    def ready(self) -> bool:
+        return self._model is not None
+
+    def load(self) -> bool:
+        """Load now (or wait for the load in progress); True when the model can embed."""
+        return self._load() is not None
+
+    def embed(self, texts: list[str], query: bool = True, wait: bool = True
+              ) -> np.ndarray | None:
+        """L2-normalised float32 vectors (len(texts), dim), or None if the model cannot
+        load (or, with wait=False, is still loading)."""
+        if not wait and self._model is None:
+            return None
         model = self._load()
         if model is None:
             return None
@@ -155,7 +171,8 @@ def _key(text: str, query: bool) -> bytes:
 
 
 class VectorCache:
-    """One .npz file per model and version: 16-byte text hashes and float16 vectors."""
+    """One .npz file per model and version: 16-byte text hashes (as uint8 rows: numpy's
+    bytes type would drop a hash's trailing zero bytes) and float16 vectors."""
 
     def __init__(self, folder: Path, embedder: Embedder) -> None:
         safe = "".join(c if c.isalnum() or c in ".-" else "_" for c in embedder.version)
@@ -163,7 +180,7 @@ class VectorCache:
         self.dim = embedder.dim
 
     def _read(self) -> tuple[np.ndarray, np.ndarray]:
-        empty = (np.zeros(0, dtype="S16"), np.zeros((0, self.dim), dtype=np.float16))
+        empty = (np.zeros((0, 16), dtype=np.uint8), np.zeros((0, self.dim), dtype=np.float16))
         if not self.path.is_file():
             return empty
         try:
@@ -172,11 +189,12 @@ class VectorCache:
         except (OSError, ValueError, KeyError) as err:  # a torn or foreign file: start over
             log.warning("embedding cache %s unreadable (%s); rebuilding it", self.path, err)
             return empty
-        return (keys, vecs) if vecs.shape[1:] == (self.dim,) else empty
+        ok = vecs.shape[1:] == (self.dim,) and keys.shape == (len(vecs), 16)
+        return (keys, vecs) if ok else empty
 
     def get(self, keys: list[bytes]) -> dict[bytes, Any]:
         stored, vecs = self._read()
-        where = {k: i for i, k in enumerate(stored.tolist())}
+        where = {k: i for i, k in enumerate(map(bytes, stored))}
         return {k: vecs[where[k]] for k in keys if k in where}
 
     def put(self, keys: list[bytes], vectors: np.ndarray) -> None:
@@ -184,10 +202,11 @@ class VectorCache:
         to a temporary file and renamed, so a reader never sees half a file."""
         stored, vecs = self._read()
         fresh = set(keys)
-        old = [i for i, k in enumerate(stored.tolist()) if k not in fresh]
+        old = [i for i, k in enumerate(map(bytes, stored)) if k not in fresh]
         old = old[max(0, len(old) + len(fresh) - CACHE_LIMIT):]
         first = dict(zip(keys, range(len(keys)), strict=True))  # a repeated line once
-        all_keys = np.array([*stored[old].tolist(), *first], dtype="S16")
+        new_keys = np.frombuffer(b"".join(first), dtype=np.uint8).reshape(-1, 16)
+        all_keys = np.vstack([stored[old], new_keys])
         all_vecs = np.vstack([vecs[old], vectors[list(first.values())].astype(np.float16)])
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)

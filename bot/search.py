@@ -32,6 +32,7 @@ from bot.ranker import (
 )
 from bot.semantic import Meaning, Semantic
 from bot.smalltalk import smalltalk
+from bot.terms import prepare, prepare_many
 from bot.weights import FITTED
 
 WORDS = "words"  # the ranker's mode without embeddings
@@ -89,7 +90,9 @@ class Index:
                 owner += [n] * len(card[field])
                 kind += [field] * len(card[field])
         asked = np.array([k != "other" for k in kind], dtype=bool)
-        vectors = self.embedder.lines(texts, asked.tolist())
+        # the model reads lines as the words side does (simplified, dialect and shorthand
+        # folded): +1.7 points top-1 on cross-validation (bench/fit_ranker.py)
+        vectors = self.embedder.lines(prepare_many(texts), asked.tolist())
         if vectors is None:
             return None
         weight = np.array([LINE_WEIGHT[k] for k in kind])
@@ -122,7 +125,8 @@ class Index:
     def _embed(self, query: str) -> np.ndarray | None:
         if self.semantic is None or self.embedder is None or not query.strip():
             return None
-        vectors = self.embedder.embed([query[:500]], query=True)
+        vectors = self.embedder.embed([prepare(query[:500])], query=True,
+                                      wait=not self.embedder.background)
         return None if vectors is None else vectors[0]
 
     def search(self, query: str, limit: int = 3) -> SearchResult:

@@ -25,10 +25,11 @@ class Counting(Embedder):
     embedded: list[str]
     threads_seen: list[str]
 
-    def embed(self, texts: list[str], query: bool = True) -> np.ndarray | None:
+    def embed(self, texts: list[str], query: bool = True, wait: bool = True
+              ) -> np.ndarray | None:
         self.embedded = [*getattr(self, "embedded", []), *texts]
         self.threads_seen = [*getattr(self, "threads_seen", []), threading.current_thread().name]
-        return super().embed(texts, query)
+        return super().embed(texts, query, wait)
 
 
 @pytest.fixture(scope="module")
@@ -62,6 +63,13 @@ def test_card_lines_are_cached_and_only_changed_lines_embedded(
     assert changed.embedded == ["客户请我吃饭能去吗"]  # /reload or a new question: only that
 
 
+def test_a_hash_ending_in_zero_bytes_is_found_again(tmp_path: Path) -> None:
+    cache = VectorCache(tmp_path, Embedder("use-m3", 1, tmp_path))
+    keys = [b"a" * 15 + b"\0", b"\0" * 16, b"b" * 16]
+    cache.put(keys, np.ones((3, 512), dtype=np.float32))
+    assert set(cache.get(keys)) == set(keys)
+
+
 def test_scores_are_the_same_cold_and_warm(cards: list[Card], tmp_path: Path) -> None:
     question = "cust wants a present for me, ok?"
     cold = Index(cards, embedder=Embedder("use-m3", 1, tmp_path)).search(question)
@@ -74,7 +82,7 @@ def test_a_swapped_model_never_reads_another_models_vectors(tmp_path: Path) -> N
     assert VectorCache(tmp_path, use).path != VectorCache(tmp_path, e5).path
     # a file of the wrong shape (another model's, or torn) is ignored, not read
     path = VectorCache(tmp_path, use).path
-    np.savez(path, keys=np.array([b"x" * 16], dtype="S16"),
+    np.savez(path, keys=np.frombuffer(b"x" * 16, dtype=np.uint8).reshape(1, 16),
              vectors=np.zeros((1, 384), dtype=np.float16))
     assert VectorCache(tmp_path, use).get([b"x" * 16]) == {}
     path.write_bytes(b"not a zip")
@@ -105,3 +113,12 @@ async def test_asearch_embeds_in_a_worker_thread_with_the_same_answer(
     found = await index.asearch(question)
     assert embedder.threads_seen[0].startswith("embed")  # not the event loop's thread
     assert found == index.search(question)
+
+
+def test_the_bot_loads_the_model_in_the_background(cards: list[Card], tmp_path: Path) -> None:
+    question = "lost my tie this morning, on duty in 10 min"
+    waiting = Index(cards, embedder=Embedder("use-m3", 1, tmp_path)).search(question)
+    embedder = Embedder("use-m3", 1, tmp_path, background=True)
+    index = Index(cards, embedder=embedder)  # lines cached: the build does not wait for it
+    assert embedder.load() and embedder.ready()
+    assert index.search(question) == waiting
