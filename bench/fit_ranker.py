@@ -35,6 +35,7 @@ from bot.models import Card  # noqa: E402
 from bot.ranker import THIRD_PARTY  # noqa: E402
 from bot.search import Index  # noqa: E402
 from bot.smalltalk import smalltalk  # noqa: E402
+from bot.weights import FITTED  # noqa: E402
 
 SETS = ("dev-questions", "hard-questions", "out-of-scope")
 WORDS = ["coverage", "phrase", "matched", "unknown", "length", "lead", "relative"]
@@ -207,6 +208,7 @@ def main() -> None:
     fitted = {}
     for mode in args.models.split(","):
         embedder = None if mode == "words" else Embedder(mode, 2, args.cache)
+        FITTED.setdefault(mode, FITTED["words"])  # a new model: its features, any weights
         started = time.perf_counter()
         index = Index(cards, embedder=embedder)
         if embedder is not None and index.semantic is None:

