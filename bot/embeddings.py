@@ -89,8 +89,7 @@ class Embedder:
         except importlib.metadata.PackageNotFoundError:
             self.version = ""
             self._fail(f"package {PACKAGES[name][0]} is not installed")
-        if background and not self._failed:
-            threading.Thread(target=self._load, name="embed-load", daemon=True).start()
+        self._started = False
 
     @property
     def problem(self) -> str:
@@ -114,6 +113,12 @@ class Embedder:
                 except Exception as err:  # a missing wheel, a platform without the engine
                     self._fail(f"{type(err).__name__}: {err}"[:200])
             return self._model
+
+    def start(self) -> None:
+        """With `background`: load the model now in a thread of its own (once)."""
+        if self.background and not self._started and not self._failed:
+            self._started = True
+            threading.Thread(target=self._load, name="embed-load", daemon=True).start()
 
     def ready(self) -> bool:
         return self._model is not None

@@ -43,7 +43,7 @@ class Lexical:
     """Postings of every card's fields; build once per knowledge base."""
 
     def __init__(self, fields: list[tuple[list[str], ...]]) -> None:
-        """`fields`: per card, its lines in FIELDS order."""
+        """`fields`: per card, its lines in FIELDS order, already `prepare`d."""
         n = self.n = len(fields)
         texts = [line for card in fields for lines in card for line in lines]
         per_field = np.array([len(lines) for card in fields for lines in card],

@@ -51,12 +51,13 @@ _OTHER_EN = re.compile(
     rf"(?:\s+[\w&/-]+){{0,3}}?\s+(?:{_DATA})\b")
 
 
-def about_other_person(text: str) -> bool:
-    """True when a question asks about someone else's account, statement or balance."""
+def about_other_person(text: str, prepared: str | None = None) -> bool:
+    """True when a question asks about someone else's account, statement or balance
+    (`prepared`: `prepare(text)`, if already at hand)."""
     if _OTHER_EN.search(normalise(text)):  # before folding: it drops the "'s"
         return True
-    zh = re.sub(r"(?<=[^\x00-\x7f])\s+(?=[^\x00-\x7f])", "", prepare(text))
-    return bool(_OTHER_ZH.search(zh))
+    folded = prepare(text) if prepared is None else prepared
+    return bool(_OTHER_ZH.search(re.sub(r"(?<=[^\x00-\x7f])\s+(?=[^\x00-\x7f])", "", folded)))
 
 
 @dataclass(frozen=True)
@@ -122,8 +123,9 @@ def _lead(x: np.ndarray) -> np.ndarray:
     return lead.astype(np.float64)
 
 
-def third_party_share(questions: Sequence[Sequence[str]]) -> np.ndarray:
-    """Per card, the share of its questions that ask about another person's data."""
-    return np.array([sum(map(about_other_person, qs)) / len(qs) if qs else 0.0
+def third_party_share(questions: Sequence[Sequence[tuple[str, str]]]) -> np.ndarray:
+    """Per card, the share of its questions (each with its `prepare`d form) that ask
+    about another person's data."""
+    return np.array([sum(about_other_person(q, p) for q, p in qs) / len(qs) if qs else 0.0
                      for qs in questions])
 

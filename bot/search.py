@@ -65,16 +65,23 @@ class Index:
         self.extra = {k: tuple(v) for k, v in (extra or {}).items() if v}
         self.embedder = embedder
         lines = [_lines(c, self.extra.get(c.id, ())) for c in self.cards]
-        self.lexical = Lexical([(ln["title"] + [_id_words(c)], ln["questions"], ln["summary"],
-                                 ln["body"]) for c, ln in zip(self.cards, lines, strict=True)])
-        self.third = third_party_share([ln["questions"] for ln in lines])
+        # every line prepared once (one OpenCC call) for both signals and the cues
+        raw = [t for ln in lines for f in ("title", "questions", "other") for t in ln[f]]
+        raw += [_id_words(c) for c in self.cards]
+        prep = dict(zip(raw, prepare_many(raw), strict=True))
+        self.lexical = Lexical([([prep[t] for t in ln["title"] + [_id_words(c)]],
+                                 *([prep[t] for t in ln[f]] for f in ("questions", "summary",
+                                                                       "body")))
+                                for c, ln in zip(self.cards, lines, strict=True)])
+        self.third = third_party_share([[(q, prep[q]) for q in ln["questions"]] for ln in lines])
         self.semantic = None
         if embedder is not None and embedder.name not in FITTED:
             log.warning("no ranker weights for %s: matching uses words only; fit them with "
                         "bench/fit_ranker.py --models words,%s --write", embedder.name,
                         embedder.name)
         elif embedder is not None:
-            self.semantic = self._semantic(lines)
+            self.semantic = self._semantic(lines, prep)
+            embedder.start()  # a bot's model loads now, after the build it would slow
 
     @property
     def mode(self) -> str:
@@ -88,7 +95,8 @@ class Index:
         cached vectors make it quick: only new questions are embedded)."""
         return Index(self.cards, extra, self.embedder)
 
-    def _semantic(self, lines: list[dict[str, list[str]]]) -> Semantic | None:
+    def _semantic(self, lines: list[dict[str, list[str]]], prep: dict[str, str]
+                  ) -> Semantic | None:
         assert self.embedder is not None
         texts: list[str] = []
         owner: list[int] = []
@@ -101,7 +109,7 @@ class Index:
         asked = np.array([k != "other" for k in kind], dtype=bool)
         # the model reads lines as the words side does (simplified, dialect and shorthand
         # folded): +1.7 points top-1 on cross-validation (bench/fit_ranker.py)
-        vectors = self.embedder.lines(prepare_many(texts), asked.tolist())
+        vectors = self.embedder.lines([prep[t] for t in texts], asked.tolist())
         if vectors is None:
             return None
         weight = np.array([LINE_WEIGHT[k] for k in kind])
