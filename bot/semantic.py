@@ -47,7 +47,7 @@ class Semantic:
 
 class _Group:
     def __init__(self, vectors: np.ndarray, owner: np.ndarray, n: int) -> None:
-        self.vectors = vectors.astype(np.float16)
+        self.vectors = vectors.astype(np.float16, copy=False)
         self.start = np.searchsorted(owner, np.arange(n + 1))  # card c: rows start[c]:start[c+1]
 
     def best(self, query: np.ndarray, cards: np.ndarray) -> np.ndarray:
