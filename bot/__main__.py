@@ -48,6 +48,8 @@ def _parser() -> argparse.ArgumentParser:
     ask.add_argument("--json", action="store_true", help="JSON output (the only format)")
     ask.add_argument("--top", type=int, default=3, help="how many matches (default 3)")
     ask.add_argument("--kb", type=Path, help="card folder (default COACH_KNOWLEDGE)")
+    ask.add_argument("--db", type=Path, help="also match the accepted suggestions in this "
+                     "database (read only; default: the cards alone)")
     kb = sub.add_parser("kb", help="check, list or show knowledge cards",
                         description="Knowledge-base tools.")
     kb_sub = kb.add_subparsers(dest="kb_command", metavar="KB_COMMAND", required=True)
@@ -104,8 +106,9 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _kb_check(cards: list[Card], problems: list[Problem]) -> int:
-    """Loading problems, then the authoring rules (bot/authoring.py), then the drill figures."""
+def _kb_check(cards: list[Card], problems: list[Problem], settings: Settings) -> int:
+    """Loading problems, then the authoring rules (bot/authoring.py), then the drill figures,
+    then whether the embedding model loads (a warning: matching then uses words only)."""
     problems = problems + [Problem(c.source, c.id, field, message)
                            for c in cards for field, message in card_problems(c)]
     for problem in problems:
@@ -115,15 +118,33 @@ def _kb_check(cards: list[Card], problems: list[Problem]) -> int:
         level, line = verdict(drill_stats(cards, lang))
         print(f"{level}: {line}" if level != "ok" else line)
         failed += level == "problem"
+    print(_embedding_status(settings))
     print(f"{len(cards)} cards, {failed} problem(s)", file=sys.stderr)
     return 1 if failed else 0
+
+
+def _embedding_status(settings: Settings) -> str:
+    from bot.app import embedder
+    from bot.weights import FITTED
+
+    model = embedder(settings, write_cache=False)
+    if model is None:
+        return "embeddings: off (COACH_EMBEDDINGS=off): matching uses words only"
+    ok = model.embed(["ok"]) is not None
+    model.close()
+    if not ok:
+        return f"warning: embeddings {model.name} unavailable ({model.problem}): matching uses words only"
+    if model.name not in FITTED:
+        return (f"warning: embeddings {model.name} loads but has no ranker weights "
+                "(bench/fit_ranker.py): matching uses words only")
+    return f"embeddings: {model.name} {model.version} loads"
 
 
 def _kb(args: argparse.Namespace, settings: Settings) -> int:
     path = getattr(args, "path", None) or getattr(args, "kb", None) or settings.knowledge
     cards, problems = check(path)
     if args.kb_command == "check":
-        return _kb_check(cards, problems)
+        return _kb_check(cards, problems, settings)
     if problems:
         print(f"warning: {len(problems)} problem(s) in the cards; run `kb check`", file=sys.stderr)
     if args.kb_command == "list":
@@ -174,20 +195,30 @@ def as_sent(reply: Reply) -> list[dict[str, Any]]:
 
 
 def _ask(args: argparse.Namespace, settings: Settings) -> int:
-    """The evaluation contract: one JSON object per question; never touches the database."""
+    """The evaluation contract: one JSON object per question. Writes nothing: the
+    database (with --db) is opened read-only, the embedding cache only read."""
     from bot.app import load_library
+    from bot.store import accepted_questions
 
-    library = load_library(replace(settings, knowledge=args.kb or settings.knowledge))
+    extra: dict[str, list[str]] = {}
+    if args.db is not None:
+        if not args.db.is_file():
+            raise StartupError(f"--db: no database at {args.db}")
+        extra = accepted_questions(args.db)
+    library = load_library(replace(settings, knowledge=args.kb or settings.knowledge),
+                           write_cache=False)
+    index = library.index.with_questions(extra) if extra else library.index
     top = max(1, args.top)
 
     def answer(question: str) -> str:
         question = valid(question)  # undecodable input bytes arrive as lone surrogates
-        result = library.index.search(question, limit=top)
+        result = index.search(question, limit=top)
         lang = Lang.ZH if has_cjk(question) else Lang.EN
         matches = [{"id": m.card.id, "score": m.score, "title": m.card.title.get(lang)}
                    for m in result.matches]
         return json.dumps({"query": question, "confident": result.confident,
-                           "matches": matches}, ensure_ascii=False)
+                           "smalltalk": bool(result.smalltalk), "matches": matches},
+                          ensure_ascii=False)
 
     if args.question is not None:
         print(answer(args.question))

@@ -7,6 +7,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 
 from bot.config import Settings
+from bot.embeddings import Embedder
 from bot.i18n import section_name, t
 from bot.knowledge import KnowledgeBase
 from bot.models import SECTIONS, Button, Reply, Who
@@ -27,8 +28,12 @@ class Library:
     index: Index
 
     @classmethod
-    def build(cls, kb: KnowledgeBase) -> Library:
-        return cls(kb, Index(list(kb.cards.values())))
+    def build(cls, kb: KnowledgeBase, embedder: Embedder | None = None) -> Library:
+        return cls(kb, Index(list(kb.cards.values()), embedder=embedder))
+
+    def rebuilt(self, kb: KnowledgeBase) -> Library:
+        """New cards, the same embedding model (only changed lines are embedded)."""
+        return Library(kb, Index(list(kb.cards.values()), self.index.extra, self.index.embedder))
 
 
 class Answers:
@@ -48,7 +53,7 @@ class Answers:
             day = now.astimezone(self.settings.timezone).date().isoformat()
             if await self.store.first_notice_today(uid, "privacy", day):
                 replies.append(Reply(t("privacy_warning", lang)))
-        result = self.library().index.search(masked, limit=3)
+        result = await self.library().index.asearch(masked, limit=3)
         if result.confident:
             card = result.matches[0].card
             qid = await self.store.log_question(uid, now, masked, "answered", card.id,

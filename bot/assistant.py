@@ -221,7 +221,7 @@ class Assistant:
             more = f"\n… +{len(problems) - 15}" if len(problems) > 15 else ""
             await self.store.audit(who.person.user_id, "reload.failed", f"{len(problems)}", now)
             return [Reply(t("reload_failed", who.lang, problems=shown + more))]
-        self.library = Library.build(KnowledgeBase.of(cards))
+        self.library = self.library.rebuilt(KnowledgeBase.of(cards))
         await self.training.sync_versions(now)
         await self.store.audit(who.person.user_id, "reload", f"cards={len(cards)}", now)
         return [Reply(t("reloaded", who.lang, n=len(cards)))]

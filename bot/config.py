@@ -94,6 +94,16 @@ def _optional_path(value: str) -> Path | None:
     return Path(value) if value.strip() else None
 
 
+EMBEDDING_MODELS = ("use-m3", "e5-small")  # bot/embeddings.py knows how to load each
+
+
+def _embeddings(value: str) -> str:
+    name = value.strip().lower()
+    if name not in (*EMBEDDING_MODELS, "off"):
+        raise ValueError(f"one of {', '.join(EMBEDDING_MODELS)} or off")
+    return name
+
+
 # key -> (field name, default text, parser, comment for .env.example)
 SPEC: dict[str, tuple[str, str, Callable[[str], Any], str]] = {
     "TELEGRAM_BOT_TOKEN": ("token", "", _token, "Bot token from @BotFather; empty = console chat"),
@@ -114,6 +124,12 @@ SPEC: dict[str, tuple[str, str, Callable[[str], Any], str]] = {
     "COACH_RETENTION_DAYS": (
         "retention_days", "365", _int_between(30, 3650),
         "Answer and question logs older than this are purged"),
+    "COACH_EMBEDDINGS": (
+        "embeddings", "use-m3", _embeddings,
+        "Sentence-embedding model for matching: use-m3, e5-small, or off (words only)"),
+    "COACH_CACHE_DIR": ("cache_dir", "data/cache", _path, "Folder for cached embeddings of card lines"),
+    "COACH_EMBED_THREADS": (
+        "embed_threads", "1", _int_between(1, 8), "Worker threads that embed questions, off the event loop"),
     "COACH_CHART_FONT": ("chart_font", "", _optional_path, "CJK font file for charts; empty = find one"),
     "COACH_CONCURRENT_UPDATES": (
         "concurrent_updates", "16", _int_between(1, 256),
@@ -151,6 +167,9 @@ class Settings:
     drill_size: int = 3
     grace_days: int = 7
     retention_days: int = 365
+    embeddings: str = "use-m3"
+    cache_dir: Path = Path("data/cache")
+    embed_threads: int = 1
     chart_font: Path | None = None
     concurrent_updates: int = 16
     webhook_url: str = ""

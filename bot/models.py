@@ -119,6 +119,7 @@ class SearchResult:
     confident: bool
     matches: tuple[Match, ...]
     plausible: bool = False  # worth a "did you mean" when not confident
+    smalltalk: str = ""  # "thanks", "greeting", "bye" or "ok" when the message is only that
 
 
 class Role(StrEnum):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import AsyncIterator
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
@@ -16,6 +17,10 @@ from bot.knowledge import load
 from bot.models import Inbound, Reply
 from bot.store import Store
 from tests.cards import REAL_KB
+
+# Words-only matching unless a test asks for the model (tests/test_embeddings.py): the
+# suite stays quick, and subprocesses that inherit the environment do the same.
+os.environ.setdefault("COACH_EMBEDDINGS", "off")
 
 ADMIN = 900
 
@@ -41,7 +46,8 @@ def clock() -> FakeClock:
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
     base = load_settings({}, env_file=tmp_path / "no.env")
-    return replace(base, db=tmp_path / "coach.db", knowledge=REAL_KB, admins=frozenset({ADMIN}))
+    return replace(base, db=tmp_path / "coach.db", knowledge=REAL_KB, admins=frozenset({ADMIN}),
+                   embeddings="off")
 
 
 @pytest.fixture(scope="session")

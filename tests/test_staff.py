@@ -831,7 +831,7 @@ async def test_retention_purges_old_answers_and_questions_once_a_day(
 
 def report(db: Path, *args: str) -> subprocess.CompletedProcess[bytes]:
     env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "COACH_DB": str(db),
-           "COACH_KNOWLEDGE": str(ROOT / "knowledge")}
+           "COACH_KNOWLEDGE": str(ROOT / "knowledge"), "COACH_EMBEDDINGS": "off"}
     return subprocess.run([sys.executable, "-m", "bot", "report", *args], cwd=ROOT, env=env,
                           capture_output=True, timeout=180)
 

@@ -56,7 +56,7 @@ class BotProcess:
             "TELEGRAM_BOT_TOKEN": TOKEN, "TELEGRAM_BASE_URL": api.url,
             "TELEGRAM_BASE_FILE_URL": api.file_url, "COACH_DB": str(tmp_path / "coach.db"),
             "COACH_ADMINS": str(ADMIN), "COACH_KNOWLEDGE": str(REAL_KB),
-            "COACH_LOG_LEVEL": "DEBUG", **env,
+            "COACH_LOG_LEVEL": "DEBUG", "COACH_EMBEDDINGS": "off", **env,
         }
         self.proc: asyncio.subprocess.Process | None = None
         self.stderr = ""

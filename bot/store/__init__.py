@@ -7,7 +7,7 @@ of tables, each use case one call (one trip to the database).
 
 from __future__ import annotations
 
-from bot.store.base import AnswerRow, QuestionRow, StoreBase, Tx, backup
+from bot.store.base import AnswerRow, QuestionRow, StoreBase, Tx, accepted_questions, backup
 from bot.store.people import PeopleStore, RosterChange
 from bot.store.questions import QuestionStore
 from bot.store.reports import ReportStore
@@ -22,7 +22,8 @@ from bot.store.training import (
 from bot.store.xapi import OutboxStatus, Outgoing, XapiStore
 
 __all__ = ["AnswerRow", "DrillAnswer", "DrillHistory", "Lookup", "OutboxStatus", "Outgoing",
-           "Press", "QuestionRow", "RosterChange", "Spacing", "Store", "Tx", "backup"]
+           "Press", "QuestionRow", "RosterChange", "Spacing", "Store", "Tx", "accepted_questions",
+           "backup"]
 
 
 class Store(PeopleStore, QuestionStore, TrainingStore, ReportStore, XapiStore, StoreBase):
