@@ -18,7 +18,8 @@ ONLY_IN = {"telegram": ("adapters/telegram.py", "adapters/telegram_run.py"),
 # import nothing).
 LAYERS: list[list[str]] = [
     ["models", "config", "text", "privacy", "__init__"],
-    ["authoring", "knowledge", "search", "terms", "drills", "schedule", "chart", "items",
+    ["authoring", "knowledge", "search", "ranker", "lexical", "semantic", "embeddings", "weights",
+     "smalltalk", "terms", "drills", "schedule", "chart", "items",
      "reports", "views", "i18n", "xapi"],
     ["store"],
     ["assistant", "roster", "staff", "supervision", "answers", "training"],
