@@ -8,9 +8,11 @@ of tables, each use case one call (one trip to the database).
 from __future__ import annotations
 
 from bot.store.base import AnswerRow, QuestionRow, StoreBase, Tx, backup
+from bot.store.inbox import Delivery, InboxStore, State
 from bot.store.people import PeopleStore
 from bot.store.questions import QuestionStore
 from bot.store.reports import ReportStore
+from bot.store.strangers import StrangerStore
 from bot.store.training import (
     DrillAnswer,
     DrillHistory,
@@ -20,9 +22,10 @@ from bot.store.training import (
     TrainingStore,
 )
 
-__all__ = ["AnswerRow", "DrillAnswer", "DrillHistory", "Lookup", "Press", "QuestionRow",
-           "Spacing", "Store", "Tx", "backup"]
+__all__ = ["AnswerRow", "Delivery", "DrillAnswer", "DrillHistory", "Lookup", "Press",
+           "QuestionRow", "Spacing", "State", "Store", "Tx", "backup"]
 
 
-class Store(PeopleStore, QuestionStore, TrainingStore, ReportStore, StoreBase):
+class Store(PeopleStore, QuestionStore, TrainingStore, ReportStore, InboxStore, StrangerStore,
+            StoreBase):
     """Async access to the bot's SQLite database; open with `await Store.open(path)`."""
