@@ -14,6 +14,7 @@ from bot.models import SECTIONS, Button, Reply, Who
 from bot.privacy import has_customer_data, mask
 from bot.search import Index
 from bot.store import Store
+from bot.text import number
 from bot.views import View, full, glance, label, parse_view, section, section_buttons
 
 MAX_QUESTION = 500  # longer texts are cut before matching and logging
@@ -74,10 +75,11 @@ class Answers:
     async def did_you_mean(self, who: Who, rest: str, now: datetime) -> list[Reply]:
         """A "did you mean" button `QUESTION:POSITION`: show that card, record the choice."""
         qid, _, pos = rest.partition(":")
-        row = await self.store.question(int(qid), who.person.user_id) if qid.isdigit() else None
-        if row is None or not pos.isdigit() or int(pos) >= len(row.offered):
+        question, position = number(qid), number(pos, 9)
+        row = await self.store.question(question, who.person.user_id) if question else None
+        if row is None or position is None or position >= len(row.offered):
             return [Reply(t("stale_button", who.lang))]
-        card = self.library().kb.cards.get(row.offered[int(pos)])
+        card = self.library().kb.cards.get(row.offered[position])
         if card is None:
             return [Reply(t("stale_button", who.lang))]
         await self.store.choose_card(row.id, card.id)
@@ -87,7 +89,8 @@ class Answers:
     async def feedback(self, who: Who, rest: str, now: datetime) -> list[Reply]:
         """👍 / 👎 under an answer `QUESTION:up|down`, stored once."""
         qid, _, value = rest.partition(":")
-        row = await self.store.question(int(qid), who.person.user_id) if qid.isdigit() else None
+        question = number(qid)
+        row = await self.store.question(question, who.person.user_id) if question else None
         if row is None or value not in ("up", "down"):
             return [Reply(t("stale_button", who.lang))]
         first = await self.store.set_feedback(row.id, 1 if value == "up" else -1)

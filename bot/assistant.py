@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import re
+import secrets
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from datetime import datetime, timedelta
@@ -18,6 +19,7 @@ from bot.config import Settings
 from bot.i18n import t
 from bot.knowledge import KnowledgeBase, check
 from bot.models import Button, Inbound, Lang, Now, Person, Push, Reply, Role, Who
+from bot.privacy import pseudonym
 from bot.roster import Roster
 from bot.staff import Staffing
 from bot.store import Store
@@ -47,6 +49,9 @@ class Assistant:
         self.library = library
         self.now = now
         self.outbox: list[Push] = []  # messages for other people, e.g. /nudge
+        # strangers are stored as a keyed hash of their id: the token is the key, a secret
+        # the database never holds (the console has no token, and no strangers)
+        self.stranger_key = (settings.token or secrets.token_hex(16)).encode()
         self.answers = Answers(settings, store, lambda: self.library)
         self.training = Training(settings, store, lambda: self.library.kb)
         self.staff = Staffing(settings, store, lambda: self.library.kb, self.training, self.outbox)
@@ -92,8 +97,9 @@ class Assistant:
         if person is None:
             return await self._stranger(inbound, command, args, lang, now)
         who = Who(self._effective(person), lang)
-        if not inbound.private and not _group_ok(command, inbound.callback):
-            return [Reply(t("private_only", lang))]
+        if not inbound.private and (not _group_ok(command, inbound.callback)
+                                    or command == "start" and args):
+            return [Reply(t("private_only", lang))]  # an invite code is redeemed in private
         if person.lang is None and lang is not person.last_lang:
             await self.store.note_lang(person.user_id, lang)
         if inbound.callback is not None:
@@ -116,10 +122,6 @@ class Assistant:
             return await self.greet(who, "", now)
         return await self.answers.answer(who, text, now)
 
-    async def first_delivery(self, key: str) -> bool:
-        """False when this update was handled before (redelivered after a restart)."""
-        return await self.store.first_delivery(key, self.now())
-
     def take_pushes(self) -> list[Push]:
         """Messages for other people produced while handling (e.g. /nudge)."""
         pushes = list(self.outbox)
@@ -132,6 +134,7 @@ class Assistant:
         pushes += await self.staff.weekly(now)
         day = now.astimezone(self.settings.timezone).date().isoformat()
         if await self.store.claim_push(0, "purge", day, now):
+            await self.store.forget_strangers(day, now)
             purged = await self.store.purge(now - timedelta(days=self.settings.retention_days))
             if purged:
                 log.info("retention: purged %d old answer and question rows", purged)
@@ -141,8 +144,11 @@ class Assistant:
 
     async def _stranger(self, inbound: Inbound, command: str | None, args: str, lang: Lang,
                         now: datetime) -> list[Reply]:
-        """Not enrolled: admins join with /start, others with an invite code; nothing else."""
+        """Not enrolled: admins join with /start, others with an invite code; nothing else.
+        Anything else is answered at most once a day per stranger, within
+        COACH_STRANGER_REPLIES a minute in all, behind every staff reply."""
         name = inbound.name or str(inbound.user_id)
+        key = "not_enrolled"
         if command == "start" and inbound.private and inbound.text is not None:
             if inbound.user_id in self.settings.admins:
                 person = await self.store.upsert_person(inbound.user_id, name, ALL_ROLES, now)
@@ -154,10 +160,12 @@ class Assistant:
                 if team is not None and joined is not None:
                     welcome = Reply(t("joined", lang, team=team))
                     return [welcome, *await self.greet(Who(joined, lang), "", now)]
-                await self.store.bump("stranger_messages")
-                return [Reply(t("invite_bad", lang))]
-        await self.store.bump("stranger_messages")
-        return [Reply(t("not_enrolled", lang))]
+                key = "invite_bad"
+        day = now.astimezone(self.settings.timezone).date().isoformat()
+        who = pseudonym(inbound.user_id, self.stranger_key)
+        if not await self.store.answer_stranger(who, day, now, self.settings.stranger_replies):
+            return []
+        return [Reply(t(key, lang), low_priority=True)]
 
     def _effective(self, person: Person) -> Person:
         """Administrator rights follow COACH_ADMINS now, not what was stored at enrolment."""

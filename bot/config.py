@@ -131,6 +131,9 @@ SPEC: dict[str, tuple[str, str, Callable[[str], Any], str]] = {
     "COACH_EMBED_THREADS": (
         "embed_threads", "1", _int_between(1, 8), "Worker threads that embed questions, off the event loop"),
     "COACH_CHART_FONT": ("chart_font", "", _optional_path, "CJK font file for charts; empty = find one"),
+    "COACH_STRANGER_REPLIES": (
+        "stranger_replies", "60", _int_between(0, 3600),
+        "Replies per minute, in all, to people not enrolled (each gets one a day); 0 = none"),
     "COACH_CONCURRENT_UPDATES": (
         "concurrent_updates", "16", _int_between(1, 256),
         "Updates in progress at once (one person's always in order); 1 = one at a time"),
@@ -171,6 +174,7 @@ class Settings:
     cache_dir: Path = Path("data/cache")
     embed_threads: int = 1
     chart_font: Path | None = None
+    stranger_replies: int = 60
     concurrent_updates: int = 16
     webhook_url: str = ""
     webhook_listen: str = "0.0.0.0"

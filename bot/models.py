@@ -233,6 +233,7 @@ class Reply:
     data: bytes = b""
     filename: str = ""
     edit: bool = False  # replaces the message whose button was pressed
+    low_priority: bool = False  # may wait behind every other send (replies to strangers)
 
 
 @dataclass(frozen=True)

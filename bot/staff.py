@@ -15,12 +15,14 @@ from bot.config import Settings
 from bot.i18n import t
 from bot.knowledge import KnowledgeBase
 from bot.models import Button, Push, Reply, Role, Who
+from bot.privacy import mask
 from bot.store import Store
 from bot.supervision import Supervising
+from bot.text import number
 from bot.training import Training
 
 INVITE_DAYS = 7
-TEAM_RE = re.compile(r"^[\w\-.]{1,40}$")
+TEAM_RE = re.compile(r"^[\w\-.*]{1,40}$")  # "*": a customer number typed as a name is masked
 
 
 class Staffing(Supervising):
@@ -60,9 +62,9 @@ class Staffing(Supervising):
         if not parts or parts[0].lower() == "list":
             teams = await self.store.teams()
             return [Reply(t("teams_list", actor.lang, teams=", ".join(teams) or "-"))]
-        if parts[0].lower() != "add" or len(parts) != 2 or not TEAM_RE.match(parts[1]):
+        name = mask(parts[1]) if len(parts) == 2 else ""  # stored, audited and shown masked
+        if parts[0].lower() != "add" or not TEAM_RE.match(name):
             return [Reply(t("team_usage", actor.lang))]
-        name = parts[1]
         if not await self.store.add_team(name, now):
             return [Reply(t("team_exists", actor.lang, team=name))]
         await self.store.audit(actor.person.user_id, "team.add", name, now)
@@ -72,9 +74,9 @@ class Staffing(Supervising):
         parts = args.split()
         if len(parts) != 2 or parts[1].lower() not in ("staff", "supervisor"):
             return [Reply(t("invite_usage", actor.lang))]
-        team = await self.store.team(parts[0])
+        team = await self.store.team(mask(parts[0]))
         if team is None:
-            return [Reply(t("no_such_team", actor.lang, team=parts[0][:40]))]
+            return [Reply(t("no_such_team", actor.lang, team=mask(parts[0])[:40]))]
         role = Role(parts[1].lower())
         code = secrets.token_urlsafe(9)
         expires = now + timedelta(days=INVITE_DAYS)
@@ -86,37 +88,39 @@ class Staffing(Supervising):
 
     async def move(self, actor: Who, args: str, now: datetime) -> list[Reply]:
         parts = args.split()
-        if len(parts) != 2 or not parts[0].isdigit():
+        user = number(parts[0]) if len(parts) == 2 else None
+        if user is None:
             return [Reply(t("move_usage", actor.lang))]
-        team = await self.store.team(parts[1])
+        team = await self.store.team(mask(parts[1]))
         if team is None:
-            return [Reply(t("no_such_team", actor.lang, team=parts[1][:40]))]
-        if not await self.store.set_team(int(parts[0]), team):
-            return [Reply(t("no_such_person", actor.lang, id=parts[0]))]
-        await self.store.audit(actor.person.user_id, "move", f"user={parts[0]} team={team}", now)
-        return [Reply(t("moved", actor.lang, id=parts[0], team=team))]
+            return [Reply(t("no_such_team", actor.lang, team=mask(parts[1])[:40]))]
+        if not await self.store.set_team(user, team):
+            return [Reply(t("no_such_person", actor.lang, id=user))]
+        await self.store.audit(actor.person.user_id, "move", f"user={user} team={team}", now)
+        return [Reply(t("moved", actor.lang, id=user, team=team))]
 
     async def remove(self, actor: Who, args: str, now: datetime) -> list[Reply]:
         """/remove USER_ID: who that is, and a button to confirm (erasing cannot be undone)."""
-        target = args.strip()
-        if not target.isdigit() or len(target) > 20:
+        user = number(args.strip())
+        if user is None:
             return [Reply(t("remove_usage", actor.lang))]
-        if int(target) == actor.person.user_id:
+        if user == actor.person.user_id:
             return [Reply(t("remove_self", actor.lang))]
-        person = await self.store.person(int(target))
+        person = await self.store.person(user)
         if person is None:
-            return [Reply(t("no_such_person", actor.lang, id=target))]
-        return [Reply(t("remove_confirm", actor.lang, name=person.name, id=target,
+            return [Reply(t("no_such_person", actor.lang, id=user))]
+        return [Reply(t("remove_confirm", actor.lang, name=person.name, id=user,
                         team=person.team or "-"),
-                      buttons=((Button(t("remove_yes", actor.lang), f"rm:{target}"),),))]
+                      buttons=((Button(t("remove_yes", actor.lang), f"rm:{user}"),),))]
 
     async def remove_confirmed(self, actor: Who, target: str, now: datetime) -> list[Reply]:
         """The confirm button of /remove; a button is no proof of rights, so check again."""
         if not actor.admin:
             return [Reply(t("not_allowed", actor.lang))]
-        if not target.isdigit() or int(target) == actor.person.user_id:
+        user = number(target)
+        if user is None or user == actor.person.user_id:
             return [Reply(t("stale_button", actor.lang))]
-        if not await self.store.erase_person(int(target)):
-            return [Reply("", edit=True), Reply(t("no_such_person", actor.lang, id=target))]
-        await self.store.audit(actor.person.user_id, "remove", f"user={target}", now)
-        return [Reply("", edit=True), Reply(t("removed", actor.lang, id=target))]
+        if not await self.store.erase_person(user):
+            return [Reply("", edit=True), Reply(t("no_such_person", actor.lang, id=user))]
+        await self.store.audit(actor.person.user_id, "remove", f"user={user}", now)
+        return [Reply("", edit=True), Reply(t("removed", actor.lang, id=user))]

@@ -20,6 +20,8 @@ CJK = r"\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
 _CJK_RE = re.compile(f"[{CJK}]")
 INVISIBLE = re.compile(r"[\u200b-\u200f\u202a-\u202e\u2060-\u2064\ufeff\x00-\x1f\x7f]")
 _LONE_SURROGATE = re.compile(r"[\ud800-\udfff]")
+_NUMBER = re.compile(r"[0-9]{1,19}")
+MAX_ID = 2**63 - 1  # the largest integer the database stores (SQLite INTEGER, BIGINT)
 
 
 def valid(text: str) -> str:
@@ -138,3 +140,13 @@ def latin(text: str, drawable: Callable[[str], bool] = str.isascii, name: bool =
     for n, (run, piece) in enumerate(pieces):  # a run of syllables stands apart
         joined += " " + piece if run or (n and pieces[n - 1][0]) else piece
     return " ".join(joined.split())
+
+
+def number(text: str, high: int = MAX_ID) -> int | None:
+    """A whole number from 0 to `high` written in ASCII digits, else None. Ids in button
+    payloads and command arguments come from outside: no sign, no other script's digits
+    (`"²".isdigit()` is true), nothing larger than the database can hold."""
+    if not _NUMBER.fullmatch(text):
+        return None
+    value = int(text)
+    return value if value <= high else None

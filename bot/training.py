@@ -26,11 +26,13 @@ from bot.schedule import (
     topic_status,
 )
 from bot.store import Press, Store
+from bot.text import number
 from bot.xapi import Statements
 
 RECENT_DAYS = 14
 LAST_INVITE = time(18, 0)  # a missed invitation still goes out until this local time
 LATE_GRACE = timedelta(hours=1)  # for a reminder set at or after 18:00
+MAX_POSITION = 100  # a drill has at most 10 questions; a larger position is forged
 PRESSED = {Press.ALREADY: "drill_already", Press.ENDED: "drill_ended", Press.STALE: "stale_button"}
 
 
@@ -99,10 +101,12 @@ class Training:
     async def answer(self, who: Who, payload: str, now: datetime) -> list[Reply]:
         """A pressed option `DRILL:POSITION:OPTION`: record first, then reply."""
         parts = payload.split(":")
-        if len(parts) != 3 or not parts[0].isdigit() or not parts[1].isdigit():
+        drill_id = number(parts[0]) if len(parts) == 3 else None
+        position = number(parts[1], MAX_POSITION) if len(parts) == 3 else None
+        if drill_id is None or position is None:
             return [Reply(t("stale_button", who.lang))]
-        position, chosen = int(parts[1]), parts[2]
-        pressed = await self.store.answer_drill(who.person.user_id, int(parts[0]), position,
+        chosen = parts[2]
+        pressed = await self.store.answer_drill(who.person.user_id, drill_id, position,
                                                 chosen, now, self.lookup, after_answer,
                                                 self.report)
         if pressed.press is not Press.STORED:
@@ -225,7 +229,7 @@ class Training:
         if value == "off":
             await self.store.set_reminder(who.person.user_id, None)
             return [Reply(t("remind_off", who.lang))]
-        match = re.fullmatch(r"(\d{1,2})[:：.](\d{2})", value)
+        match = re.fullmatch(r"([0-9]{1,2})[:：.]([0-9]{2})", value)
         if not match or int(match[1]) > 23 or int(match[2]) > 59:
             return [Reply(t("remind_usage", who.lang))]
         at = f"{int(match[1]):02d}:{match[2]}"
@@ -237,13 +241,14 @@ class Training:
         if value in ("off", "0"):
             await self.store.set_pause(who.person.user_id, self.today(now), None)
             return [Reply(t("pause_off", who.lang))]
-        if not value.isdigit() or not 1 <= int(value) <= 60:
+        days = number(value, 60)
+        if days is None or days < 1:
             return [Reply(t("pause_usage", who.lang))]
         today, lang = self.today(now), who.lang
-        until = _working_day(today, int(value))  # leave is counted in working days
+        until = _working_day(today, days)  # leave is counted in working days
         back = _working_day(until + timedelta(days=1), 1)
         await self.store.set_pause(who.person.user_id, today, until)
-        return [Reply(t("pause_set", lang, n=int(value), until=until.isoformat(),
+        return [Reply(t("pause_set", lang, n=days, until=until.isoformat(),
                         weekday=weekday(until, lang), back=back.isoformat(),
                         back_weekday=weekday(back, lang)))]
 

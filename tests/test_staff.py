@@ -24,7 +24,7 @@ from bot.chart import chart_png, find_cjk_font
 from bot.config import Settings
 from bot.i18n import section_name, t
 from bot.models import Button, DrillItem, Inbound, Lang, Push, Reply, ReplyKind, Role
-from bot.privacy import mask
+from bot.privacy import mask, pseudonym
 from bot.reports import TeamSummary
 from bot.schedule import after_answer
 from bot.store import Press
@@ -43,6 +43,7 @@ CANTEEN_CARD = "食堂卡号 6222 0212 3456 7890 128 今天中午吃什么"  # a
 PARKING = "员工停车场几点关门"  # a gap asked by someone outside the team
 
 STRANGER, STAFF_A, SUP_A, SUP_B, VICTIM = 555, 101, 102, 103, 104
+STRANGER_REPLY = Reply(t("not_enrolled", Lang.ZH), low_priority=True)  # sent behind staff replies
 
 
 # --- helpers ---------------------------------------------------------------------------------
@@ -295,13 +296,20 @@ async def test_access_matrix(world: World, command: str, actor: str,
     replies = await chat.say(command)
     after = await snapshot(assistant)
     if expect == "stranger":
-        assert replies == [Reply(t("not_enrolled", Lang.ZH))]
+        assert replies == [STRANGER_REPLY]
         counters_before = dict(before.pop("counters"))
         counters_after = dict(after.pop("counters"))
+        answered = after.pop("strangers")[0]
+        assert before.pop("strangers") == [] and after.pop("stranger_minutes") == [(
+            ts(world.assistant.now())[:16], 1)] and before.pop("stranger_minutes") == []
         assert after == before  # nothing at all about the stranger...
         assert counters_after == {**counters_before,  # ...but one anonymous count
                                   "stranger_messages": counters_before.get("stranger_messages",
                                                                            0) + 1}
+        # and a hashed id with the day they were answered (once a day, so not again)
+        assert answered == (pseudonym(STRANGER, world.assistant.stranger_key), "2026-11-30")
+        assert re.fullmatch("[0-9a-f]{32}", answered[0])
+        assert await chat.say(command) == []
         return
     if expect == NO:
         assert replies == [Reply(t("not_allowed", Lang.ZH))]
@@ -336,10 +344,11 @@ async def test_invite_is_single_use(admin: Chat, assistant: Assistant) -> None:
     code = invite_code(await admin.say("/invite A staff"))
     first, second = Chat(assistant, 301, "张三"), Chat(assistant, 302, "李四")
     assert (await first.say(f"/start {code}"))[0].text == "欢迎加入团队 A！"
-    assert await second.say(f"/start {code}") == [Reply(t("invite_bad", Lang.ZH))]
+    assert await second.say(f"/start {code}") == [Reply(t("invite_bad", Lang.ZH),
+                                                        low_priority=True)]
     assert await scalar(assistant, "SELECT COUNT(*) FROM people WHERE user_id = 302") == 0
     assert await scalar(assistant, "SELECT used_by FROM invites WHERE code = ?", code) == 301
-    assert await second.say("/help") == [Reply(t("not_enrolled", Lang.ZH))]
+    assert await second.say("/help") == []  # a stranger is answered once a day
     assert await scalar(assistant, "SELECT team FROM people WHERE user_id = 301") == "A"
 
 
@@ -347,9 +356,11 @@ async def test_invalid_invite_code_is_refused(admin: Chat, assistant: Assistant)
     await admin.say("/team add A")
     code = invite_code(await admin.say("/invite A staff"))
     someone = Chat(assistant, 302, "李四")
-    for bad in ("NOPE-not-a-code", code.lower() if code != code.lower() else code + "x",
-                code[:-1]):
-        assert await someone.say(f"/start {bad}") == [Reply(t("invite_bad", Lang.ZH))]
+    for n, bad in enumerate(("NOPE-not-a-code",
+                             code.lower() if code != code.lower() else code + "x", code[:-1])):
+        replies = await someone.say(f"/start {bad}")  # answered once a day, then silence
+        assert replies == ([Reply(t("invite_bad", Lang.ZH), low_priority=True)] if n == 0
+                           else [])
     assert await scalar(assistant, "SELECT COUNT(*) FROM people WHERE user_id = 302") == 0
     assert await scalar(assistant, "SELECT COUNT(*) FROM invites WHERE used_by IS NULL") == 1
 
@@ -365,7 +376,8 @@ async def test_invite_expires_after_seven_days(admin: Chat, assistant: Assistant
     assert (await Chat(assistant, 301, "张三").say(f"/start {in_time}"))[0].text == "欢迎加入团队 A！"
     clock.advance(days=1, hours=1)  # 8 days after the invite was made
     late = Chat(assistant, 302, "李四")
-    assert await late.say(f"/start {too_late}") == [Reply(t("invite_bad", Lang.ZH))]
+    assert await late.say(f"/start {too_late}") == [Reply(t("invite_bad", Lang.ZH),
+                                                          low_priority=True)]
     assert await scalar(assistant, "SELECT COUNT(*) FROM people WHERE user_id = 302") == 0
     assert await scalar(assistant, "SELECT used_by FROM invites WHERE code = ?", too_late) is None
 
@@ -411,7 +423,7 @@ async def test_remove_erases_the_person_and_anonymises_answers(admin: Chat,
                                   " ORDER BY user_id") == [(0, 3), (301, 3)]
     assert await table(assistant, "SELECT user_id, text FROM questions") == [(0, CANTEEN)]
     assert await scalar(assistant, "SELECT COUNT(*) FROM drills WHERE user_id = 301") == 1
-    assert await gone.say("/help") == [Reply(t("not_enrolled", Lang.ZH))]
+    assert await gone.say("/help") == [STRANGER_REPLY]
     assert await admin.say("/remove 302") == [Reply(t("no_such_person", Lang.ZH, id="302"))]
     assert await admin.tap("rm:302") == [  # the old button again: already gone
         Reply("", edit=True), Reply(t("no_such_person", Lang.ZH, id="302"))]
@@ -463,9 +475,10 @@ async def test_leave_confirms_then_erases(admin: Chat, assistant: Assistant) -> 
     assert await table(assistant, "SELECT user_id, text FROM questions") == [(0, CANTEEN)]
     assert await assistant.store.counter("people_left") == 1
 
-    assert await staff.say("/drill") == [Reply(t("not_enrolled", Lang.ZH))]
+    assert await staff.say("/drill") == [STRANGER_REPLY]
     assert await assistant.store.counter("stranger_messages") == 1
-    assert await staff.say(f"/start {code}") == [Reply(t("invite_bad", Lang.ZH))]  # still used
+    assert await staff.say(f"/start {code}") == []  # still used (and answered once a day)
+    assert await assistant.store.person(301) is None
 
 
 # --- 4. the audit trail --------------------------------------------------------------------------

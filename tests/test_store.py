@@ -1,5 +1,5 @@
-"""The store itself: isolation, trips to the database per button press, forgetting by age,
-migrating an older database forward."""
+"""The store itself: isolation, trips to the database per button press, migrating an older
+database forward."""
 
 from __future__ import annotations
 
@@ -13,12 +13,13 @@ import pytest
 
 from bot.assistant import Assistant
 from bot.models import Inbound, Reply
-from bot.store import Store, Tx
+from bot.store import State, Store, Tx
+from bot.store.inbox import HANDLING
 from bot.store.migrations import MIGRATIONS
 from tests.conftest import ADMIN
 
 NOW = datetime(2026, 11, 28, 9, 0, tzinfo=UTC)
-TRIPS_PER_PRESS = 6
+TRIPS_PER_PRESS = 8  # the inbox's 3 (stored, handled, finished) and the press's 5
 
 
 async def test_nothing_sees_or_joins_a_use_case_that_is_rolled_back(tmp_path: Path) -> None:
@@ -60,7 +61,8 @@ def _option_payloads(replies: list[Reply]) -> list[str]:
 
 async def test_a_button_press_takes_at_most_six_trips_to_the_database(
         assistant: Assistant) -> None:
-    """Counted as the Telegram adapter handles a press: the delivery check, then the update."""
+    """Counted as the Telegram adapter handles a press: stored in the inbox, handled, its
+    replies stored, finished once they are sent."""
     store = assistant.store
     await assistant.handle(Inbound(ADMIN, "Admin", text="/start"))
     trips: dict[str, list[int]] = {"drill:start": [], "a": []}
@@ -68,23 +70,18 @@ async def test_a_button_press_takes_at_most_six_trips_to_the_database(
     while payload:
         update += 1
         before = store.engine.trips
-        assert await assistant.first_delivery(f"u{update}")
+        assert await store.receive(update, ADMIN, "{}", "me", NOW, NOW + timedelta(minutes=2))
+        token = HANDLING.set(update)
         replies = await assistant.handle(Inbound(ADMIN, "Admin", callback=payload))
+        HANDLING.reset(token)
+        await store.handled(update, replies)
+        await store.finish(update, State.SENT, NOW)
         trips["a" if payload.startswith("a:") else payload].append(store.engine.trips - before)
         found = _option_payloads(replies)
         payload = found[0] if found else ""
     assert len(trips["a"]) == assistant.settings.drill_size  # every question answered
     assert (await store.rows("SELECT COUNT(*) FROM answers"))[0][0] == len(trips["a"])
     assert max(trips["drill:start"] + trips["a"]) <= TRIPS_PER_PRESS, trips
-
-
-async def test_handled_updates_are_forgotten_after_a_day(tmp_path: Path) -> None:
-    store = await Store.open(tmp_path / "coach.db")
-    assert await store.first_delivery("u1", NOW)
-    assert not await store.first_delivery("u1", NOW + timedelta(hours=23))  # a redelivery
-    assert await store.first_delivery("u2", NOW + timedelta(hours=25))
-    assert [r["key"] for r in await store.rows("SELECT key FROM deliveries")] == ["u2"]
-    await store.close()
 
 
 @pytest.mark.parametrize("version", [3, 5])
@@ -115,5 +112,5 @@ async def test_a_database_of_an_older_schema_is_migrated_forward(tmp_path: Path,
         "王芳", "08:30", None)
     assert [a.card_id for a in await store.answers(5)] == ["c"]
     assert await store.add_team("A", NOW) and await store.set_team(5, "A")  # tables of later
-    assert await store.first_delivery("u1", NOW)                            # versions work
+    assert await store.receive(1, 5, "{}", "me", NOW, NOW)                  # versions work
     await store.close()

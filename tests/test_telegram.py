@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import shutil
 import signal
 import socket
@@ -17,12 +16,12 @@ from pathlib import Path
 import pytest
 
 from bot.adapters.telegram import split_text
+from tests.botrun import PROCESS_ADMIN, ROOT, BotProcess
 from tests.cards import REAL_KB, card, write_cards
 from tests.fake_bot_api import FakeBotApi
 
-ROOT = Path(__file__).resolve().parent.parent
 TOKEN = "123456:TEST-TOKEN-abcdefghijklmnopqrstuvwxyz"
-ADMIN = 4242
+ADMIN = PROCESS_ADMIN
 
 
 def free_port() -> int:
@@ -45,41 +44,6 @@ def long_kb(tmp_path: Path) -> Path:
     long = card("long.card", steps={"zh": steps, "en": steps})
     write_cards(kb, long)
     return kb
-
-
-class BotProcess:
-    """`python -m bot run` as a subprocess, pointed at the fake server."""
-
-    def __init__(self, api: FakeBotApi, tmp_path: Path, **env: str) -> None:
-        self.env = {
-            "PATH": os.environ.get("PATH", "/usr/bin:/bin"), "PYTHONPATH": str(ROOT),
-            "TELEGRAM_BOT_TOKEN": TOKEN, "TELEGRAM_BASE_URL": api.url,
-            "TELEGRAM_BASE_FILE_URL": api.file_url, "COACH_DB": str(tmp_path / "coach.db"),
-            "COACH_ADMINS": str(ADMIN), "COACH_KNOWLEDGE": str(REAL_KB),
-            "COACH_LOG_LEVEL": "DEBUG", "COACH_EMBEDDINGS": "off", **env,
-        }
-        self.proc: asyncio.subprocess.Process | None = None
-        self.stderr = ""
-        # A file, not a pipe: a DEBUG log fills a pipe nobody reads and blocks the bot.
-        self.log = tmp_path / f"bot-{id(self)}.log"
-
-    async def start(self) -> None:
-        with self.log.open("wb") as log:
-            self.proc = await asyncio.create_subprocess_exec(
-                sys.executable, "-m", "bot", "run", cwd=str(ROOT), env=self.env,
-                stdout=log, stderr=log)
-
-    async def stop(self, sig: int = signal.SIGTERM, timeout: float = 20) -> int:
-        assert self.proc is not None
-        if self.proc.returncode is None:
-            self.proc.send_signal(sig)
-        return await self.wait_exit(timeout)
-
-    async def wait_exit(self, timeout: float = 30) -> int:
-        assert self.proc is not None
-        await asyncio.wait_for(self.proc.wait(), timeout)
-        self.stderr = self.log.read_text(encoding="utf-8", errors="replace")
-        return int(self.proc.returncode or 0)
 
 
 def texts_to(api: FakeBotApi, chat_id: int) -> list[str]:

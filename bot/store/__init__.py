@@ -8,9 +8,11 @@ of tables, each use case one call (one trip to the database).
 from __future__ import annotations
 
 from bot.store.base import AnswerRow, QuestionRow, StoreBase, Tx, accepted_questions, backup
+from bot.store.inbox import Delivery, InboxStore, State
 from bot.store.people import PeopleStore, RosterChange
 from bot.store.questions import QuestionStore
 from bot.store.reports import ReportStore
+from bot.store.strangers import StrangerStore
 from bot.store.training import (
     DrillAnswer,
     DrillHistory,
@@ -21,10 +23,11 @@ from bot.store.training import (
 )
 from bot.store.xapi import OutboxStatus, Outgoing, XapiStore
 
-__all__ = ["AnswerRow", "DrillAnswer", "DrillHistory", "Lookup", "OutboxStatus", "Outgoing",
-           "Press", "QuestionRow", "RosterChange", "Spacing", "Store", "Tx", "accepted_questions",
-           "backup"]
+__all__ = ["AnswerRow", "Delivery", "DrillAnswer", "DrillHistory", "Lookup", "OutboxStatus",
+           "Outgoing", "Press", "QuestionRow", "RosterChange", "Spacing", "State", "Store", "Tx",
+           "accepted_questions", "backup"]
 
 
-class Store(PeopleStore, QuestionStore, TrainingStore, ReportStore, XapiStore, StoreBase):
+class Store(PeopleStore, QuestionStore, TrainingStore, ReportStore, XapiStore, InboxStore,
+            StrangerStore, StoreBase):
     """Async access to the bot's SQLite database; open with `await Store.open(path)`."""

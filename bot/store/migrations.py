@@ -209,4 +209,47 @@ MIGRATIONS: list[tuple[str, ...]] = [
         "CREATE INDEX xapi_outbox_due ON xapi_outbox (state, next_at)",
         "CREATE INDEX xapi_outbox_user ON xapi_outbox (user_id)",
     ),
+    # 8: the update inbox: an update is stored before Telegram is told it arrived and kept
+    # until its replies are sent; effects note the update that made them, so handling it
+    # again finds them instead of repeating them
+    (
+        """
+        CREATE TABLE inbox (
+            update_id     INTEGER PRIMARY KEY,
+            user_id       INTEGER NOT NULL,
+            body          TEXT,
+            received_at   TEXT NOT NULL,
+            state         TEXT NOT NULL DEFAULT 'new'
+                          CHECK (state IN ('new', 'done', 'sent', 'failed')),
+            replies       TEXT,
+            claimed_by    TEXT,
+            claimed_until TEXT,
+            attempts      INTEGER NOT NULL DEFAULT 0
+        )
+        """,
+        "CREATE INDEX inbox_person ON inbox (user_id, update_id)",
+        "CREATE INDEX inbox_open ON inbox (state, update_id)",
+        "CREATE INDEX inbox_time ON inbox (received_at)",
+        "ALTER TABLE answers ADD COLUMN update_id INTEGER",
+        "ALTER TABLE questions ADD COLUMN update_id INTEGER",
+        "CREATE UNIQUE INDEX questions_update ON questions (update_id)",
+        "DROP TABLE deliveries",
+    ),
+    # 9: strangers (not enrolled): a keyed hash of the Telegram id and the day they were
+    # answered, and replies to strangers per minute; both forgotten daily
+    (
+        """
+        CREATE TABLE strangers (
+            who TEXT NOT NULL,
+            day TEXT NOT NULL,
+            PRIMARY KEY (who, day)
+        )
+        """,
+        """
+        CREATE TABLE stranger_minutes (
+            minute  TEXT PRIMARY KEY,
+            replies INTEGER NOT NULL
+        )
+        """,
+    ),
 ]
