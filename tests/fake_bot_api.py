@@ -277,7 +277,7 @@ class FakeBotApi:
         return self._messages[(chat_id, message_id)]
 
     async def wait_for(self, predicate: Callable[[list[Call]], bool],
-                       timeout: float = 10) -> list[Call]:
+                       timeout: float = 30) -> list[Call]:
         deadline = time.monotonic() + timeout
         while not predicate(calls := list(self._calls)):
             if time.monotonic() > deadline:
@@ -285,7 +285,7 @@ class FakeBotApi:
             await asyncio.sleep(0.01)
         return calls
 
-    async def wait_for_call(self, method: str, count: int = 1, timeout: float = 10) -> list[Call]:
+    async def wait_for_call(self, method: str, count: int = 1, timeout: float = 30) -> list[Call]:
         """Wait until `method` was called `count` times (failed calls count too)."""
         await self.wait_for(lambda cs: sum(c.method == method for c in cs) >= count, timeout)
         return self.calls(method)

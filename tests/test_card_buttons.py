@@ -92,7 +92,7 @@ class Person:
         before = len(self.texts())
         await self.api.send_text(self.user_id, text, first_name="Admin")
         await self.api.wait_for(lambda _: any(until in x for x in self.texts()[before:]),
-                                timeout=20)
+                                timeout=60)
         return self.texts()[before:]
 
     async def ask(self, question: str) -> int:
@@ -104,7 +104,7 @@ class Person:
             sent = [c for c in calls if c.method == "sendMessage"][before:]
             return any("v:" in str(c.params.get("reply_markup")) and c.ok for c in sent)
 
-        await self.api.wait_for(answered, timeout=20)
+        await self.api.wait_for(answered, timeout=60)
         call = next(c for c in self.api.calls("sendMessage")[before:]
                     if "v:" in str(c.params.get("reply_markup")))
         return int(call.response["result"]["message_id"])  # type: ignore[index]
@@ -126,7 +126,7 @@ class Person:
             replied = sum(c.method in REPLY_METHODS for c in calls) - made
             return done >= times and replied >= (replies or times)
 
-        await self.api.wait_for(handled, timeout=20)
+        await self.api.wait_for(handled, timeout=60)
 
 
 async def test_glance_then_each_section_by_button_back_and_double_tap(

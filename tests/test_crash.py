@@ -61,10 +61,10 @@ async def test_a_press_survives_sigkill_after_the_ack_and_after_the_handling(
     # same person's /help, whose reply Telegram never carries out.
     api.hold("sendMessage")
     helped = await api.send_text(ADMIN, "/help")
-    await api.wait_for(lambda _: api.held["sendMessage"] == 1, timeout=20)
+    await api.wait_for(lambda _: api.held["sendMessage"] == 1, timeout=60)
     await api.send_callback(ADMIN, payloads[0], first_question)
     press_update = helped + 1
-    await api.wait_for(lambda _: acknowledged(api, press_update), timeout=20)
+    await api.wait_for(lambda _: acknowledged(api, press_update), timeout=60)
     await bot.stop(signal.SIGKILL)
     api.release("sendMessage", carry_out=False)
     assert query(tmp_path, "SELECT COUNT(*) FROM answers") == [(0,)]
@@ -86,7 +86,7 @@ async def test_a_press_survives_sigkill_after_the_ack_and_after_the_handling(
     await api.send_callback(ADMIN, payloads[0], second_question)
     await api.wait_for(lambda _: api.held["sendMessage"] + api.held["editMessageText"] >= 1
                        and query(tmp_path, "SELECT COUNT(*) FROM answers") == [(2,)],
-                       timeout=20)
+                       timeout=60)
     await bot.stop(signal.SIGKILL)
     api.release("sendMessage", carry_out=False)
     api.release("editMessageText", carry_out=False)

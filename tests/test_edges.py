@@ -39,7 +39,7 @@ async def say(api: FakeBotApi, text: str, user: int = ADMIN, count: int = 1,
     assert isinstance(chat, int)
     before = len(texts(api, chat))
     await api.send_text(user, text, **kwargs)  # type: ignore[arg-type]
-    await api.wait_for(lambda _: len(texts(api, chat)) >= before + count, timeout=20)
+    await api.wait_for(lambda _: len(texts(api, chat)) >= before + count, timeout=60)
     return texts(api, chat)[before:]
 
 
@@ -62,7 +62,7 @@ async def test_a_press_answered_too_late_is_handled_and_not_an_error(
         payloads, message_id = last_buttons(api)
         api.fail_next("answerCallbackQuery", "400", description=TOO_OLD)
         await api.send_callback(ADMIN, payloads[0], message_id)
-        await api.wait_for(lambda _: any("2/3" in x for x in texts(api)), timeout=20)
+        await api.wait_for(lambda _: any("2/3" in x for x in texts(api)), timeout=60)
         await say(api, "/help")  # the press (and any error notice) comes first: same person
         assert t("error", Lang.ZH) not in texts(api)
         late = [r for r in caplog.records if "too late" in r.getMessage()]
@@ -73,7 +73,7 @@ async def test_a_press_answered_too_late_is_handled_and_not_an_error(
         payloads, message_id = last_buttons(api)
         api.fail_next("answerCallbackQuery", "400")  # chat not found
         await api.send_callback(ADMIN, payloads[0], message_id)
-        await api.wait_for(lambda _: t("error", Lang.ZH) in texts(api), timeout=20)
+        await api.wait_for(lambda _: t("error", Lang.ZH) in texts(api), timeout=60)
         assert any(r.levelno == logging.ERROR for r in caplog.records)
 
 
@@ -87,7 +87,7 @@ async def test_forged_numbers_get_the_normal_replies(
         for payload in FORGED:
             before = len(texts(api))
             await api.send_callback(ADMIN, payload, message_id)
-            await api.wait_for(lambda _, n=before: len(texts(api)) > n, timeout=20)
+            await api.wait_for(lambda _, n=before: len(texts(api)) > n, timeout=60)
             assert texts(api)[-1] == t("stale_button", Lang.ZH), payload
         for command, usage in [("/remove 99999999999999999999", "remove_usage"),
                                ("/remove -5", "remove_usage"),

@@ -30,7 +30,7 @@ async def api() -> AsyncIterator[FakeBotApi]:
 
 async def say(api: FakeBotApi, text: str, method: str, count: int) -> None:
     await api.send_text(ADMIN, text, first_name="Admin")
-    await api.wait_for_call(method, count=count, timeout=20)
+    await api.wait_for_call(method, count=count, timeout=60)
 
 
 async def test_files_go_up_as_multipart(api: FakeBotApi, settings: Settings) -> None:

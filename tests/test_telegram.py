@@ -51,7 +51,7 @@ def texts_to(api: FakeBotApi, chat_id: int) -> list[str]:
 
 
 async def reply_after(api: FakeBotApi, chat_id: int, before: int, count: int = 1) -> list[str]:
-    await api.wait_for(lambda _: len(texts_to(api, chat_id)) >= before + count, timeout=20)
+    await api.wait_for(lambda _: len(texts_to(api, chat_id)) >= before + count, timeout=60)
     return texts_to(api, chat_id)[before:]
 
 
@@ -99,7 +99,7 @@ async def test_polling_end_to_end(api: FakeBotApi, tmp_path: Path) -> None:
 
         n = len(texts_to(api, ADMIN))
         await api.send_text(ADMIN, "/card long.card full")
-        await api.wait_for(lambda _: "不要争辩" in texts_to(api, ADMIN)[-1], timeout=20)
+        await api.wait_for(lambda _: "不要争辩" in texts_to(api, ADMIN)[-1], timeout=60)
         parts = texts_to(api, ADMIN)[n:]
         assert len(parts) >= 2 and all(len(p) <= 4096 for p in parts)
         assert all(line.startswith(("<b>", "步骤", "Steps", "")) for p in parts
@@ -245,7 +245,7 @@ async def test_sigkill_mid_drill_then_restart(api: FakeBotApi, tmp_path: Path) -
     await reply_after(api, ADMIN, n)
     payloads, message_id = option_buttons(api, ADMIN)
     await api.send_callback(ADMIN, payloads[0], message_id)
-    await api.wait_for(lambda _: any("2/3" in t for t in texts_to(api, ADMIN)), timeout=20)
+    await api.wait_for(lambda _: any("2/3" in t for t in texts_to(api, ADMIN)), timeout=60)
     await bot.stop(signal.SIGKILL)
 
     db = sqlite3.connect(tmp_path / "coach.db")
@@ -267,7 +267,7 @@ async def test_sigkill_mid_drill_then_restart(api: FakeBotApi, tmp_path: Path) -
         payloads, message_id = option_buttons(api, ADMIN)
         await api.send_callback(ADMIN, payloads[0], message_id)
         await api.wait_for(lambda _: any("3/3" in t for t in texts_to(api, ADMIN)[n:]),
-                           timeout=20)
+                           timeout=60)
     finally:
         assert await restarted.stop() == 0
     db = sqlite3.connect(tmp_path / "coach.db")

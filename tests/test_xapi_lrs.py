@@ -227,11 +227,11 @@ async def test_from_a_drill_in_chat_to_statements_in_the_lrs(settings: Settings,
     async with FakeBotApi(TOKEN, timeout_delay=7.0) as api, running_bot(
             api, xapi_settings(settings, fresh)) as bot:
         await api.send_text(ADMIN, "/start", first_name="Admin")
-        await api.wait_for(lambda _: len(sends(api, ADMIN)) >= 1, timeout=20)
+        await api.wait_for(lambda _: len(sends(api, ADMIN)) >= 1, timeout=60)
         await api.send_text(ADMIN, "/drill")
         for n in (1, 2, 3):
             await api.wait_for(lambda _, n=n: any(f"小测 {n}/3" in t for t in sends(api, ADMIN)),
-                               timeout=20)
+                               timeout=60)
             payload, message_id = await drill_answer_payload(bot, api)
             await api.send_callback(ADMIN, payload, message_id)
         assert bot.xapi is not None and bot.assistant is not None
