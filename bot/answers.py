@@ -18,7 +18,10 @@ from bot.text import number
 from bot.views import View, full, glance, label, parse_view, section, section_buttons
 
 MAX_QUESTION = 500  # longer texts are cut before matching and logging
-MIN_OFFER = 0.05  # a "did you mean" button needs at least this match score
+# A "did you mean" button needs at least this score, and a fifth of the best one's
+# (scores are the ranker's probabilities: short questions score low on every card).
+MIN_OFFER = 0.005
+OFFER_SHARE = 0.2
 
 
 @dataclass
@@ -60,8 +63,9 @@ class Answers:
             qid = await self.store.log_question(uid, now, masked, "answered", card.id,
                                                 result.matches[0].score, [])
             return [*replies, glance(card, lang, qid, feedback=True)]
-        if result.plausible and result.matches:
-            shown = [m for m in result.matches[:3] if m.score >= MIN_OFFER]
+        floor = max(MIN_OFFER, OFFER_SHARE * result.matches[0].score) if result.matches else 1.0
+        shown = [m for m in result.matches[:3] if m.score >= floor]
+        if result.plausible and shown:
             offered = [m.card.id for m in shown]
             score = result.matches[0].score
             qid = await self.store.log_question(uid, now, masked, "unsure", None, score, offered)

@@ -74,14 +74,16 @@ class Index:
                                                                        "body")))
                                 for c, ln in zip(self.cards, lines, strict=True)])
         self.third = third_party_share([[(q, prep[q]) for q in ln["questions"]] for ln in lines])
-        self.semantic = None
-        if embedder is not None and embedder.name not in FITTED:
+        self.semantic: Semantic | None = None
+        if embedder is None or embedder.problem:  # off, or said once when it failed
+            return
+        if embedder.name not in FITTED:
             log.warning("no ranker weights for %s: matching uses words only; fit them with "
                         "bench/fit_ranker.py --models words,%s --write", embedder.name,
                         embedder.name)
-        elif embedder is not None:
-            self.semantic = self._semantic(lines, prep)
-            embedder.start()  # a bot's model loads now, after the build it would slow
+            return
+        self.semantic = self._semantic(lines, prep)
+        embedder.start()  # a bot's model loads now, after the build it would slow
 
     @property
     def mode(self) -> str:
