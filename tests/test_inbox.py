@@ -3,16 +3,21 @@ instances, given-up updates, what is kept; an update handled again repeats no ef
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from telegram import Bot, Update
+from telegram.error import NetworkError
 
+from bot.adapters.telegram_inbox import Inbox
 from bot.assistant import Assistant
 from bot.models import Button, Inbound, Reply, ReplyKind
 from bot.store import State, Store
 from bot.store.inbox import HANDLING, MAX_ATTEMPTS, decode_replies, encode_replies
+from tests.botrun import TOKEN
 from tests.conftest import ADMIN, Chat
 
 NOW = datetime(2026, 11, 30, 1, 0, tzinfo=UTC)
@@ -140,3 +145,36 @@ async def test_a_question_handled_again_is_logged_once(assistant: Assistant,
         HANDLING.reset(token)
     assert again == first  # the same 👍/👎 buttons: the same question id
     assert (await assistant.store.rows("SELECT COUNT(*) FROM questions"))[0][0] == 1
+
+
+def message(update_id: int, text: str = "/help") -> Update:
+    return Update.de_json({"update_id": update_id, "message": {
+        "message_id": update_id, "date": 0, "text": text,
+        "chat": {"id": ADMIN, "type": "private"},
+        "from": {"id": ADMIN, "is_bot": False, "first_name": "Admin"}}}, Bot(TOKEN))
+
+
+async def test_the_update_queue_stores_before_it_queues(store: Store) -> None:
+    """What PTB's updater (before the next getUpdates) and the webhook (before its 200)
+    await: once `put` returns, the update is in the store; a redelivery is not queued."""
+    inbox = Inbox(lambda: NOW)
+    inbox.store = store
+    await inbox.put(message(7))
+    row = await store.row("SELECT user_id, state, body FROM inbox WHERE update_id = 7")
+    assert row is not None and (row["user_id"], row["state"]) == (ADMIN, "new")
+    assert Update.de_json(json.loads(row["body"]), Bot(TOKEN)) == message(7)
+    assert inbox.qsize() == 1 and inbox.ours(7)
+    await inbox.put(message(7))  # Telegram sent it again
+    assert inbox.qsize() == 1
+
+
+async def test_an_update_the_store_cannot_take_is_not_queued(tmp_path: Path) -> None:
+    """Not stored, so not acknowledged: a TelegramError, which PTB's polling loop retries
+    without moving the offset (and the webhook answers 500)."""
+    store = await Store.open(tmp_path / "coach.db")
+    await store.close()
+    inbox = Inbox(lambda: NOW)
+    inbox.store = store
+    with pytest.raises(NetworkError):
+        await inbox.put(message(8))
+    assert inbox.qsize() == 0
