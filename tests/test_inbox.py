@@ -33,8 +33,9 @@ async def store(tmp_path: Path) -> AsyncIterator[Store]:
 
 async def receive(store: Store, update_id: int, user_id: int, owner: str,
                   at: datetime = NOW) -> bool:
-    return await store.receive(update_id, user_id, f'{{"update_id": {update_id}}}', owner, at,
-                               at + CLAIM)
+    """One update stored; True when `owner` is to handle it now."""
+    body = f'{{"update_id": {update_id}}}'
+    return update_id in await store.receive([(update_id, user_id, body)], owner, at, at + CLAIM)
 
 
 async def states(store: Store) -> list[tuple[int, str, str | None]]:
@@ -64,6 +65,14 @@ async def test_the_only_instance_takes_every_claim_at_start_up(store: Store) -> 
     assert await store.release_claims() == 1
     claimed, _ = await store.claim_unfinished("new", NOW, NOW + CLAIM)
     assert [d.update_id for d in claimed] == [1]
+
+
+async def test_a_batch_is_stored_in_one_trip_in_order(store: Store) -> None:
+    trips = store.engine.trips
+    rows = [(3, 7, "{}"), (1, 7, "{}"), (2, 8, "{}")]
+    assert await store.receive(rows, "a", NOW, NOW + CLAIM) == {1, 2, 3}
+    assert store.engine.trips == trips + 1
+    assert await store.receive(rows, "a", NOW, NOW + CLAIM) == set()  # a batch sent again
 
 
 async def test_one_persons_updates_are_claimed_in_order_across_instances(store: Store) -> None:
