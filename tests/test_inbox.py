@@ -3,16 +3,21 @@ instances, given-up updates, what is kept; an update handled again repeats no ef
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from telegram import Bot, Update
+from telegram.error import NetworkError
 
+from bot.adapters.telegram_inbox import Inbox
 from bot.assistant import Assistant
 from bot.models import Button, Inbound, Reply, ReplyKind
 from bot.store import State, Store
 from bot.store.inbox import HANDLING, MAX_ATTEMPTS, decode_replies, encode_replies
+from tests.botrun import TOKEN
 from tests.conftest import ADMIN, Chat
 
 NOW = datetime(2026, 11, 30, 1, 0, tzinfo=UTC)
@@ -28,8 +33,9 @@ async def store(tmp_path: Path) -> AsyncIterator[Store]:
 
 async def receive(store: Store, update_id: int, user_id: int, owner: str,
                   at: datetime = NOW) -> bool:
-    return await store.receive(update_id, user_id, f'{{"update_id": {update_id}}}', owner, at,
-                               at + CLAIM)
+    """One update stored; True when `owner` is to handle it now."""
+    body = f'{{"update_id": {update_id}}}'
+    return update_id in await store.receive([(update_id, user_id, body)], owner, at, at + CLAIM)
 
 
 async def states(store: Store) -> list[tuple[int, str, str | None]]:
@@ -59,6 +65,14 @@ async def test_the_only_instance_takes_every_claim_at_start_up(store: Store) -> 
     assert await store.release_claims() == 1
     claimed, _ = await store.claim_unfinished("new", NOW, NOW + CLAIM)
     assert [d.update_id for d in claimed] == [1]
+
+
+async def test_a_batch_is_stored_in_one_trip_in_order(store: Store) -> None:
+    trips = store.engine.trips
+    rows = [(3, 7, "{}"), (1, 7, "{}"), (2, 8, "{}")]
+    assert await store.receive(rows, "a", NOW, NOW + CLAIM) == {1, 2, 3}
+    assert store.engine.trips == trips + 1
+    assert await store.receive(rows, "a", NOW, NOW + CLAIM) == set()  # a batch sent again
 
 
 async def test_one_persons_updates_are_claimed_in_order_across_instances(store: Store) -> None:
@@ -140,3 +154,36 @@ async def test_a_question_handled_again_is_logged_once(assistant: Assistant,
         HANDLING.reset(token)
     assert again == first  # the same 👍/👎 buttons: the same question id
     assert (await assistant.store.rows("SELECT COUNT(*) FROM questions"))[0][0] == 1
+
+
+def message(update_id: int, text: str = "/help") -> Update:
+    return Update.de_json({"update_id": update_id, "message": {
+        "message_id": update_id, "date": 0, "text": text,
+        "chat": {"id": ADMIN, "type": "private"},
+        "from": {"id": ADMIN, "is_bot": False, "first_name": "Admin"}}}, Bot(TOKEN))
+
+
+async def test_the_update_queue_stores_before_it_queues(store: Store) -> None:
+    """What PTB's updater (before the next getUpdates) and the webhook (before its 200)
+    await: once `put` returns, the update is in the store; a redelivery is not queued."""
+    inbox = Inbox(lambda: NOW)
+    inbox.store = store
+    await inbox.put(message(7))
+    row = await store.row("SELECT user_id, state, body FROM inbox WHERE update_id = 7")
+    assert row is not None and (row["user_id"], row["state"]) == (ADMIN, "new")
+    assert Update.de_json(json.loads(row["body"]), Bot(TOKEN)) == message(7)
+    assert inbox.qsize() == 1 and inbox.ours(7)
+    await inbox.put(message(7))  # Telegram sent it again
+    assert inbox.qsize() == 1
+
+
+async def test_an_update_the_store_cannot_take_is_not_queued(tmp_path: Path) -> None:
+    """Not stored, so not acknowledged: a TelegramError, which PTB's polling loop retries
+    without moving the offset (and the webhook answers 500)."""
+    store = await Store.open(tmp_path / "coach.db")
+    await store.close()
+    inbox = Inbox(lambda: NOW)
+    inbox.store = store
+    with pytest.raises(NetworkError):
+        await inbox.put(message(8))
+    assert inbox.qsize() == 0

@@ -70,7 +70,7 @@ async def test_a_button_press_takes_at_most_six_trips_to_the_database(
     while payload:
         update += 1
         before = store.engine.trips
-        assert await store.receive(update, ADMIN, "{}", "me", NOW, NOW + timedelta(minutes=2))
+        assert await store.receive([(update, ADMIN, "{}")], "me", NOW, NOW + timedelta(minutes=2))
         token = HANDLING.set(update)
         replies = await assistant.handle(Inbound(ADMIN, "Admin", callback=payload))
         HANDLING.reset(token)
@@ -112,5 +112,5 @@ async def test_a_database_of_an_older_schema_is_migrated_forward(tmp_path: Path,
         "王芳", "08:30", None)
     assert [a.card_id for a in await store.answers(5)] == ["c"]
     assert await store.add_team("A", NOW) and await store.set_team(5, "A")  # tables of later
-    assert await store.receive(1, 5, "{}", "me", NOW, NOW)                  # versions work
+    assert await store.receive([(1, 5, "{}")], "me", NOW, NOW)              # versions work
     await store.close()

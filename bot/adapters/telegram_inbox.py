@@ -1,10 +1,10 @@
-"""No lost update: PTB's update queue stores each update in the inbox before queuing it.
+"""No lost update: every update is in the inbox before Telegram is told it arrived.
 
-Long polling tells Telegram an update arrived only with the next getUpdates, which
-PTB's updater sends after `put` has returned for the whole batch; the webhook
-answers 200 after `put`. So an update is in the store before Telegram forgets it.
-`process` then handles a claimed update once: its effects and replies are stored,
-the replies sent, the row finished; after a crash `take_over` queues what was left.
+Long polling tells Telegram only with the next getUpdates: `InboxBot.get_updates`
+stores each batch, in one trip, before PTB's updater sees it. The webhook answers
+200 after PTB's update queue (`Inbox.put`) has stored the update. `process` then
+handles a claimed update once: its effects and replies are stored, the replies
+sent, the row finished; after a crash `take_over` queues what was left.
 """
 
 from __future__ import annotations
@@ -15,11 +15,13 @@ import logging
 import os
 import secrets
 import socket
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import timedelta
+from typing import Any
 
 from telegram import Bot, Update
 from telegram.error import NetworkError
+from telegram.ext import ExtBot
 
 from bot.models import Now, Reply
 from bot.store.inbox import HANDLING, MAX_ATTEMPTS, Delivery, InboxStore, State
@@ -32,7 +34,7 @@ CLAIM = timedelta(minutes=2)
 
 
 class Inbox(asyncio.Queue[object]):
-    """`ApplicationBuilder.update_queue`: an update goes into the store, then the queue."""
+    """`ApplicationBuilder.update_queue`: an update is in the store before the queue."""
 
     def __init__(self, now: Now, claim: timedelta = CLAIM) -> None:
         super().__init__()
@@ -40,32 +42,38 @@ class Inbox(asyncio.Queue[object]):
         self.claim = claim
         self.owner = f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(4)}"
         self.store: InboxStore | None = None  # opened in post_init, before any update comes
+        self.arrived: dict[int, bool] = {}  # stored, not queued yet: is it this process's?
         self.mine: dict[int, Delivery] = {}  # claimed by this process, not finished yet
         self.running: set[int] = set()
 
     async def put(self, item: object) -> None:
-        if isinstance(item, Update) and not await self.receive(item):
-            return  # stored before: a redelivery, already handled or being handled
+        if isinstance(item, Update):
+            if item.update_id not in self.arrived:  # not from getUpdates: the webhook
+                await self.receive([item])
+            if not self.arrived.pop(item.update_id):
+                return  # stored before (a redelivery), or waiting for its sender's turn
         await super().put(item)
 
-    async def receive(self, update: Update) -> bool:
-        """Store the update; True when this process is to handle it now."""
+    async def receive(self, updates: Sequence[Update]) -> None:
+        """Store updates, in one trip, and note which this process is to handle now."""
         assert self.store is not None
-        user = update.effective_user
-        user_id = user.id if user is not None else 0
-        body = json.dumps(update.to_dict(), ensure_ascii=False)
+        rows = []
+        for update in updates:
+            user = update.effective_user
+            rows.append((update.update_id, user.id if user is not None else 0,
+                         json.dumps(update.to_dict(), ensure_ascii=False)))
         now = self.now()
         try:
-            mine = await self.store.receive(update.update_id, user_id, body, self.owner, now,
-                                            now + self.claim)
+            mine = await self.store.receive(rows, self.owner, now, now + self.claim)
         except Exception as err:
             # Not stored, so not acknowledged: PTB's polling loop retries after a
             # TelegramError without moving the offset; a webhook call gets a 500.
-            raise NetworkError(f"the inbox could not store an update ({type(err).__name__})"
+            raise NetworkError(f"the inbox could not store updates ({type(err).__name__})"
                                ) from err
-        if mine:
-            self.mine[update.update_id] = Delivery(update.update_id, user_id, body, None, 1)
-        return mine
+        for update_id, user_id, body in rows:
+            self.arrived[update_id] = update_id in mine
+            if update_id in mine:
+                self.mine[update_id] = Delivery(update_id, user_id, body, None, 1)
 
     async def take_over(self, bot: Bot, only_instance: bool) -> int:
         """Queue the stored updates no live instance is handling, oldest first. The only
@@ -119,3 +127,18 @@ class Inbox(asyncio.Queue[object]):
             HANDLING.reset(token)
             self.running.discard(update_id)
             self.mine.pop(update_id, None)
+
+
+class InboxBot(ExtBot[None]):
+    """The application's bot, storing each batch from getUpdates in the inbox before
+    returning it: Telegram hears that a batch arrived with the next getUpdates only."""
+
+    def __init__(self, inbox: Inbox, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._inbox = inbox
+
+    async def get_updates(self, *args: Any, **kwargs: Any) -> tuple[Update, ...]:
+        updates = await super().get_updates(*args, **kwargs)
+        if updates:
+            await self._inbox.receive(updates)
+        return updates

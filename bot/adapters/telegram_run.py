@@ -24,9 +24,10 @@ from telegram.ext import (
     ContextTypes,
     TypeHandler,
 )
+from telegram.request import HTTPXRequest
 
 from bot.adapters.telegram import COMMANDS, Replies, Retry, error_text, to_inbound
-from bot.adapters.telegram_inbox import Inbox
+from bot.adapters.telegram_inbox import Inbox, InboxBot
 from bot.adapters.telegram_pace import Pace, PushQueue
 from bot.adapters.xapi_sender import XapiSender
 from bot.app import build, utc_now
@@ -104,15 +105,16 @@ class TelegramBot:
         """The configured python-telegram-bot Application (PTB's HTTPXRequest clients;
         with no TELEGRAM_PROXY they follow the environment's HTTPS_PROXY / NO_PROXY)."""
         s = self.settings
-        builder = (
-            ApplicationBuilder().token(s.token).base_url(s.base_url)
-            .base_file_url(s.base_file_url)
-            .post_init(self.post_init).post_shutdown(self.post_shutdown)
-            .concurrent_updates(PersonOrder(s.concurrent_updates)).update_queue(self.inbox)
-        )
-        if s.proxy:
-            builder = builder.proxy(s.proxy).get_updates_proxy(s.proxy)
-        app = builder.build()
+        proxy = s.proxy or None
+        # PTB's builder would make the same two clients (256 connections for calls, 1 for
+        # getUpdates); the bot is ours so that each batch is stored before it is confirmed
+        bot = InboxBot(self.inbox, s.token, s.base_url, s.base_file_url,
+                       request=HTTPXRequest(connection_pool_size=256, proxy=proxy),
+                       get_updates_request=HTTPXRequest(proxy=proxy))
+        app = (ApplicationBuilder().bot(bot)
+               .post_init(self.post_init).post_shutdown(self.post_shutdown)
+               .concurrent_updates(PersonOrder(s.concurrent_updates)).update_queue(self.inbox)
+               .build())
         app.add_handler(TypeHandler(Update, self.on_update))
         app.add_error_handler(self.on_error)
         self.app, self.replies = app, Replies(app.bot, self.retry)

@@ -52,24 +52,28 @@ class Delivery:
 class InboxStore(StoreBase):
     """Updates from arrival to the reply; every method is one trip."""
 
-    async def receive(self, update_id: int, user_id: int, body: str, owner: str,
-                      now: datetime, until: datetime) -> bool:
-        """Store a new update, claimed by `owner` until `until`; False when it was stored
-        before (a redelivery) or an earlier update of the same person is another
-        instance's (then it waits to be claimed in order)."""
+    async def receive(self, updates: list[tuple[int, int, str]], owner: str, now: datetime,
+                      until: datetime) -> set[int]:
+        """Store new updates (update id, user id, body), in one trip; those `owner` is to
+        handle now are claimed until `until` and returned. Not returned: one stored before
+        (a redelivery), or one whose sender has an earlier update in another instance's
+        hands (it waits, unclaimed, to be claimed in order)."""
 
-        def work(tx: Tx) -> bool:
-            if tx.run("INSERT INTO inbox (update_id, user_id, body, received_at)"
-                      " VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
-                      (update_id, user_id, body, _ts(now))) != 1:
-                return False
-            if tx.row(f"SELECT 1 FROM inbox WHERE user_id = ? AND update_id < ? AND state IN"
-                      f" {_OPEN} AND (claimed_by IS NULL OR claimed_by != ?) LIMIT 1",
-                      (user_id, update_id, owner)):
-                return False
-            tx.run("UPDATE inbox SET claimed_by = ?, claimed_until = ?, attempts = 1"
-                   " WHERE update_id = ?", (owner, _ts(until), update_id))
-            return True
+        def work(tx: Tx) -> set[int]:
+            mine = set()
+            for update_id, user_id, body in sorted(updates):
+                if tx.run("INSERT INTO inbox (update_id, user_id, body, received_at)"
+                          " VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
+                          (update_id, user_id, body, _ts(now))) != 1:
+                    continue
+                if tx.row(f"SELECT 1 FROM inbox WHERE user_id = ? AND update_id < ? AND state"
+                          f" IN {_OPEN} AND (claimed_by IS NULL OR claimed_by != ?) LIMIT 1",
+                          (user_id, update_id, owner)):
+                    continue
+                tx.run("UPDATE inbox SET claimed_by = ?, claimed_until = ?, attempts = 1"
+                       " WHERE update_id = ?", (owner, _ts(until), update_id))
+                mine.add(update_id)
+            return mine
 
         return await self.transaction(work)
 
