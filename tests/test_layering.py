@@ -26,7 +26,7 @@ LAYERS: list[list[str]] = [
     ["assistant", "roster", "staff", "supervision", "learning", "answers", "training"],
     ["app", "demo", "logs"],
     ["adapters/telegram*", "adapters/console", "adapters/xapi_sender", "adapters/__init__"],
-    ["__main__"],
+    ["__main__", "suggestions_cli"],
 ]
 
 
