@@ -118,7 +118,7 @@ class Answers:
         found = (await self.library().index.asearch(text, 4)).matches if text else ()
         found = tuple(m for m in found if m.card.id != shown)[:3]
         rows = tuple((Button(label(m.card.title.get(lang)), f"alt:{qid}:{m.card.id}"),)
-                     for m in found if m.score >= MIN_OFFER)
+                     for m in found if m.score > 0)  # after 👎 even a weak next best helps
         if not rows:
             return Reply(t("feedback_down", lang))
         none = (Button(t("none_of_these", lang), f"alt:{qid}:{NONE}"),)
