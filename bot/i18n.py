@@ -44,7 +44,7 @@ STRINGS: dict[str, tuple[str, str]] = {
     "text_only": ("我只能读文字消息，请用文字输入问题。", "I can only read text messages - please type your question."),
     "feedback_up": ("谢谢反馈！", "Thanks for the feedback!"),
     "feedback_down": ("谢谢，已记录，内容负责人会改进这张卡片。", "Thanks - noted for the content owners to improve this card."),
-    "alternatives": ("抱歉没帮上。是不是以下哪一张？", "Sorry about that. Is it one of these?"),
+    "alternatives": ("谢谢，已记录。是不是以下哪一张？", "Thanks - noted. Is it one of these?"),
     "none_of_these": ("都不是", "None of these"),
     "learn_empty": ("没有待审核的建议。", "No suggestions to review."),
     "learn_head": ("待审核的建议（最常见的在前）：问题 ➜ 选中的卡片。接受后，这样的问法会直接匹配到该卡片。",

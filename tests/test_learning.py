@@ -64,7 +64,7 @@ async def test_thumbs_down_offers_next_best_and_a_pick_is_learnt(admin: Chat,
     replies = await admin.press("👎")
     offer = replies[-1]
     labels = [b.label for row in offer.buttons for b in row]
-    assert offer.text == "Sorry about that. Is it one of these?"
+    assert offer.text == "Thanks - noted. Is it one of these?"
     assert 2 <= len(labels) <= 4 and labels[-1] == "None of these" and shown not in labels
     picked = labels[0]
     replies = await admin.press(picked)
