@@ -14,7 +14,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from bot import __version__
+from bot import __version__, suggestions_cli
 from bot.app import StartupError
 from bot.authoring import card_problems, drill_stats, verdict
 from bot.config import ConfigError, Settings, load_settings
@@ -69,6 +69,7 @@ def _parser() -> argparse.ArgumentParser:
     kb_show.add_argument("--json", action="store_true", help="one JSON list of the messages as "
                          'sent: {"text", "html", "buttons": [[{"text", "data"}]]}')
     kb_show.add_argument("--kb", type=Path, help="card folder (default COACH_KNOWLEDGE)")
+    suggestions_cli.add_parser(kb_sub)
     report = sub.add_parser("report", help="a team summary at the server (administrators)",
                             description="Print or save a supervisor summary for one team; "
                             "without --team, list the teams in the database.")
@@ -141,6 +142,8 @@ def _embedding_status(settings: Settings) -> str:
 
 
 def _kb(args: argparse.Namespace, settings: Settings) -> int:
+    if args.kb_command == "suggestions":
+        return asyncio.run(suggestions_cli.run(args, settings))
     path = getattr(args, "path", None) or getattr(args, "kb", None) or settings.knowledge
     cards, problems = check(path)
     if args.kb_command == "check":

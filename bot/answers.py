@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 
@@ -10,9 +10,10 @@ from bot.config import Settings
 from bot.embeddings import Embedder
 from bot.i18n import section_name, t
 from bot.knowledge import KnowledgeBase
-from bot.models import SECTIONS, Button, Reply, Who
+from bot.models import SECTIONS, Button, Lang, Reply, Who
 from bot.privacy import has_customer_data, mask
 from bot.search import Index
+from bot.smalltalk import reply as smalltalk_reply
 from bot.store import Store
 from bot.text import number
 from bot.views import View, full, glance, label, parse_view, section, section_buttons
@@ -22,6 +23,7 @@ MAX_QUESTION = 500  # longer texts are cut before matching and logging
 # (scores are the ranker's probabilities: short questions score low on every card).
 MIN_OFFER = 0.005
 OFFER_SHARE = 0.2
+NONE = "-"  # the "none of these" button after 👎
 
 
 @dataclass
@@ -35,9 +37,12 @@ class Library:
     def build(cls, kb: KnowledgeBase, embedder: Embedder | None = None) -> Library:
         return cls(kb, Index(list(kb.cards.values()), embedder=embedder))
 
-    def rebuilt(self, kb: KnowledgeBase) -> Library:
-        """New cards, the same embedding model (only changed lines are embedded)."""
-        return Library(kb, Index(list(kb.cards.values()), self.index.extra, self.index.embedder))
+    def rebuilt(self, kb: KnowledgeBase, extra: Mapping[str, Sequence[str]] | None = None
+                ) -> Library:
+        """New cards (and extra ways of asking, else the same), the same embedding model
+        (only changed lines are embedded)."""
+        extra = self.index.extra if extra is None else extra
+        return Library(kb, Index(list(kb.cards.values()), extra, self.index.embedder))
 
 
 class Answers:
@@ -49,7 +54,11 @@ class Answers:
         self.library = library
 
     async def answer(self, who: Who, text: str, now: datetime) -> list[Reply]:
-        """Match a question to a card: answer, offer "did you mean", or record a gap."""
+        """Match a question to a card: answer, offer "did you mean", or record a gap.
+        Small talk ("thanks", "好的", "唔該") is no question: a short reply, no gap."""
+        friendly = smalltalk_reply(text)
+        if friendly is not None:
+            return [Reply(friendly)]
         masked = mask(text)[:MAX_QUESTION]  # masked before the cut: no half number is left
         uid, lang = who.person.user_id, who.lang
         replies: list[Reply] = []
@@ -65,7 +74,7 @@ class Answers:
             return [*replies, glance(card, lang, qid, feedback=True)]
         floor = max(MIN_OFFER, OFFER_SHARE * result.matches[0].score) if result.matches else 1.0
         shown = [m for m in result.matches[:3] if m.score >= floor]
-        if result.plausible and shown:
+        if result.plausible and shown:  # never a "did you mean" without options
             offered = [m.card.id for m in shown]
             score = result.matches[0].score
             qid = await self.store.log_question(uid, now, masked, "unsure", None, score, offered)
@@ -86,7 +95,8 @@ class Answers:
         card = self.library().kb.cards.get(row.offered[position])
         if card is None:
             return [Reply(t("stale_button", who.lang))]
-        await self.store.choose_card(row.id, card.id)
+        if await self.store.choose_card(row.id, card.id) and row.text:
+            await self.store.suggest(row.text, card.id, now)  # learning from use
         return [Reply(f"➜ {card.title.get(who.lang)}", edit=True),
                 glance(card, who.lang, row.id, feedback=row.feedback is None)]
 
@@ -102,7 +112,38 @@ class Answers:
         # 👍/👎 go; the text and the section buttons stay (a keyboard-only edit)
         card = self.library().kb.cards.get(row.card_id or "")
         rows = section_buttons(card, who.lang) if card is not None else ()
-        return [Reply("", buttons=rows, edit=True), Reply(t(key, who.lang))]
+        edit = Reply("", buttons=rows, edit=True)
+        if not first or value == "up":
+            return [edit, Reply(t(key, who.lang))]
+        return [edit, await self._alternatives(row.id, row.text, row.card_id or "", who.lang)]
+
+    async def _alternatives(self, qid: int, text: str, shown: str, lang: Lang) -> Reply:
+        """After 👎 no dead end: the next best cards (up to 3) and "none of these"."""
+        found = (await self.library().index.asearch(text, 4)).matches if text else ()
+        found = tuple(m for m in found if m.card.id != shown)[:3]
+        rows = tuple((Button(label(m.card.title.get(lang)), f"alt:{qid}:{m.card.id}"),)
+                     for m in found if m.score > 0)  # after 👎 even a weak next best helps
+        if not rows:
+            return Reply(t("feedback_down", lang))
+        none = (Button(t("none_of_these", lang), f"alt:{qid}:{NONE}"),)
+        return Reply(t("alternatives", lang), buttons=(*rows, none))
+
+    async def alternative(self, who: Who, rest: str, now: datetime) -> list[Reply]:
+        """A card picked after 👎 `QUESTION:CARD` (its glance; learnt as a suggestion), or
+        `QUESTION:-` "none of these" (the 👎 stays a knowledge gap)."""
+        qid, _, card_id = rest.partition(":")
+        row = await self.store.question(int(qid), who.person.user_id) if qid.isdigit() else None
+        if row is None or row.feedback != -1:
+            return [Reply(t("stale_button", who.lang))]
+        if card_id == NONE:
+            return [Reply("", edit=True), Reply(t("feedback_down", who.lang))]
+        card = self.library().kb.cards.get(card_id)
+        if card is None:
+            return [Reply(t("stale_button", who.lang))]
+        if await self.store.choose_instead(row.id, card.id) and row.text:
+            await self.store.suggest(row.text, card.id, now)
+        return [Reply(f"➜ {card.title.get(who.lang)}", edit=True),
+                glance(card, who.lang, row.id, feedback=True)]
 
     async def view(self, who: Who, rest: str, now: datetime) -> list[Reply]:
         """A section button `CARD:VIEW:QUESTION`: that view of the card as it is now, in

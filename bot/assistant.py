@@ -17,7 +17,8 @@ from datetime import datetime, timedelta
 from bot.answers import Answers, Library
 from bot.config import Settings
 from bot.i18n import t
-from bot.knowledge import KnowledgeBase, check
+from bot.knowledge import check
+from bot.learning import Learning
 from bot.models import Button, Inbound, Lang, Now, Person, Push, Reply, Role, Who
 from bot.privacy import pseudonym
 from bot.roster import Roster
@@ -32,6 +33,7 @@ Handler = Callable[[Who, str, datetime], Awaitable[list[Reply]]]
 
 _GREETING = re.compile(
     r"^(hi|hello|hey|你好|您好|嗨|哈喽|在吗|早上好|早|morning|good morning)[!！.。~ ]*$", re.IGNORECASE)
+HELP_WORDS = {"help", "帮助", "幫助", "菜单", "menu", "命令", "commands"}  # typed without the /
 # In a group the bot shows only what is not personal; the rest goes to a private chat.
 GROUP_COMMANDS = {"help", "topics", "card", "start", None}
 GROUP_BUTTONS = {"card", "sec", "dym", "fb", "v"}
@@ -56,6 +58,7 @@ class Assistant:
         self.training = Training(settings, store, lambda: self.library.kb)
         self.staff = Staffing(settings, store, lambda: self.library.kb, self.training, self.outbox)
         self.roster = Roster(settings, store)
+        self.learning = Learning(settings, store, lambda: self.library, self._put_library)
         a, tr, st, ro = self.answers, self.training, self.staff, self.roster
         self.commands: dict[str, tuple[Role, Handler]] = {
             "start": (Role.STAFF, self.greet), "help": (Role.STAFF, self.help),
@@ -70,17 +73,23 @@ class Assistant:
             "invite": (Role.ADMIN, st.invite), "people": (Role.ADMIN, ro.people),
             "move": (Role.ADMIN, st.move), "remove": (Role.ADMIN, st.remove),
             "reload": (Role.ADMIN, self.reload), "staffno": (Role.ADMIN, ro.staffno),
+            "learn": (Role.ADMIN, self.learning.learn),
         }
         self.buttons: dict[str, Handler] = {
             "card": a.card_button, "sec": a.section, "dym": a.did_you_mean, "fb": a.feedback,
             "v": a.view,
             "a": tr.answer, "drill": tr.drill, "leave": self.leave_confirmed,
-            "people": ro.people_button, "rm": st.remove_confirmed,
+            "people": ro.people_button, "rm": st.remove_confirmed, "alt": a.alternative,
+            "lrn": self.learning.decide,
         }
 
     async def start(self) -> None:
-        """Work to do once the store is open (record card versions)."""
+        """Work to do once the store is open (record card versions, accepted questions)."""
         await self.training.sync_versions(self.now())
+        await self.learning.start()
+
+    def _put_library(self, library: Library) -> None:
+        self.library = library
 
     # --- entry points ---------------------------------------------------------------
 
@@ -118,6 +127,8 @@ class Assistant:
             return await handler(who, args, now)
         if not text or not any(c.isalnum() for c in text):
             return [Reply(t("empty", lang))]
+        if text.lower().rstrip("!！?？. 。") in HELP_WORDS:
+            return await self.help(who, "", now)
         if _GREETING.match(text):
             return await self.greet(who, "", now)
         return await self.answers.answer(who, text, now)
@@ -130,6 +141,8 @@ class Assistant:
 
     async def tick(self, now: datetime) -> list[Push]:
         """Scheduled work due by `now`: invitations, weekly summaries, retention purge."""
+        if await self.learning.follow():  # another instance reloaded the cards
+            await self.training.sync_versions(now)
         pushes = await self.training.invitations(now)
         pushes += await self.staff.weekly(now)
         day = now.astimezone(self.settings.timezone).date().isoformat()
@@ -229,7 +242,8 @@ class Assistant:
             more = f"\n… +{len(problems) - 15}" if len(problems) > 15 else ""
             await self.store.audit(who.person.user_id, "reload.failed", f"{len(problems)}", now)
             return [Reply(t("reload_failed", who.lang, problems=shown + more))]
-        self.library = self.library.rebuilt(KnowledgeBase.of(cards))
+        await self.store.bump_knowledge()  # every instance re-reads them at its minute tick
+        await self.learning.refresh(cards)
         await self.training.sync_versions(now)
         await self.store.audit(who.person.user_id, "reload", f"cards={len(cards)}", now)
         return [Reply(t("reloaded", who.lang, n=len(cards)))]

@@ -30,11 +30,12 @@ STRINGS: dict[str, tuple[str, str]] = {
                         "/items [TEAM] [7d|30d|90d] how each drill question is answered\n"
                         "/nudge [TEAM] remind people with overdue topics (once a day each)"),
     "help_admin": ("管理员命令：\n/team add 名称 建团队\n/invite 团队 staff|supervisor 生成邀请码\n"
-                   "/people [团队] 人员列表\n/staffno 用户ID 工号 设置工号\n/move 用户ID 团队\n/remove 用户ID\n/reload 重新加载知识库",
+                   "/people [团队] 人员列表\n/staffno 用户ID 工号 设置工号\n/move 用户ID 团队\n/remove 用户ID\n/reload 重新加载知识库\n/learn 审核问法建议",
                    "Administrator commands:\n/team add NAME create a team\n"
                    "/invite TEAM staff|supervisor invite code\n/people [TEAM] list people\n"
                    "/staffno USER_ID NUMBER set a staff number\n"
-                   "/move USER_ID TEAM\n/remove USER_ID\n/reload re-read the knowledge base"),
+                   "/move USER_ID TEAM\n/remove USER_ID\n/reload re-read the knowledge base\n"
+                   "/learn review suggested ways of asking"),
     "did_you_mean": ("您想问的是以下哪一项？", "Which of these topics do you mean?"),
     "no_match": ("抱歉，知识库里暂时没有这个问题的答案，已记录下来交给内容负责人补充。可以换个说法再问，或输入 /help、/topics 浏览。",
                  "Sorry, the knowledge base has no answer for that yet; I've noted it for the "
@@ -43,6 +44,15 @@ STRINGS: dict[str, tuple[str, str]] = {
     "text_only": ("我只能读文字消息，请用文字输入问题。", "I can only read text messages - please type your question."),
     "feedback_up": ("谢谢反馈！", "Thanks for the feedback!"),
     "feedback_down": ("谢谢，已记录，内容负责人会改进这张卡片。", "Thanks - noted for the content owners to improve this card."),
+    "alternatives": ("谢谢，已记录。是不是以下哪一张？", "Thanks - noted. Is it one of these?"),
+    "none_of_these": ("都不是", "None of these"),
+    "learn_empty": ("没有待审核的建议。", "No suggestions to review."),
+    "learn_head": ("待审核的建议（最常见的在前）：问题 ➜ 选中的卡片。接受后，这样的问法会直接匹配到该卡片。",
+                   "Suggestions to review, most frequent first: question ➜ the card people picked. "
+                   "Accepted, that way of asking matches the card at once."),
+    "learn_accepted": ("✅ #{id} 已接受：“{question}”", "✅ #{id} accepted: “{question}”"),
+    "learn_rejected": ("❌ #{id} 已拒绝：“{question}”", "❌ #{id} rejected: “{question}”"),
+    "learn_done": ("#{id} 已经处理过了。", "#{id} was already decided."),
     "feedback_done": ("已收到反馈。", "Feedback received."),
     "unknown_command": ("没有这个命令，输入 /help 查看可用命令。", "Unknown command - see /help."),
     "card_usage": ("用法：/card 卡片ID，例如 /card dispute.fee；/card dispute.fee full 看全文。输入 /topics 浏览全部。",

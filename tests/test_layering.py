@@ -19,14 +19,14 @@ ONLY_IN = {"telegram": ("adapters/telegram.py", "adapters/telegram_run.py",
 # import nothing).
 LAYERS: list[list[str]] = [
     ["models", "config", "text", "privacy", "__init__"],
-    ["authoring", "knowledge", "search", "ranker", "lexical", "semantic", "embeddings", "weights",
+    ["authoring", "cardfile", "knowledge", "search", "ranker", "lexical", "semantic", "embeddings", "weights",
      "smalltalk", "terms", "drills", "schedule", "chart", "items",
      "reports", "views", "i18n", "xapi"],
     ["store"],
-    ["assistant", "roster", "staff", "supervision", "answers", "training"],
+    ["assistant", "roster", "staff", "supervision", "learning", "answers", "training"],
     ["app", "demo", "logs"],
     ["adapters/telegram*", "adapters/console", "adapters/xapi_sender", "adapters/__init__"],
-    ["__main__"],
+    ["__main__", "suggestions_cli"],
 ]
 
 

@@ -13,6 +13,7 @@ from bot.store.people import PeopleStore, RosterChange
 from bot.store.questions import QuestionStore
 from bot.store.reports import ReportStore
 from bot.store.strangers import StrangerStore
+from bot.store.suggestions import Suggestion, SuggestionStore
 from bot.store.training import (
     DrillAnswer,
     DrillHistory,
@@ -24,10 +25,10 @@ from bot.store.training import (
 from bot.store.xapi import OutboxStatus, Outgoing, XapiStore
 
 __all__ = ["AnswerRow", "Delivery", "DrillAnswer", "DrillHistory", "Lookup", "OutboxStatus",
-           "Outgoing", "Press", "QuestionRow", "RosterChange", "Spacing", "State", "Store", "Tx",
-           "accepted_questions", "backup"]
+           "Outgoing", "Press", "QuestionRow", "RosterChange", "Spacing", "State", "Store",
+           "Suggestion", "Tx", "accepted_questions", "backup"]
 
 
 class Store(PeopleStore, QuestionStore, TrainingStore, ReportStore, XapiStore, InboxStore,
-            StrangerStore, StoreBase):
+            StrangerStore, SuggestionStore, StoreBase):
     """Async access to the bot's SQLite database; open with `await Store.open(path)`."""

@@ -177,6 +177,7 @@ class QuestionRow:
     card_id: str | None
     offered: tuple[str, ...]
     feedback: int | None
+    text: str = ""  # masked
 
 
 def backup(source: Path, target: Path) -> int:

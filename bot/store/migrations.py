@@ -252,4 +252,24 @@ MIGRATIONS: list[tuple[str, ...]] = [
         )
         """,
     ),
+    # 10: learning from use: a question (masked) and the card a person picked for it, counted;
+    # an administrator accepts (the index then also matches it) or rejects it
+    (
+        """
+        CREATE TABLE suggestions (
+            id         INTEGER PRIMARY KEY,
+            question   TEXT NOT NULL,
+            card_id    TEXT NOT NULL,
+            count      INTEGER NOT NULL DEFAULT 1,
+            status     TEXT NOT NULL DEFAULT 'pending'
+                       CHECK (status IN ('pending', 'accepted', 'rejected')),
+            created_at TEXT NOT NULL,
+            last_at    TEXT NOT NULL,
+            decided_at TEXT,
+            decided_by INTEGER,
+            UNIQUE (question, card_id)
+        )
+        """,
+        "CREATE INDEX suggestions_status ON suggestions (status, count)",
+    ),
 ]

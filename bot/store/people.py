@@ -164,12 +164,15 @@ class PeopleStore(StoreBase):
         return int(row["value"]) if row else 0
 
     async def purge(self, before: datetime) -> int:
-        """Delete answer and question logs, and xAPI statements sent, older than `before`
-        (retention); rows deleted."""
+        """Delete answer and question logs, xAPI statements sent and undecided suggestions
+        older than `before` (retention); rows deleted."""
         return await self.transaction(
             lambda tx: tx.run("DELETE FROM answers WHERE answered_at < ?", (_ts(before),))
             + tx.run("DELETE FROM questions WHERE asked_at < ?", (_ts(before),))
             + tx.run("DELETE FROM xapi_outbox WHERE state = 'sent' AND sent_at < ?",
+                     (_ts(before),))
+            # undecided suggestions nobody asked again within the retention period
+            + tx.run("DELETE FROM suggestions WHERE status = 'pending' AND last_at < ?",
                      (_ts(before),)))
 
     async def set_active(self, user_id: int, active: bool) -> None:

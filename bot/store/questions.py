@@ -33,19 +33,27 @@ class QuestionStore(StoreBase):
 
     async def question(self, question_id: int, user_id: int) -> QuestionRow | None:
         row = await self.row(
-            "SELECT id, outcome, card_id, offered, feedback FROM questions"
+            "SELECT id, outcome, card_id, offered, feedback, text FROM questions"
             " WHERE id = ? AND user_id = ?", (question_id, user_id),
         )
         if row is None:
             return None
         offered = tuple(x for x in row["offered"].split(",") if x)
-        return QuestionRow(row["id"], row["outcome"], row["card_id"], offered, row["feedback"])
+        return QuestionRow(row["id"], row["outcome"], row["card_id"], offered, row["feedback"],
+                           row["text"])
 
     async def choose_card(self, question_id: int, card_id: str) -> bool:
         """A did-you-mean button was pressed; True the first time only."""
         return await self.changed_one(
             "UPDATE questions SET card_id = ? WHERE id = ? AND card_id IS NULL",
             (card_id, question_id))
+
+    async def choose_instead(self, question_id: int, card_id: str) -> bool:
+        """After 👎, another card was picked: it answers the question (no gap, and its own
+        👍/👎 may follow); True the first time only."""
+        return await self.changed_one(
+            "UPDATE questions SET card_id = ?, outcome = 'answered', feedback = NULL"
+            " WHERE id = ? AND feedback = -1", (card_id, question_id))
 
     async def set_feedback(self, question_id: int, value: int) -> bool:
         """Store 👍 (1) / 👎 (-1) once; True the first time only."""
