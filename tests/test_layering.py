@@ -7,7 +7,8 @@ from pathlib import Path
 
 BOT = Path(__file__).resolve().parent.parent / "bot"
 # store/ is a package (it outgrew one module); aiosqlite stays in its base module.
-ONLY_IN = {"telegram": ("adapters/telegram.py", "adapters/telegram_run.py"),
+ONLY_IN = {"telegram": ("adapters/telegram.py", "adapters/telegram_run.py",
+                        "adapters/telegram_http.py"),
            "aiosqlite": ("store/base.py",), "yaml": ("knowledge.py",)}
 
 

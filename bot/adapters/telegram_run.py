@@ -26,6 +26,7 @@ from telegram.ext import (
 )
 
 from bot.adapters.telegram import COMMANDS, Replies, Retry, error_text, to_inbound
+from bot.adapters.telegram_http import AiohttpRequest
 from bot.app import build
 from bot.assistant import Assistant
 from bot.config import Settings
@@ -121,10 +122,10 @@ class TelegramBot:
         self.conflict = False
         self.app: Application | None = None
         self.replies: Replies | None = None
+        self.clients: tuple[AiohttpRequest, ...] = ()
 
     def application(self) -> Application:
-        """The configured python-telegram-bot Application (PTB's HTTPXRequest clients;
-        with no TELEGRAM_PROXY they follow the environment's HTTPS_PROXY / NO_PROXY)."""
+        """The configured python-telegram-bot Application."""
         s = self.settings
         builder = (
             ApplicationBuilder().token(s.token).base_url(s.base_url)
@@ -132,9 +133,8 @@ class TelegramBot:
             .post_init(self.post_init).post_shutdown(self.post_shutdown)
             .concurrent_updates(PersonOrder(s.concurrent_updates))
         )
-        if s.proxy:
-            builder = builder.proxy(s.proxy).get_updates_proxy(s.proxy)
-        app = builder.build()
+        self.clients = (AiohttpRequest(proxy=s.proxy), AiohttpRequest(connections=1, proxy=s.proxy))
+        app = builder.request(self.clients[0]).get_updates_request(self.clients[1]).build()
         app.add_handler(TypeHandler(Update, self.on_update))
         app.add_error_handler(self.on_error)
         self.app, self.replies = app, Replies(app.bot, self.retry)
@@ -226,7 +226,11 @@ class TelegramBot:
         try:
             if self.settings.webhook_url:
                 return asyncio.run(self.run_webhook(app))
-            app.run_polling(allowed_updates=Update.ALL_TYPES, poll_interval=POLL_PAUSE)
+            try:
+                app.run_polling(allowed_updates=Update.ALL_TYPES, close_loop=False,
+                                poll_interval=POLL_PAUSE)
+            finally:  # PTB shuts down only a bot whose start-up succeeded
+                asyncio.get_event_loop().run_until_complete(self.close_clients())
         except InvalidToken:
             print("counter-coach: TELEGRAM_BOT_TOKEN: Telegram rejected the token "
                   "(check it with @BotFather)", file=sys.stderr)
@@ -240,6 +244,9 @@ class TelegramBot:
                   f"({type(err).__name__})", file=sys.stderr)
             return 2
         return 1 if self.conflict else 0
+
+    async def close_clients(self) -> None:
+        await asyncio.gather(*(c.shutdown() for c in self.clients))
 
     async def run_webhook(self, app: Application) -> int:
         """Webhook mode: our own small tornado server, so it can also answer /healthz."""
@@ -274,27 +281,29 @@ class TelegramBot:
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
-        async with app:  # run_webhook would call these hooks; here we run it by hand
-            await self.post_init(app)
-            try:
-                await app.bot.set_webhook(self.settings.webhook_url, secret_token=secret or None,
-                                          allowed_updates=Update.ALL_TYPES)
-                await app.start()
-                server = web.listen(self.settings.webhook_port,
-                                    address=self.settings.webhook_listen)
-                log.info("webhook listening on %s:%s%s", self.settings.webhook_listen,
-                         self.settings.webhook_port, path)
-                await stop.wait()
-                server.stop()
-                await app.stop()
-            finally:
-                await self.post_shutdown(app)
+        try:
+            async with app:  # run_webhook would call these hooks; here we run it by hand
+                await self.post_init(app)
+                try:
+                    await app.bot.set_webhook(self.settings.webhook_url,
+                                              secret_token=secret or None,
+                                              allowed_updates=Update.ALL_TYPES)
+                    await app.start()
+                    server = web.listen(self.settings.webhook_port,
+                                        address=self.settings.webhook_listen)
+                    log.info("webhook listening on %s:%s%s", self.settings.webhook_listen,
+                             self.settings.webhook_port, path)
+                    await stop.wait()
+                    server.stop()
+                    await app.stop()
+                finally:
+                    await self.post_shutdown(app)
+        finally:
+            await self.close_clients()
         return 0
 
 
 def run(settings: Settings) -> int:
     """`python -m bot run`."""
     setup_logging(settings.log_level, [settings.token, settings.webhook_secret])
-    if settings.log_level == "INFO":  # httpx notes every Bot API call at INFO
-        logging.getLogger("httpx").setLevel(logging.WARNING)
     return TelegramBot(settings).run()
