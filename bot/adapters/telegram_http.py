@@ -5,7 +5,7 @@ Why not PTB's default `HTTPXRequest`: on this bot's load bench it spends 1.5-3 m
 CPU a call against this one's ~0.6 ms (it writes each request in two socket sends,
 url-encodes every byte of Chinese text in Python, and its pool walks every connection
 on each call), and the bot makes ~1.8 calls an update: 2.6x the CPU an update, and at
-saturation 2.9x the p99 reply time (bench/README.md, "Load").
+saturation 1.9-3.3x the p99 reply time (bench/README.md, "Load").
 
 Time-outs mean what they mean for `HTTPXRequest`, with one difference the retry layer
 relies on: a time-out while connecting or waiting for a free connection (nothing was
