@@ -42,6 +42,7 @@ from telegram import Bot, Update  # noqa: E402
 from telegram.ext import Application, ApplicationBuilder, ContextTypes, TypeHandler  # noqa: E402
 from telegram.request import HTTPXRequest  # noqa: E402
 
+from bot.adapters.telegram_http import AiohttpRequest  # noqa: E402
 from bot.adapters.telegram_run import TelegramBot  # noqa: E402
 from bot.config import load_settings  # noqa: E402
 from tests.botrun import running_bot  # noqa: E402
@@ -179,17 +180,17 @@ async def timed(go: Callable[[], Awaitable[dict[str, Any]]]) -> dict[str, Any]:
 
 # When each Bot API call of the update being handled was handed to the client.
 HANDED: ContextVar[list[float] | None] = ContextVar("handed", default=None)
-_do_request = HTTPXRequest.do_request
+_do_request = AiohttpRequest.do_request
 
 
-async def _noting_do_request(self: HTTPXRequest, *args: Any, **kwargs: Any) -> tuple[int, bytes]:
+async def _noting_do_request(self: AiohttpRequest, *args: Any, **kwargs: Any) -> tuple[int, bytes]:
     marks = HANDED.get()
     if marks is not None:  # tasks the update starts (edits, the button answer) share the list
         marks.append(time.perf_counter())
     return await _do_request(self, *args, **kwargs)
 
 
-HTTPXRequest.do_request = _noting_do_request  # type: ignore[method-assign]
+AiohttpRequest.do_request = _noting_do_request  # type: ignore[method-assign]
 
 
 def pcts(values: list[float]) -> tuple[float, float]:
@@ -259,11 +260,12 @@ async def run_echo(people: int, latency: float, drill: bool, apart: bool) -> dic
 
 
 async def client_costs(calls: int = 2000, at_once: int = 16) -> None:
-    """CPU of one sendMessage in the bot's process (PTB's HTTPXRequest, typed method); the
-    fake server runs in its own process here so that its work is not counted."""
+    """CPU of one sendMessage in the bot's process, per client; the fake server runs in
+    its own process here so that its work is not counted."""
     async with staff(0, 0.0, False, apart=True) as (api, _):
         print(f"Bot API client, {calls} sendMessage calls, {at_once} at once:")
-        for name, request in (("httpx (PTB default)", HTTPXRequest(connection_pool_size=256)),):
+        for name, request in (("httpx (PTB default)", HTTPXRequest(connection_pool_size=256)),
+                              ("aiohttp (ours)", AiohttpRequest())):
             async with Bot(TOKEN, base_url=api.url, request=request) as bot:
                 await bot.send_message(1, "warm up")
                 cpu, wall = time.process_time(), time.perf_counter()

@@ -18,7 +18,6 @@ from datetime import timedelta
 from functools import partial
 from typing import TypeVar
 
-import httpx
 from telegram import (
     Bot,
     InlineKeyboardButton,
@@ -129,25 +128,21 @@ def retry_after(err: RetryAfter) -> float:
     return wait.total_seconds() if isinstance(wait, timedelta) else float(wait)
 
 
-def nothing_sent(err: TimedOut) -> bool:
-    """A time-out while connecting or waiting for a free connection: the request never left."""
-    return isinstance(err.__cause__, httpx.ConnectTimeout | httpx.PoolTimeout)
-
-
 @dataclass(frozen=True)
 class Retry:
     """The one retry layer of every Bot API call the bot makes (PTB retries nothing itself).
 
     A call is tried at most `attempts` times, and the waits between tries add up to at
     most `budget` seconds: a 429 waits Telegram's `retry_after`; 5xx and connection
-    errors back off (`backoff`). When the next wait would pass the budget (a 429 asking
+    errors back off (`backoff`), and so does a time-out before anything was sent
+    (`telegram_http` makes that a plain NetworkError). When the next wait would pass the budget (a 429 asking
     for more than 30 s, say), it gives up at once and the error reaches the error
     handler, which tells the person. Defaults: 4 tries, 30 s of waiting, so a call is
     over within 30 s plus 4 times the client's time-outs.
 
-    A time-out is retried only for idempotent calls (edits, button answers), or when
-    nothing was sent: a timed-out send may already have been delivered, and sending it
-    again would show it twice. A bad request (400, 403, a wrong token) is never retried.
+    A time-out after sending is retried only for idempotent calls (edits, button
+    answers): a timed-out send may already have been delivered, and sending it again
+    would show it twice. A bad request (400, 403, a wrong token) is never retried.
     """
 
     attempts: int = 4
@@ -173,7 +168,7 @@ class Retry:
             return retry_after(err)
         if isinstance(err, BadRequest):  # the request itself is wrong
             return None
-        if isinstance(err, TimedOut) and not (idempotent or nothing_sent(err)):
+        if isinstance(err, TimedOut) and not idempotent:
             return None
         if isinstance(err, NetworkError):  # 5xx, a refused or dropped connection, a time-out
             return self.backoff[min(attempt, len(self.backoff)) - 1]

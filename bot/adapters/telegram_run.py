@@ -24,9 +24,9 @@ from telegram.ext import (
     ContextTypes,
     TypeHandler,
 )
-from telegram.request import HTTPXRequest
 
 from bot.adapters.telegram import COMMANDS, Replies, Retry, error_text, to_inbound
+from bot.adapters.telegram_http import AiohttpRequest
 from bot.adapters.telegram_inbox import Inbox, InboxBot
 from bot.adapters.telegram_pace import Pace, PushQueue
 from bot.adapters.xapi_sender import XapiSender
@@ -100,17 +100,16 @@ class TelegramBot:
         self.app: Application | None = None
         self.replies: Replies | None = None
         self.xapi: XapiSender | None = None  # with COACH_XAPI_ENDPOINT
+        self.clients: tuple[AiohttpRequest, ...] = ()
 
     def application(self) -> Application:
-        """The configured python-telegram-bot Application (PTB's HTTPXRequest clients;
-        with no TELEGRAM_PROXY they follow the environment's HTTPS_PROXY / NO_PROXY)."""
+        """The configured python-telegram-bot Application."""
         s = self.settings
-        proxy = s.proxy or None
-        # PTB's builder would make the same two clients (256 connections for calls, 1 for
-        # getUpdates); the bot is ours so that each batch is stored before it is confirmed
+        # our Bot API client (telegram_http: a third of httpx's CPU a call, bench/README.md);
+        # the bot is ours so that each getUpdates batch is stored before it is confirmed
+        self.clients = (AiohttpRequest(proxy=s.proxy), AiohttpRequest(connections=1, proxy=s.proxy))
         bot = InboxBot(self.inbox, s.token, s.base_url, s.base_file_url,
-                       request=HTTPXRequest(connection_pool_size=256, proxy=proxy),
-                       get_updates_request=HTTPXRequest(proxy=proxy))
+                       request=self.clients[0], get_updates_request=self.clients[1])
         app = (ApplicationBuilder().bot(bot)
                .post_init(self.post_init).post_shutdown(self.post_shutdown)
                .concurrent_updates(PersonOrder(s.concurrent_updates)).update_queue(self.inbox)
@@ -238,7 +237,11 @@ class TelegramBot:
         try:
             if self.settings.webhook_url:
                 return asyncio.run(self.run_webhook(app))
-            app.run_polling(allowed_updates=Update.ALL_TYPES, poll_interval=POLL_PAUSE)
+            try:
+                app.run_polling(allowed_updates=Update.ALL_TYPES, close_loop=False,
+                                poll_interval=POLL_PAUSE)
+            finally:  # PTB shuts down only a bot whose start-up succeeded
+                asyncio.get_event_loop().run_until_complete(self.close_clients())
         except InvalidToken:
             print("counter-coach: TELEGRAM_BOT_TOKEN: Telegram rejected the token "
                   "(check it with @BotFather)", file=sys.stderr)
@@ -252,6 +255,9 @@ class TelegramBot:
                   f"({type(err).__name__})", file=sys.stderr)
             return 2
         return 1 if self.conflict else 0
+
+    async def close_clients(self) -> None:
+        await asyncio.gather(*(c.shutdown() for c in self.clients))
 
     async def run_webhook(self, app: Application) -> int:
         """Webhook mode: our own small tornado server, so it can also answer /healthz."""
@@ -286,21 +292,25 @@ class TelegramBot:
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
-        async with app:  # run_webhook would call these hooks; here we run it by hand
-            await self.post_init(app)
-            try:
-                await app.bot.set_webhook(self.settings.webhook_url, secret_token=secret or None,
-                                          allowed_updates=Update.ALL_TYPES)
-                await app.start()
-                server = web.listen(self.settings.webhook_port,
-                                    address=self.settings.webhook_listen)
-                log.info("webhook listening on %s:%s%s", self.settings.webhook_listen,
-                         self.settings.webhook_port, path)
-                await stop.wait()
-                server.stop()
-                await app.stop()
-            finally:
-                await self.post_shutdown(app)
+        try:
+            async with app:  # run_webhook would call these hooks; here we run it by hand
+                await self.post_init(app)
+                try:
+                    await app.bot.set_webhook(self.settings.webhook_url,
+                                              secret_token=secret or None,
+                                              allowed_updates=Update.ALL_TYPES)
+                    await app.start()
+                    server = web.listen(self.settings.webhook_port,
+                                        address=self.settings.webhook_listen)
+                    log.info("webhook listening on %s:%s%s", self.settings.webhook_listen,
+                             self.settings.webhook_port, path)
+                    await stop.wait()
+                    server.stop()
+                    await app.stop()
+                finally:
+                    await self.post_shutdown(app)
+        finally:
+            await self.close_clients()
         return 0
 
 
