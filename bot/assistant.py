@@ -36,7 +36,7 @@ _GREETING = re.compile(
 HELP_WORDS = {"help", "帮助", "幫助", "菜单", "menu", "命令", "commands"}  # typed without the /
 # In a group the bot shows only what is not personal; the rest goes to a private chat.
 GROUP_COMMANDS = {"help", "topics", "card", "start", None}
-GROUP_BUTTONS = {"card", "sec", "dym", "fb", "v"}
+GROUP_BUTTONS = {"card", "sec", "dym", "fb", "v", "alt"}
 ALL_ROLES = {Role.STAFF, Role.SUPERVISOR, Role.ADMIN}
 LANG_CHOICES = {"zh": Lang.ZH, "zh-hans": Lang.ZH, "zh-cn": Lang.ZH, "en": Lang.EN,
                 "zh-hant": Lang.HANT, "zh-hk": Lang.HANT, "zh-tw": Lang.TW}
