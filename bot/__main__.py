@@ -1,4 +1,5 @@
-"""Command line: `python -m bot [run|chat|ask|kb|report|backup]`; one-line start-up errors."""
+"""Command line: `python -m bot [run|chat|ask|kb|report|backup|migrate|copy-db]`; one-line
+start-up errors."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from pathlib import Path
 from bot import __version__
 from bot.app import StartupError
 from bot.authoring import card_problems, drill_stats, verdict
-from bot.config import ConfigError, Settings, load_settings
+from bot.config import ConfigError, Settings, hide_password, load_settings, parse_db
 from bot.knowledge import Problem, check
 from bot.models import Card, Lang
 from bot.text import has_cjk, valid
@@ -62,9 +63,28 @@ def _parser() -> argparse.ArgumentParser:
     report.add_argument("--lang", choices=["zh", "en"], default="zh")
     report.add_argument("--out", type=Path, help="file to write (default: stdout; png needs it)")
     backup = sub.add_parser("backup", help="consistent copy of the database, safe while running",
-                            description="Copy COACH_DB to FILE with SQLite's online backup.")
+                            description="Copy COACH_DB to FILE with SQLite's online backup "
+                            "(PostgreSQL: use pg_dump).")
     backup.add_argument("file", type=Path, help="where to write the copy")
+    sub.add_parser("migrate", help="bring COACH_DB's schema up to this version",
+                   description="Apply pending migrations to COACH_DB (PostgreSQL needs this "
+                   "before the bot starts; SQLite is migrated on open).")
+    copy = sub.add_parser("copy-db", help="copy a SQLite database into an empty PostgreSQL one",
+                          description="Copy every table, then compare row counts. Stop the bot "
+                          "first. The target must be empty; a password may come from "
+                          "COACH_DB_PASSWORD or a libpq passfile.")
+    copy.add_argument("--from", dest="source", required=True, type=_database,
+                      help="sqlite:///data/coach.db (or a file path)")
+    copy.add_argument("--to", dest="target", required=True, type=_database,
+                      help="postgresql://USER@HOST:5432/DATABASE")
     return parser
+
+
+def _database(value: str) -> Path | str:
+    try:
+        return parse_db(value)
+    except ValueError as err:
+        raise argparse.ArgumentTypeError(f"expected {err}") from None
 
 
 def _kb_check(cards: list[Card], problems: list[Problem]) -> int:
@@ -167,6 +187,41 @@ async def _report(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+async def _migrate(settings: Settings) -> int:
+    from bot.app import open_store
+
+    store = await open_store(settings, migrate=True)
+    version = await store.schema_version()
+    await store.close()
+    print(f"{store.path}: schema at version {version}", file=sys.stderr)
+    return 0
+
+
+async def _copy_db(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.app import open_store
+    from bot.store import StoreError
+    from bot.store.copy import copy_database
+
+    if isinstance(args.source, Path) and not args.source.is_file():
+        raise StartupError(f"copy-db: --from: no database at {args.source}")
+    source = await open_store(replace(settings, db=args.source))
+    try:
+        target = await open_store(replace(settings, db=args.target), migrate=True)
+        try:
+            copied = await copy_database(source, target, lambda table, rows: print(
+                f"{table}: {rows} rows", file=sys.stderr))
+        except StoreError as err:
+            raise StartupError(str(err)) from None
+        finally:
+            await target.close()
+    finally:
+        await source.close()
+    shown = hide_password(args.target) if isinstance(args.target, str) else args.target
+    print(f"copied {sum(copied.values())} rows in {len(copied)} tables to {shown}; "
+          "row counts match", file=sys.stderr)
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of `counter-coach` and `python -m bot`."""
     args = _parser().parse_args(argv)
@@ -196,13 +251,20 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
     if command == "report":
         return asyncio.run(_report(args, settings))
     if command == "backup":
-        from bot.store import backup
+        from bot.store.sqlite import backup
 
+        if isinstance(settings.db, str):
+            raise StartupError("backup: COACH_DB is PostgreSQL; back it up with pg_dump "
+                               "(see deploy/README.md)")
         if not settings.db.exists():
             raise StartupError(f"COACH_DB: no database at {settings.db}")
         pages = backup(settings.db, args.file)
         print(f"backed up {settings.db} to {args.file} ({pages} pages)", file=sys.stderr)
         return 0
+    if command == "migrate":
+        return asyncio.run(_migrate(settings))
+    if command == "copy-db":
+        return asyncio.run(_copy_db(args, settings))
     if command == "chat":
         from bot.adapters.console import chat
 

@@ -11,7 +11,7 @@ from bot.assistant import Assistant
 from bot.config import Settings
 from bot.knowledge import KnowledgeError, load
 from bot.models import Now
-from bot.store import Store
+from bot.store import Store, StoreError
 
 DEMO_DB = Path("data/demo.db")
 DEMO_USER = 1
@@ -35,10 +35,18 @@ def load_library(settings: Settings) -> Library:
         raise StartupError(f"knowledge base: {first}{more if len(err.problems) > 1 else ''}") from None
 
 
+async def open_store(settings: Settings, migrate: bool | None = None) -> Store:
+    """The store at COACH_DB, or StartupError with the store's one line."""
+    try:
+        return await Store.open(settings.db, settings.db_password, settings.db_pool, migrate)
+    except StoreError as err:
+        raise StartupError(str(err)) from None
+
+
 async def build(settings: Settings, now: Now = utc_now) -> Assistant:
     """Open the store and load the knowledge base; the caller closes `assistant.store`."""
     library = load_library(settings)
-    store = await Store.open(settings.db)
+    store = await open_store(settings)
     assistant = Assistant(settings, store, library, now)
     await assistant.start()
     return assistant

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import pytest
+
 from bot.assistant import Assistant
 from bot.models import Inbound
 from tests.conftest import ADMIN, Chat
+
+pytestmark = pytest.mark.both_engines  # the store's SQL on SQLite and PostgreSQL
 
 
 async def count(assistant: Assistant, sql: str) -> int:

@@ -27,8 +27,11 @@ from bot.privacy import mask
 from bot.reports import TeamSummary, chart_png, find_cjk_font
 from bot.schedule import after_answer
 from bot.store import Press
+from bot.store.migrations import tables
 from tests.cards import REAL_CARDS
 from tests.conftest import ADMIN, Chat, FakeClock
+
+pytestmark = pytest.mark.both_engines  # the store's SQL on SQLite and PostgreSQL
 
 ROOT = Path(__file__).resolve().parent.parent
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
@@ -56,10 +59,8 @@ async def table(assistant: Assistant, sql: str, *args: object) -> list[tuple[Any
 
 async def snapshot(assistant: Assistant) -> dict[str, list[tuple[Any, ...]]]:
     """Every row of every table, to prove a refused command stored nothing."""
-    names = [r[0] for r in await table(
-        assistant, "SELECT name FROM sqlite_master WHERE type = 'table'"
-                   " AND name NOT LIKE 'sqlite_%' ORDER BY name")]
-    return {n: sorted(await table(assistant, f"SELECT * FROM {n}"), key=repr) for n in names}
+    return {n: sorted(await table(assistant, f"SELECT * FROM {n}"), key=repr)
+            for n in tables()}  # the schema's tables, on either engine
 
 
 def ts(moment: datetime) -> str:

@@ -17,6 +17,8 @@ from bot.store import Store, Tx
 from bot.store.migrations import MIGRATIONS
 from tests.conftest import ADMIN
 
+pytestmark = pytest.mark.both_engines  # the store's SQL on SQLite and PostgreSQL
+
 NOW = datetime(2026, 11, 28, 9, 0, tzinfo=UTC)
 TRIPS_PER_PRESS = 6
 

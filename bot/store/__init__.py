@@ -1,13 +1,21 @@
-"""The only database code: one engine, numbered migrations, typed methods returning models.
+"""The only database code: two engines, numbered migrations, typed methods returning models.
 
-A package because it outgrew one module: `base` holds the engine (the only
-sqlite3 import) and where every statement runs; each other module is one group
-of tables, each use case one call (one trip to the database).
+A package because it outgrew one module: `base` holds the engine interface and where every
+statement runs, `sqlite` and `postgres` the two engines (the only driver imports); each
+other module is one group of tables, each use case one call (one trip to the database).
 """
 
 from __future__ import annotations
 
-from bot.store.base import AnswerRow, QuestionRow, StoreBase, Tx, backup
+from bot.store.base import (
+    AnswerRow,
+    QuestionRow,
+    SchemaError,
+    StoreBase,
+    StoreError,
+    StoreUnavailable,
+    Tx,
+)
 from bot.store.people import PeopleStore
 from bot.store.questions import QuestionStore
 from bot.store.reports import ReportStore
@@ -21,8 +29,8 @@ from bot.store.training import (
 )
 
 __all__ = ["AnswerRow", "DrillAnswer", "DrillHistory", "Lookup", "Press", "QuestionRow",
-           "Spacing", "Store", "Tx", "backup"]
+           "SchemaError", "Spacing", "Store", "StoreError", "StoreUnavailable", "Tx"]
 
 
 class Store(PeopleStore, QuestionStore, TrainingStore, ReportStore, StoreBase):
-    """Async access to the bot's SQLite database; open with `await Store.open(path)`."""
+    """Async access to the bot's database; `await Store.open(path or postgresql:// URL)`."""
