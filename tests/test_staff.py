@@ -795,7 +795,7 @@ async def test_retention_purges_old_answers_and_questions_once_a_day(
 # --- 11. python -m bot report ---------------------------------------------------------------------
 
 
-def report(db: Path, *args: str) -> subprocess.CompletedProcess[bytes]:
+def report(db: Path | str, *args: str) -> subprocess.CompletedProcess[bytes]:
     env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "COACH_DB": str(db),
            "COACH_KNOWLEDGE": str(ROOT / "knowledge")}
     return subprocess.run([sys.executable, "-m", "bot", "report", *args], cwd=ROOT, env=env,

@@ -22,6 +22,7 @@ from functools import lru_cache
 from typing import Any, TypeVar
 
 import psycopg
+from psycopg.conninfo import conninfo_to_dict
 from psycopg.rows import RowMaker
 from psycopg_pool import ConnectionPool, PoolTimeout
 
@@ -30,7 +31,16 @@ from bot.store.base import Row, StoreUnavailable, Tx
 
 T = TypeVar("T")
 RETRY_PAUSES = (0.05, 0.5, 2.0)  # seconds before each retry after a lost connection
-WAIT = 15.0  # seconds a use case waits for a pooled connection before failing
+WAIT = 5.0  # seconds a use case waits for a pooled connection before failing
+# A dead connection is replaced with backoff (1, 2, 4 s …) for this long; then the pool
+# starts again on demand, so recovery after an outage never lags it by more than a few s.
+RECONNECT = 10.0
+# Keepalives stop a load balancer or NAT from silently dropping an idle pooled connection.
+DEFAULTS = {"keepalives": 1, "keepalives_idle": 60, "keepalives_interval": 10,
+            "keepalives_count": 3}
+# The server says it ended the session (shutdown, restart, pg_terminate_backend): met on the
+# first statement, the pool had handed over a connection that was already dead.
+ENDED = {"57P01", "57P02", "57P03"}
 
 
 class PgRow(tuple[Any, ...]):
@@ -127,12 +137,15 @@ class PgEngine:
     async def open(cls, url: str, password: str = "", size: int = 10) -> PgEngine:
         """Connect once to report a refusal plainly (a pool only times out), then fill the
         pool; StoreUnavailable names COACH_DB, never the password."""
-        kwargs: dict[str, Any] = {"autocommit": True, "row_factory": _row_factory,
-                                  "connect_timeout": 10, "application_name": "counter-coach"}
-        if password:
-            kwargs["password"] = password
         shown = hide_password(url)
         try:
+            given = conninfo_to_dict(url)
+            kwargs: dict[str, Any] = {k: v for k, v in DEFAULTS.items() if k not in given}
+            kwargs |= {"autocommit": True, "row_factory": _row_factory,
+                       "connect_timeout": given.get("connect_timeout", 10),
+                       "application_name": given.get("application_name", "counter-coach")}
+            if password:
+                kwargs["password"] = password
             await asyncio.to_thread(_probe, url, kwargs)
         except psycopg.Error as err:
             reason = _first_line(err).replace(password or "\0", "***")
@@ -140,7 +153,7 @@ class PgEngine:
                                    f"{hide_password(reason)}") from None
         pool: ConnectionPool[psycopg.Connection[PgRow]] = ConnectionPool(
             url, kwargs=kwargs, min_size=size, max_size=size, open=False, timeout=WAIT,
-            name="coach")
+            reconnect_timeout=RECONNECT, name="coach")
         await asyncio.to_thread(pool.open, True, 30.0)
         return cls(pool, size, shown)
 
@@ -178,7 +191,9 @@ class PgEngine:
                 return result
             except psycopg.OperationalError as err:
                 if conn.broken:  # not atomic: a write sent by itself commits by itself
-                    raise _Lost(committing or (not atomic and tx.wrote)) from err
+                    dead_before = tx.trips <= 1 and err.sqlstate in ENDED
+                    raise _Lost(committing or (not atomic and tx.wrote and not dead_before)
+                                ) from err
                 raise
             finally:
                 with self.lock:
