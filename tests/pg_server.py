@@ -43,12 +43,13 @@ class ThrowawayPostgres:
     def __init__(self, bin_dir: Path, fsync: bool = False) -> None:
         self.bin = bin_dir
         self.fsync = fsync
-        self.dir = Path(tempfile.mkdtemp(prefix="coach-pg-"))
+        root = os.geteuid() == 0  # then the server's user must reach the dir: under /tmp
+        self.dir = Path(tempfile.mkdtemp(prefix="coach-pg-", dir="/tmp" if root else None))
         self.port = free_port()
         self.as_user: list[str] = []
         self.created = 0
         self.admin: Any = None  # a psycopg connection, once started
-        if os.geteuid() == 0:
+        if root:
             account = pwd.getpwnam("postgres")
             os.chown(self.dir, account.pw_uid, account.pw_gid)
             self.as_user = ["runuser", "-u", "postgres", "--"]

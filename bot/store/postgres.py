@@ -58,13 +58,15 @@ class PgRow(tuple[Any, ...]):
 
 
 def _row_factory(cursor: Any) -> RowMaker[PgRow]:
-    return _row_class(tuple(c.name for c in cursor.description or ()))
+    result = cursor.pgresult  # its raw names: cursor.description builds objects (40 µs)
+    return _row_class(tuple(result.fname(i) for i in range(result.nfields)) if result else ())
 
 
 @lru_cache(maxsize=1024)
-def _row_class(names: tuple[str, ...]) -> type[PgRow]:
+def _row_class(names: tuple[bytes, ...]) -> type[PgRow]:
     """One class per set of column names, holding their positions."""
-    return type("PgRow", (PgRow,), {"positions": {n: i for i, n in enumerate(names)}})
+    positions = {n.decode(): i for i, n in enumerate(names)}
+    return type("PgRow", (PgRow,), {"positions": positions})
 
 
 @lru_cache(maxsize=4096)
@@ -90,7 +92,8 @@ class PgTx:
 
     def rows(self, sql: str, args: Sequence[object] = ()) -> list[Row]:
         cur = self._execute(sql, args)
-        return list(cur.fetchall()) if cur.description else []
+        result = cur.pgresult  # (not cur.description, which builds objects)
+        return list(cur.fetchall()) if result is not None and result.nfields else []
 
     def row(self, sql: str, args: Sequence[object] = ()) -> Row | None:
         found = self.rows(sql, args)
