@@ -1,8 +1,10 @@
 """Benchmark the question matcher (bot.search.Index) against two baselines.
 
-Run from the repo root: .venv/bin/python bench/search_bench.py [--sizes 40,1000,10000] [--quick]
-Prints quality per question set and language, ours' misses, a calibration sweep for the
-confidence thresholds, latency / build time / memory at synthetic scale, and text costs.
+Run from the repo root: .venv/bin/python bench/search_bench.py [--sizes 50,2000] [--model use-m3|off]
+    [--kb PATH] [--cache DIR]
+Prints quality per question set and language, ours' misses, start-up and the model's memory,
+latency / build time / memory at synthetic scale (query latency includes embedding the
+question), and text costs. Calibration: bench/fit_ranker.py.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ import numpy as np  # noqa: E402
 import yaml  # noqa: E402
 from rapidfuzz import fuzz, process  # noqa: E402
 
+from bot.embeddings import Embedder  # noqa: E402
 from bot.knowledge import check  # noqa: E402
 from bot.models import Card, Lines, Text  # noqa: E402
 from bot.search import Index  # noqa: E402
@@ -33,6 +36,16 @@ from bot.terms import prepare, tokens  # noqa: E402
 from bot.text import normalise  # noqa: E402
 
 SETS = ("dev-questions", "hard-questions", "out-of-scope")
+MODEL = {"name": "use-m3", "cache": str(ROOT / "data" / "bench-cache"), "kb": str(ROOT / "knowledge")}
+
+
+def ours(cards: list[Card], background: bool = False) -> Index:
+    """Our index with the model (and its cache) chosen on the command line; `background`:
+    as the bot starts (the model loads in a thread of its own)."""
+    if MODEL["name"] == "off":
+        return Index(cards)
+    return Index(cards, embedder=Embedder(MODEL["name"], 1, Path(MODEL["cache"]),
+                                          background=background))
 LANGS = ("zh-Hans", "zh-Hant", "en", "mixed")
 NUM_ZH = "一二三四五六七八九十"
 NUM_EN = ["one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten"]
@@ -175,36 +188,6 @@ def misses(sets: dict[str, list[Row]]) -> None:
         print()
 
 
-def calibrate(sets: dict[str, list[Row]]) -> None:
-    ins = [r for n in SETS[:2] for r in sets[n]]
-    oos = sets["out-of-scope"]
-    feats_in = [(r.top, r.lead, r.right) for r in ins]
-    feats_out = [(r.top, r.lead) for r in oos]
-    grid = []
-    for ti in range(26):
-        for li in range(11):
-            t, lead = round(0.30 + 0.02 * ti, 2), round(0.02 * li, 2)
-            ok = sum(s >= t and d >= lead - 1e-9 and c for s, d, c in feats_in)
-            wrong = sum(s >= t and d >= lead - 1e-9 and not c for s, d, c in feats_in)
-            un = sum(not (s >= t and d >= lead - 1e-9) for s, d in feats_out)
-            grid.append((t, lead, ok / len(ins), wrong / len(ins), un / len(oos)))
-    lead_now = getattr(Index, "LEAD", None)
-    rule = f"T={Index.CONFIDENT}" + (f" L={lead_now}" if lead_now is not None else " (no lead)")
-    print(f"== 3. Calibration sweep (in-scope n={len(ins)}, out-of-scope n={len(oos)}); "
-          f"current rule {rule}\n")
-    # Ties across L (same T, same rates) are shown once, with the smallest L.
-    ranked = sorted((g for g in grid if g[4] >= 0.90), key=lambda g: (-g[2], g[3], -g[4], g[:2]))
-    best: dict[tuple[float, ...], tuple[float, ...]] = {}
-    for g in ranked:
-        best.setdefault((g[0], *g[2:]), g)
-    rows = [[f"{t:.2f}", f"{lead:.2f}", pct(ok, 1), pct(w, 1), pct(u, 1)]
-            for t, lead, ok, w, u in list(best.values())[:10]]
-    rows.append(["current", "-", pct(sum(r.confident and r.right for r in ins), len(ins)),
-                 pct(sum(r.confident and not r.right for r in ins), len(ins)),
-                 pct(sum(not r.confident for r in oos), len(oos))])
-    table(["T", "L", "in conf+ok %", "in conf+wrong %", "oos unconf %"], rows)
-
-
 def synth(real: list[Card], n: int, seed: int = 7) -> list[Card]:
     """n cards: the real ones, then perturbed copies with ids like <id>.v123."""
     rng = random.Random(seed)
@@ -277,21 +260,27 @@ def lat(fn: Any, queries: list[str]) -> tuple[float, float]:
 
 
 def scale(real: list[Card], sizes: list[int], queries: list[str]) -> None:
-    print("== 4. Build time and per-query latency over dev questions (synthetic card sets)\n")
+    print("== 4. Build time (embedding cache warm) and per-query latency including the "
+          "question's embedding, over the dev, hard and out-of-scope questions (synthetic "
+          "card sets)\n")
     rows = []
     for n in sizes:
         cards = synth(real, n)
-        for name, cls in (("ours", Index), ("rapidfuzz", Fuzzy), ("bm25", BM25)):
+        for name, cls in (("ours", ours), ("rapidfuzz", Fuzzy), ("bm25", BM25)):
             t = time.perf_counter()
             idx = cls(cards)
             built = time.perf_counter() - t
+            if name == "ours":  # a second build: the embedding cache warm, as at every start
+                t = time.perf_counter()
+                idx = cls(cards)
+                built = time.perf_counter() - t
             qs = queries[:30] if name == "rapidfuzz" and n >= 10000 else queries
             idx.search("warm up", 3)
             med, p99 = lat(idx.search, qs)
             rows.append([name, n, f"{built:.3f}", len(qs), f"{med:.2f}", f"{p99:.2f}"])
     table(["matcher", "cards", "build s", "queries", "median ms", "p99 ms"], rows)
     big = max(sizes)
-    runs = [subprocess.run([sys.executable, __file__, "--mem-child", str(big)],
+    runs = [subprocess.run([sys.executable, __file__, "--mem-child", str(big), *child_args()],
                            capture_output=True, text=True, check=True, cwd=ROOT).stdout.split()
             for _ in range(3)]
     builds = sorted(float(r[0]) for r in runs)
@@ -301,11 +290,52 @@ def scale(real: list[Card], sizes: list[int], queries: list[str]) -> None:
     for r in runs:
         print(f"  VmRSS before build {r[1]} MB, after {r[2]} MB (+{float(r[2]) - float(r[1]):.1f}"
               f" MB); highest {r[3]} MB")
-    r = subprocess.run([sys.executable, __file__, "--mem-child", str(big), "--distinct"],
-                       capture_output=True, text=True, check=True, cwd=ROOT).stdout.split()
-    print(f"  With every line of the copies made distinct (bench.distinct): {float(r[0]):.2f} s, "
-          f"{r[4]} terms (the copies as they are: {runs[0][4]}), +{float(r[2]) - float(r[1]):.1f} MB")
     print()
+
+
+def child_args() -> list[str]:
+    return ["--model", MODEL["name"], "--cache", MODEL["cache"], "--kb", MODEL["kb"]]
+
+
+def startup(real: list[Card]) -> None:
+    """Start-up of the real cards in fresh processes: cold (empty cache), then warm."""
+    print(f"== 3. Start-up with the real cards ({len(real)}), model {MODEL['name']}, fresh "
+          "processes, as the bot starts (the model loads in a thread of its own): seconds to "
+          "build the index (cache read, classifier fitted), until the model is ready, the "
+          "first question after that; VmRSS\n")
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as cold:
+        rows = []
+        for label, cache in (("cold (empty cache)", cold), ("warm", cold), ("warm", cold),
+                             ("warm", cold)):
+            out = subprocess.run([sys.executable, __file__, "--start-child", *child_args(),
+                                  "--cache", cache], capture_output=True, text=True,
+                                 check=True, cwd=ROOT).stdout.split()
+            rows.append([label, *out])
+    table(["run", "build s", "model ready s", "first query ms", "RSS before MB",
+           "RSS after MB", "RSS words-only MB"], rows)
+
+
+def start_child() -> None:
+    """Prints: build time, seconds until the model is ready, the first question after that
+    (ms), RSS before the build, after it (model loaded), and of the same build without it."""
+    cards = [c for c in check(Path(MODEL["kb"]))[0] if c.id]
+    before = rss_mb()
+    t = time.perf_counter()
+    index = ours(cards, background=True)
+    built = time.perf_counter() - t
+    if index.embedder is not None:
+        index.embedder.load()
+    ready = time.perf_counter() - t
+    after = rss_mb()
+    t = time.perf_counter()
+    index.search("客户说手续费多扣了")
+    first = (time.perf_counter() - t) * 1000
+    words = subprocess.run([sys.executable, __file__, "--start-child", "--model", "off",
+                            "--kb", MODEL["kb"]], capture_output=True, text=True, check=True,
+                           cwd=ROOT).stdout.split()[4] if MODEL["name"] != "off" else f"{after:.1f}"
+    print(f"{built:.2f} {ready:.2f} {first:.1f} {before:.1f} {after:.1f} {words}")
 
 
 def rss_mb(field: str = "VmRSS") -> float:
@@ -320,15 +350,15 @@ def rss_mb(field: str = "VmRSS") -> float:
 def mem_child(n: int, varied: bool) -> None:
     """Build time and memory of ours at n cards, in this fresh process: printed as
     "seconds rss-before rss-after peak terms" (MB)."""
-    real = [c for c in check(ROOT / "knowledge")[0] if c.id]
+    real = [c for c in check(Path(MODEL["kb"]))[0] if c.id]
     cards = distinct(synth(real, n), len(real)) if varied else synth(real, n)
-    Index(real)  # as the bot starts: the real cards first
+    ours(real)  # as the bot starts: the real cards first
     before = rss_mb()
     t = time.perf_counter()
-    index = Index(cards)
+    index = ours(cards)
     built = time.perf_counter() - t
     after = rss_mb()
-    print(f"{built:.3f} {before:.1f} {after:.1f} {rss_mb('VmHWM'):.1f} {len(index.vocab)}")
+    print(f"{built:.3f} {before:.1f} {after:.1f} {rss_mb('VmHWM'):.1f} {len(index.lexical.vocab)}")
     assert len(index.cards) == n
 
 
@@ -353,18 +383,29 @@ def text_costs(queries: list[str]) -> None:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
-    ap.add_argument("--sizes", default="40,1000,10000")
+    ap.add_argument("--sizes", default="50,2000")
     ap.add_argument("--quick", action="store_true", help="skip sizes of 10,000 and up")
+    ap.add_argument("--model", default="use-m3", help="embedding model, or off (words only)")
+    ap.add_argument("--kb", default=str(ROOT / "knowledge"), help="card folder")
+    ap.add_argument("--cache", default=MODEL["cache"], help="embedding cache of the bench")
     ap.add_argument("--mem-child", type=int, help=argparse.SUPPRESS)
+    ap.add_argument("--start-child", action="store_true", help=argparse.SUPPRESS)
     ap.add_argument("--distinct", action="store_true", help=argparse.SUPPRESS)
     args = ap.parse_args()
+    MODEL.update(name=args.model, cache=args.cache, kb=args.kb)
     if args.mem_child:
         mem_child(args.mem_child, args.distinct)
         return
-    real, problems = check(ROOT / "knowledge")
+    if args.start_child:
+        start_child()
+        return
+    real, problems = check(Path(args.kb))
     real = [c for c in real if c.id]
-    print(f"{len(real)} cards loaded from knowledge/ ({len(problems)} problem(s) tolerated)\n")
-    ours, fz, bm = Index(real), Fuzzy(real), BM25(real)
+    print(f"{len(real)} cards loaded from {args.kb} ({len(problems)} problem(s) tolerated); "
+          f"model {args.model}\n")
+    index, fz, bm = ours(real), Fuzzy(real), BM25(real)
+    if index.embedder is not None and index.semantic is None:
+        print(f"model {MODEL['name']} unavailable ({index.embedder.problem}): words only")
     known = {c.id for c in real}
     sets: dict[str, list[Row]] = {}
     for name in SETS:
@@ -375,26 +416,26 @@ def main() -> None:
               f"(expected card missing: {', '.join(missing) or 'none'})")
         rows = []
         for q in kept:
-            res = ours.search(q.q, limit=3)
+            res = index.search(q.q, limit=3)
             rows.append(Row(q, [(m.card.id, m.score) for m in res.matches], res.confident,
                             fz.search(q.q), bm.search(q.q)))
         sets[name] = rows
     # the blind set (never used for tuning or fitting): in scope and out of scope apart
     blind = [Row(q, [(m.card.id, m.score) for m in r.matches], r.confident, fz.search(q.q),
                  bm.search(q.q))
-             for q in load_set("blind-questions") for r in [ours.search(q.q, limit=3)]]
+             for q in load_set("blind-questions") for r in [index.search(q.q, limit=3)]]
     sets["blind"] = [r for r in blind if r.q.expect is not None]
     sets["blind-out-of-scope"] = [r for r in blind if r.q.expect is None]
     print()
     quality(sets)
     misses(sets)
-    calibrate(sets)
+    startup(real)
     sizes = [int(s) for s in args.sizes.split(",") if s.strip()]
     if args.quick:
         sizes = [s for s in sizes if s < 10000]
     dev = [q.q for q in load_set("dev-questions")]
-    if sizes:
-        scale(real, sizes, dev)
+    if sizes:  # latency over every dev, hard and out-of-scope question (358)
+        scale(real, sizes, [q.q for name in SETS for q in load_set(name)])
     text_costs(dev)
 
 

@@ -3,21 +3,25 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from bot.config import Settings
+from bot.embeddings import Embedder
 from bot.i18n import section_name, t
 from bot.knowledge import KnowledgeBase
-from bot.models import SECTIONS, Button, Card, Lang, Reply, Who
+from bot.models import SECTIONS, Button, Reply, Who
 from bot.privacy import has_customer_data, mask
 from bot.search import Index
 from bot.store import Store
-from bot.text import is_traditional
-from bot.views import card_reply
+from bot.text import number
+from bot.views import View, full, glance, label, parse_view, section, section_buttons
 
 MAX_QUESTION = 500  # longer texts are cut before matching and logging
-MIN_OFFER = 0.05  # a "did you mean" button needs at least this match score
+# A "did you mean" button needs at least this score, and a fifth of the best one's
+# (scores are the ranker's probabilities: short questions score low on every card).
+MIN_OFFER = 0.005
+OFFER_SHARE = 0.2
 
 
 @dataclass
@@ -28,8 +32,12 @@ class Library:
     index: Index
 
     @classmethod
-    def build(cls, kb: KnowledgeBase) -> Library:
-        return cls(kb, Index(list(kb.cards.values())))
+    def build(cls, kb: KnowledgeBase, embedder: Embedder | None = None) -> Library:
+        return cls(kb, Index(list(kb.cards.values()), embedder=embedder))
+
+    def rebuilt(self, kb: KnowledgeBase) -> Library:
+        """New cards, the same embedding model (only changed lines are embedded)."""
+        return Library(kb, Index(list(kb.cards.values()), self.index.extra, self.index.embedder))
 
 
 class Answers:
@@ -49,52 +57,70 @@ class Answers:
             day = now.astimezone(self.settings.timezone).date().isoformat()
             if await self.store.first_notice_today(uid, "privacy", day):
                 replies.append(Reply(t("privacy_warning", lang)))
-        result = self.library().index.search(masked, limit=3)
+        result = await self.library().index.asearch(masked, limit=3)
         if result.confident:
             card = result.matches[0].card
             qid = await self.store.log_question(uid, now, masked, "answered", card.id,
                                                 result.matches[0].score, [])
-            return [*replies, self._card(card, lang, qid, is_traditional(text))]
-        if result.plausible and result.matches:
-            shown = [m for m in result.matches[:3] if m.score >= MIN_OFFER]
+            return [*replies, glance(card, lang, qid, feedback=True)]
+        floor = max(MIN_OFFER, OFFER_SHARE * result.matches[0].score) if result.matches else 1.0
+        shown = [m for m in result.matches[:3] if m.score >= floor]
+        if result.plausible and shown:
             offered = [m.card.id for m in shown]
             score = result.matches[0].score
             qid = await self.store.log_question(uid, now, masked, "unsure", None, score, offered)
-            options = tuple((Button(m.card.title.get(lang), f"dym:{qid}:{n}"),)
+            options = tuple((Button(label(m.card.title.get(lang)), f"dym:{qid}:{n}"),)
                             for n, m in enumerate(shown))
             return [*replies, Reply(t("did_you_mean", lang), buttons=options)]
         score = result.matches[0].score if result.matches else 0.0
         await self.store.log_question(uid, now, masked, "none", None, score, [])
         return [*replies, Reply(t("no_match", lang))]
 
-    def _card(self, card: Card, lang: Lang, qid: int, traditional: bool = False) -> Reply:
-        shown = card_reply(card, lang, traditional)
-        buttons = ((Button(t("fb_up", lang), f"fb:{qid}:up"),
-                    Button(t("fb_down", lang), f"fb:{qid}:down")),)
-        return Reply(shown.text, shown.title, buttons)
-
     async def did_you_mean(self, who: Who, rest: str, now: datetime) -> list[Reply]:
         """A "did you mean" button `QUESTION:POSITION`: show that card, record the choice."""
         qid, _, pos = rest.partition(":")
-        row = await self.store.question(int(qid), who.person.user_id) if qid.isdigit() else None
-        if row is None or not pos.isdigit() or int(pos) >= len(row.offered):
+        question, position = number(qid), number(pos, 9)
+        row = await self.store.question(question, who.person.user_id) if question else None
+        if row is None or position is None or position >= len(row.offered):
             return [Reply(t("stale_button", who.lang))]
-        card = self.library().kb.cards.get(row.offered[int(pos)])
+        card = self.library().kb.cards.get(row.offered[position])
         if card is None:
             return [Reply(t("stale_button", who.lang))]
         await self.store.choose_card(row.id, card.id)
         return [Reply(f"➜ {card.title.get(who.lang)}", edit=True),
-                self._card(card, who.lang, row.id)]
+                glance(card, who.lang, row.id, feedback=row.feedback is None)]
 
     async def feedback(self, who: Who, rest: str, now: datetime) -> list[Reply]:
         """👍 / 👎 under an answer `QUESTION:up|down`, stored once."""
         qid, _, value = rest.partition(":")
-        row = await self.store.question(int(qid), who.person.user_id) if qid.isdigit() else None
+        question = number(qid)
+        row = await self.store.question(question, who.person.user_id) if question else None
         if row is None or value not in ("up", "down"):
             return [Reply(t("stale_button", who.lang))]
         first = await self.store.set_feedback(row.id, 1 if value == "up" else -1)
         key = "feedback_done" if not first else ("feedback_up" if value == "up" else "feedback_down")
-        return [Reply("", edit=True), Reply(t(key, who.lang))]
+        # 👍/👎 go; the text and the section buttons stay (a keyboard-only edit)
+        card = self.library().kb.cards.get(row.card_id or "")
+        rows = section_buttons(card, who.lang) if card is not None else ()
+        return [Reply("", buttons=rows, edit=True), Reply(t(key, who.lang))]
+
+    async def view(self, who: Who, rest: str, now: datetime) -> list[Reply]:
+        """A section button `CARD:VIEW:QUESTION`: that view of the card as it is now, in
+        the same message. A double tap shows the same again; a card removed by a reload
+        is said to be gone (the message keeps what it showed)."""
+        parsed = parse_view(rest)
+        if parsed is None:
+            return [Reply(t("stale_button", who.lang))]
+        card_id, shown, qid = parsed
+        cards = self.library().kb.cards
+        card = cards.get(card_id)
+        if card is None:
+            return [Reply(t("card_gone", who.lang))]
+        if shown is View.GLANCE:
+            row = await self.store.question(qid, who.person.user_id) if qid else None
+            ask = row is not None and row.feedback is None
+            return [replace(glance(card, who.lang, qid, feedback=ask), edit=True)]
+        return [section(card, shown, who.lang, cards, qid)]
 
     async def topics(self, who: Who, args: str, now: datetime) -> list[Reply]:
         present = {c.section for c in self.library().kb.cards.values()}
@@ -103,12 +129,16 @@ class Answers:
         return [Reply(t("topics", who.lang), buttons=buttons)]
 
     async def section(self, who: Who, section: str, now: datetime) -> list[Reply]:
+        """A section of /topics (or, for `sec:` alone, all of them) in the same message."""
+        if not section:
+            return [replace(r, edit=True) for r in await self.topics(who, "", now)]
         cards = [c for c in self.library().kb.cards.values() if c.section == section]
         if not cards:
             return [Reply(t("stale_button", who.lang))]
-        buttons = tuple((Button(c.title.get(who.lang), f"card:{c.id}"),) for c in cards)
+        buttons = ((Button(t("all_sections", who.lang), "sec:"),),
+                   *((Button(label(c.title.get(who.lang)), f"card:{c.id}"),) for c in cards))
         name = section_name(section, who.lang)
-        return [Reply(t("section_cards", who.lang, section=name), buttons=buttons)]
+        return [Reply(t("section_cards", who.lang, section=name), buttons=buttons, edit=True)]
 
     async def card_button(self, who: Who, card_id: str, now: datetime) -> list[Reply]:
         if card_id not in self.library().kb.cards:
@@ -116,10 +146,12 @@ class Answers:
         return await self.card(who, card_id, now)
 
     async def card(self, who: Who, args: str, now: datetime) -> list[Reply]:
-        card_id = args.split()[0] if args.split() else ""
-        if not card_id:
+        """/card ID: the glance; /card ID full: everything at once."""
+        words = args.split()
+        if not words or len(words) > 2 or (len(words) == 2 and words[1].lower() != "full"):
             return [Reply(t("card_usage", who.lang))]
-        card = self.library().kb.cards.get(card_id.lower())
+        cards = self.library().kb.cards
+        card = cards.get(words[0].lower())
         if card is None:
-            return [Reply(t("no_card", who.lang, id=card_id[:60]))]
-        return [card_reply(card, who.lang)]
+            return [Reply(t("no_card", who.lang, id=words[0][:60]))]
+        return [full(card, who.lang, cards) if len(words) == 2 else glance(card, who.lang)]

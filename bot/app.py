@@ -9,6 +9,7 @@ from pathlib import Path
 from bot.answers import Library
 from bot.assistant import Assistant
 from bot.config import Settings
+from bot.embeddings import Embedder
 from bot.knowledge import KnowledgeError, load
 from bot.models import Now
 from bot.store import Store, StoreError
@@ -25,10 +26,23 @@ def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
-def load_library(settings: Settings) -> Library:
+def embedder(settings: Settings, write_cache: bool = True, background: bool = False
+             ) -> Embedder | None:
+    """The embedding model the settings name, or None for `off`. `background`: load it in a
+    thread of its own and match on words alone until it is ready (the bot); otherwise it
+    loads at first use and every answer waits for it (`ask`, `kb check`)."""
+    if settings.embeddings == "off":
+        return None
+    return Embedder(settings.embeddings, settings.embed_threads, settings.cache_dir, write_cache,
+                    background)
+
+
+def load_library(settings: Settings, write_cache: bool = True, background: bool = False
+                 ) -> Library:
     """Load and index the knowledge base, or stop with its first problem."""
     try:
-        return Library.build(load(settings.knowledge))
+        return Library.build(load(settings.knowledge),
+                             embedder(settings, write_cache, background))
     except KnowledgeError as err:
         first = err.problems[0]
         more = f" (and {len(err.problems) - 1} more; run `python -m bot kb check`)"
@@ -45,7 +59,7 @@ async def open_store(settings: Settings, migrate: bool | None = None) -> Store:
 
 async def build(settings: Settings, now: Now = utc_now) -> Assistant:
     """Open the store and load the knowledge base; the caller closes `assistant.store`."""
-    library = load_library(settings)
+    library = load_library(settings, background=True)
     store = await open_store(settings)
     assistant = Assistant(settings, store, library, now)
     await assistant.start()

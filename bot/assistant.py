@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import re
+import secrets
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from datetime import datetime, timedelta
@@ -18,9 +19,11 @@ from bot.config import Settings
 from bot.i18n import t
 from bot.knowledge import KnowledgeBase, check
 from bot.models import Button, Inbound, Lang, Now, Person, Push, Reply, Role, Who
+from bot.privacy import pseudonym
+from bot.roster import Roster
 from bot.staff import Staffing
 from bot.store import Store
-from bot.text import clean, has_cjk, valid
+from bot.text import clean, has_cjk, is_simplified, is_traditional, valid
 from bot.training import Training
 
 log = logging.getLogger(__name__)
@@ -31,8 +34,10 @@ _GREETING = re.compile(
     r"^(hi|hello|hey|你好|您好|嗨|哈喽|在吗|早上好|早|morning|good morning)[!！.。~ ]*$", re.IGNORECASE)
 # In a group the bot shows only what is not personal; the rest goes to a private chat.
 GROUP_COMMANDS = {"help", "topics", "card", "start", None}
-GROUP_BUTTONS = {"card", "sec", "dym", "fb"}
+GROUP_BUTTONS = {"card", "sec", "dym", "fb", "v"}
 ALL_ROLES = {Role.STAFF, Role.SUPERVISOR, Role.ADMIN}
+LANG_CHOICES = {"zh": Lang.ZH, "zh-hans": Lang.ZH, "zh-cn": Lang.ZH, "en": Lang.EN,
+                "zh-hant": Lang.HANT, "zh-hk": Lang.HANT, "zh-tw": Lang.TW}
 
 
 class Assistant:
@@ -44,10 +49,14 @@ class Assistant:
         self.library = library
         self.now = now
         self.outbox: list[Push] = []  # messages for other people, e.g. /nudge
+        # strangers are stored as a keyed hash of their id: the token is the key, a secret
+        # the database never holds (the console has no token, and no strangers)
+        self.stranger_key = (settings.token or secrets.token_hex(16)).encode()
         self.answers = Answers(settings, store, lambda: self.library)
         self.training = Training(settings, store, lambda: self.library.kb)
         self.staff = Staffing(settings, store, lambda: self.library.kb, self.training, self.outbox)
-        a, tr, st = self.answers, self.training, self.staff
+        self.roster = Roster(settings, store)
+        a, tr, st, ro = self.answers, self.training, self.staff, self.roster
         self.commands: dict[str, tuple[Role, Handler]] = {
             "start": (Role.STAFF, self.greet), "help": (Role.STAFF, self.help),
             "topics": (Role.STAFF, a.topics), "card": (Role.STAFF, a.card),
@@ -56,14 +65,17 @@ class Assistant:
             "remind": (Role.STAFF, tr.remind), "pause": (Role.STAFF, tr.pause),
             "whoami": (Role.STAFF, st.whoami), "leave": (Role.STAFF, self.leave),
             "summary": (Role.SUPERVISOR, st.summary_cmd), "export": (Role.SUPERVISOR, st.export_cmd),
-            "nudge": (Role.SUPERVISOR, st.nudge), "team": (Role.ADMIN, st.team_cmd),
-            "invite": (Role.ADMIN, st.invite), "people": (Role.ADMIN, st.people_cmd),
+            "nudge": (Role.SUPERVISOR, st.nudge), "items": (Role.SUPERVISOR, st.items_cmd),
+            "team": (Role.ADMIN, st.team_cmd),
+            "invite": (Role.ADMIN, st.invite), "people": (Role.ADMIN, ro.people),
             "move": (Role.ADMIN, st.move), "remove": (Role.ADMIN, st.remove),
-            "reload": (Role.ADMIN, self.reload),
+            "reload": (Role.ADMIN, self.reload), "staffno": (Role.ADMIN, ro.staffno),
         }
         self.buttons: dict[str, Handler] = {
             "card": a.card_button, "sec": a.section, "dym": a.did_you_mean, "fb": a.feedback,
+            "v": a.view,
             "a": tr.answer, "drill": tr.drill, "leave": self.leave_confirmed,
+            "people": ro.people_button, "rm": st.remove_confirmed,
         }
 
     async def start(self) -> None:
@@ -85,8 +97,9 @@ class Assistant:
         if person is None:
             return await self._stranger(inbound, command, args, lang, now)
         who = Who(self._effective(person), lang)
-        if not inbound.private and not _group_ok(command, inbound.callback):
-            return [Reply(t("private_only", lang))]
+        if not inbound.private and (not _group_ok(command, inbound.callback)
+                                    or command == "start" and args):
+            return [Reply(t("private_only", lang))]  # an invite code is redeemed in private
         if person.lang is None and lang is not person.last_lang:
             await self.store.note_lang(person.user_id, lang)
         if inbound.callback is not None:
@@ -109,10 +122,6 @@ class Assistant:
             return await self.greet(who, "", now)
         return await self.answers.answer(who, text, now)
 
-    async def first_delivery(self, key: str) -> bool:
-        """False when this update was handled before (redelivered after a restart)."""
-        return await self.store.first_delivery(key, self.now())
-
     def take_pushes(self) -> list[Push]:
         """Messages for other people produced while handling (e.g. /nudge)."""
         pushes = list(self.outbox)
@@ -125,6 +134,7 @@ class Assistant:
         pushes += await self.staff.weekly(now)
         day = now.astimezone(self.settings.timezone).date().isoformat()
         if await self.store.claim_push(0, "purge", day, now):
+            await self.store.forget_strangers(day, now)
             purged = await self.store.purge(now - timedelta(days=self.settings.retention_days))
             if purged:
                 log.info("retention: purged %d old answer and question rows", purged)
@@ -134,8 +144,11 @@ class Assistant:
 
     async def _stranger(self, inbound: Inbound, command: str | None, args: str, lang: Lang,
                         now: datetime) -> list[Reply]:
-        """Not enrolled: admins join with /start, others with an invite code; nothing else."""
+        """Not enrolled: admins join with /start, others with an invite code; nothing else.
+        Anything else is answered at most once a day per stranger, within
+        COACH_STRANGER_REPLIES a minute in all, behind every staff reply."""
         name = inbound.name or str(inbound.user_id)
+        key = "not_enrolled"
         if command == "start" and inbound.private and inbound.text is not None:
             if inbound.user_id in self.settings.admins:
                 person = await self.store.upsert_person(inbound.user_id, name, ALL_ROLES, now)
@@ -147,10 +160,12 @@ class Assistant:
                 if team is not None and joined is not None:
                     welcome = Reply(t("joined", lang, team=team))
                     return [welcome, *await self.greet(Who(joined, lang), "", now)]
-                await self.store.bump("stranger_messages")
-                return [Reply(t("invite_bad", lang))]
-        await self.store.bump("stranger_messages")
-        return [Reply(t("not_enrolled", lang))]
+                key = "invite_bad"
+        day = now.astimezone(self.settings.timezone).date().isoformat()
+        who = pseudonym(inbound.user_id, self.stranger_key)
+        if not await self.store.answer_stranger(who, day, now, self.settings.stranger_replies):
+            return []
+        return [Reply(t(key, lang), low_priority=True)]
 
     def _effective(self, person: Person) -> Person:
         """Administrator rights follow COACH_ADMINS now, not what was stored at enrolment."""
@@ -189,10 +204,9 @@ class Assistant:
         return "\n\n".join(parts)
 
     async def set_lang(self, who: Who, args: str, now: datetime) -> list[Reply]:
-        choice = args.strip().lower()
-        if choice not in ("zh", "en"):
+        lang = LANG_CHOICES.get(args.strip().lower())
+        if lang is None:
             return [Reply(t("lang_usage", who.lang))]
-        lang = Lang(choice)
         await self.store.set_lang(who.person.user_id, lang)
         return [Reply(t("lang_set", lang))]
 
@@ -215,7 +229,7 @@ class Assistant:
             more = f"\n… +{len(problems) - 15}" if len(problems) > 15 else ""
             await self.store.audit(who.person.user_id, "reload.failed", f"{len(problems)}", now)
             return [Reply(t("reload_failed", who.lang, problems=shown + more))]
-        self.library = Library.build(KnowledgeBase.of(cards))
+        self.library = self.library.rebuilt(KnowledgeBase.of(cards))
         await self.training.sync_versions(now)
         await self.store.audit(who.person.user_id, "reload", f"cards={len(cards)}", now)
         return [Reply(t("reloaded", who.lang, n=len(cards)))]
@@ -239,11 +253,25 @@ def _lang_for(person: Person | None, text: str, hint: str | None) -> Lang:
     """A chosen language wins; otherwise the language of the message, then the last one used."""
     if person is not None and person.lang is not None:
         return person.lang
+    last = person.last_lang if person is not None else None
     if text and not text.startswith("/"):
         if has_cjk(text):
-            return Lang.ZH
+            return _script(text, last)
         if any(c.isalpha() for c in text):
             return Lang.EN
-    if person is not None and person.last_lang is not None:
-        return person.last_lang
-    return Lang.EN if hint and not hint.lower().startswith("zh") else Lang.ZH
+    if last is not None:
+        return last
+    hint = (hint or "").lower()
+    if not hint.startswith("zh"):
+        return Lang.EN if hint else Lang.ZH
+    return LANG_CHOICES.get(hint, Lang.HANT if hint.endswith(("hant", "mo")) else Lang.ZH)
+
+
+def _script(text: str, last: Lang | None) -> Lang:
+    """Chinese in the script it is written in: traditional is the Hong Kong form unless
+    the person last used the Taiwan one; a text the same in both scripts keeps the last."""
+    if is_traditional(text):
+        return last if last in (Lang.HANT, Lang.TW) else Lang.HANT
+    if is_simplified(text) or last is None or last is Lang.EN:
+        return Lang.ZH
+    return last

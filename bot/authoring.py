@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from bot.models import Card, Lang
+from bot.models import BASE_LANGS, Card, Lang
 from bot.text import to_simplified
 
 # ways of asking per card: total, simplified, traditional, English, mixed zh+en
@@ -59,7 +59,7 @@ def card_problems(card: Card) -> list[tuple[str, str]]:
         out.append(("questions", "too few ways of asking: " + ", ".join(short)))
     if not card.now.zh or not card.now.en:
         out.append(("now", "missing: 1-3 short lines, what to do in the next minute"))
-    for lang in Lang:
+    for lang in BASE_LANGS:
         lines = card.now.get(lang)
         if len(lines) > 3:
             out.append((f"now.{lang.value}", "at most 3 lines"))

@@ -17,14 +17,25 @@ class ConfigError(Exception):
     """A setting has a bad value; `str()` is the one line shown at start-up."""
 
     def __init__(self, key: str, expected: str, value: str) -> None:
-        hidden = key in ("TELEGRAM_BOT_TOKEN", "COACH_DB_PASSWORD")
-        shown = "(hidden)" if hidden else repr(hide_password(value))
+        shown = "(hidden)" if key in HIDDEN else repr(hide_password(value))
         super().__init__(f"{key}: expected {expected}, got {shown}")
         self.key = key
 
 
+# never echoed in an error line
+HIDDEN = {"TELEGRAM_BOT_TOKEN", "COACH_XAPI_PASSWORD", "COACH_DB_PASSWORD"}
+# xAPI reporting needs all of these, or none
+XAPI_KEYS = ("COACH_XAPI_ENDPOINT", "COACH_XAPI_USER", "COACH_XAPI_PASSWORD", "COACH_XAPI_HOMEPAGE")
+
+
 def _text(value: str) -> str:
     return value
+
+
+def _endpoint(value: str) -> str:
+    """The LRS's xAPI base URL, always ending in "/" (statements go to `<endpoint>statements`)."""
+    value = _optional_url(value.strip())
+    return value if not value or value.endswith("/") else value + "/"
 
 
 def _optional_url(value: str) -> str:
@@ -125,6 +136,16 @@ def _optional_path(value: str) -> Path | None:
     return Path(value) if value.strip() else None
 
 
+EMBEDDING_MODELS = ("use-m3", "e5-small")  # bot/embeddings.py knows how to load each
+
+
+def _embeddings(value: str) -> str:
+    name = value.strip().lower()
+    if name not in (*EMBEDDING_MODELS, "off"):
+        raise ValueError(f"one of {', '.join(EMBEDDING_MODELS)} or off")
+    return name
+
+
 # key -> (field name, default text, parser, comment for .env.example)
 SPEC: dict[str, tuple[str, str, Callable[[str], Any], str]] = {
     "TELEGRAM_BOT_TOKEN": ("token", "", _token, "Bot token from @BotFather; empty = console chat"),
@@ -151,7 +172,16 @@ SPEC: dict[str, tuple[str, str, Callable[[str], Any], str]] = {
     "COACH_RETENTION_DAYS": (
         "retention_days", "365", _int_between(30, 3650),
         "Answer and question logs older than this are purged"),
+    "COACH_EMBEDDINGS": (
+        "embeddings", "use-m3", _embeddings,
+        "Sentence-embedding model for matching: use-m3, e5-small, or off (words only)"),
+    "COACH_CACHE_DIR": ("cache_dir", "data/cache", _path, "Folder for cached embeddings of card lines"),
+    "COACH_EMBED_THREADS": (
+        "embed_threads", "1", _int_between(1, 8), "Worker threads that embed questions, off the event loop"),
     "COACH_CHART_FONT": ("chart_font", "", _optional_path, "CJK font file for charts; empty = find one"),
+    "COACH_STRANGER_REPLIES": (
+        "stranger_replies", "60", _int_between(0, 3600),
+        "Replies per minute, in all, to people not enrolled (each gets one a day); 0 = none"),
     "COACH_CONCURRENT_UPDATES": (
         "concurrent_updates", "16", _int_between(1, 256),
         "Updates in progress at once (one person's always in order); 1 = one at a time"),
@@ -160,6 +190,15 @@ SPEC: dict[str, tuple[str, str, Callable[[str], Any], str]] = {
     "COACH_WEBHOOK_PORT": ("webhook_port", "8443", _int_between(1, 65535), "Port the webhook server listens on"),
     "COACH_WEBHOOK_SECRET": (
         "webhook_secret", "", _text, "Secret token Telegram sends with each webhook call"),
+    "COACH_XAPI_ENDPOINT": (
+        "xapi_endpoint", "", _endpoint,
+        "LRS xAPI base URL, e.g. https://lrs.bank.example/xapi/; empty = no xAPI reporting"),
+    "COACH_XAPI_USER": ("xapi_user", "", _text, "LRS basic-auth user (xAPI)"),
+    "COACH_XAPI_PASSWORD": ("xapi_password", "", _text, "LRS basic-auth password (xAPI)"),
+    "COACH_XAPI_HOMEPAGE": (
+        "xapi_homepage", "", _optional_url,
+        "Base of the statements' actor accounts and activity IRIs, e.g. https://coach.bank.example"),
+    "COACH_XAPI_BATCH": ("xapi_batch", "50", _int_between(1, 500), "Statements per request to the LRS"),
 }
 
 
@@ -181,16 +220,30 @@ class Settings:
     drill_size: int = 3
     grace_days: int = 7
     retention_days: int = 365
+    embeddings: str = "use-m3"
+    cache_dir: Path = Path("data/cache")
+    embed_threads: int = 1
     chart_font: Path | None = None
+    stranger_replies: int = 60
     concurrent_updates: int = 16
     webhook_url: str = ""
     webhook_listen: str = "0.0.0.0"
     webhook_port: int = 8443
     webhook_secret: str = ""
+    xapi_endpoint: str = ""
+    xapi_user: str = ""
+    xapi_password: str = ""
+    xapi_homepage: str = ""
+    xapi_batch: int = 50
     explicit: frozenset[str] = frozenset()  # keys that were set, not defaulted
 
     # settings whose values the log filter redacts (add each new secret setting here)
-    SECRETS = ("token", "webhook_secret", "db_password")
+    SECRETS = ("token", "webhook_secret", "db_password", "xapi_password")
+
+    @property
+    def xapi(self) -> bool:
+        """xAPI reporting is on (load_settings checks the four settings come together)."""
+        return bool(self.xapi_endpoint)
 
     def secret_values(self) -> list[str]:
         values = [str(getattr(self, name)) for name in self.SECRETS if getattr(self, name)]
@@ -229,4 +282,10 @@ def load_settings(environ: Mapping[str, str] | None = None, env_file: Path = Pat
         except ValueError as err:
             raise ConfigError(key, str(err), raw) from None
     explicit = frozenset(k for k in SPEC if merged.get(k, "") != "")
+    given = [k for k in XAPI_KEYS if k in explicit]
+    if given and len(given) < len(XAPI_KEYS):
+        missing = next(k for k in XAPI_KEYS if k not in explicit)
+        verb = "is" if len(given) == 1 else "are"
+        raise ConfigError(missing, f"a value when {', '.join(given)} {verb} set (xAPI reporting"
+                          f" needs all of {', '.join(XAPI_KEYS)})", "")
     return Settings(**values, explicit=explicit)

@@ -29,6 +29,7 @@ KNOWN = {*REQUIRED, "now", "retrain_days", "related"}  # `now`: kb check require
 ITEM_KNOWN = {"id", "question", "options", "explain"}
 OPTION_KNOWN = {"id", "text", "correct"}
 ID_RE = re.compile(r"^[a-z0-9_]+(\.[a-z0-9_]+)*$")
+MAX_ID = 40  # a card id travels in button data (Telegram: 64 bytes), e.g. v:ID:never:QUESTION
 MIN_QUESTIONS = 8
 MIN_DRILLS = 3
 CATALOGUE_FILE = "catalogue.txt"  # required topic ids, one per line
@@ -168,6 +169,8 @@ class _Checker:
             self.bad("id", "missing")
         elif not ID_RE.match(card_id):
             self.bad("id", "use lower-case words joined by dots, e.g. dispute.fee")
+        elif len(card_id) > MAX_ID:
+            self.bad("id", f"at most {MAX_ID} characters (it travels in button data)")
         self.unknown(raw, KNOWN, "")
         for key in REQUIRED:
             if key not in raw and key != "id":

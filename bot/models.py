@@ -7,10 +7,33 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from enum import StrEnum
 
+from bot.text import to_traditional
+
 
 class Lang(StrEnum):
+    """The language a person reads: English, or Chinese in one of three scripts.
+
+    Content is written in simplified Chinese and English; the traditional forms
+    (Hong Kong, Taiwan) are converted from the simplified text when shown."""
+
     ZH = "zh"
     EN = "en"
+    HANT = "zh-Hant"  # traditional, Hong Kong forms (OpenCC s2hk)
+    TW = "zh-TW"  # traditional, Taiwan forms (OpenCC s2tw)
+
+    @property
+    def base(self) -> Lang:
+        """The language the content is written in: ZH for every Chinese script."""
+        return Lang.EN if self is Lang.EN else Lang.ZH
+
+    def pick(self, zh: str, en: str) -> str:
+        """`en`, or `zh` in this language's script."""
+        if self is Lang.EN:
+            return en
+        return zh if self is Lang.ZH else to_traditional(zh, taiwan=self is Lang.TW)
+
+
+BASE_LANGS = (Lang.ZH, Lang.EN)  # the languages cards and strings are written in
 
 
 SECTIONS = ("basics", "skills", "process", "complaints", "relationships", "assessment")
@@ -25,7 +48,7 @@ class Text:
     en: str
 
     def get(self, lang: Lang) -> str:
-        return self.zh if lang is Lang.ZH else self.en
+        return lang.pick(self.zh, self.en)
 
 
 @dataclass(frozen=True)
@@ -36,7 +59,9 @@ class Lines:
     en: tuple[str, ...]
 
     def get(self, lang: Lang) -> tuple[str, ...]:
-        return self.zh if lang is Lang.ZH else self.en
+        if lang in BASE_LANGS:
+            return self.zh if lang is Lang.ZH else self.en
+        return tuple(lang.pick(line, "") for line in self.zh)
 
 
 @dataclass(frozen=True)
@@ -94,6 +119,7 @@ class SearchResult:
     confident: bool
     matches: tuple[Match, ...]
     plausible: bool = False  # worth a "did you mean" when not confident
+    smalltalk: str = ""  # "thanks", "greeting", "bye" or "ok" when the message is only that
 
 
 class Role(StrEnum):
@@ -114,6 +140,7 @@ class Person:
     active: bool = True
     remind_at: str | None = "09:00"  # HH:MM local time, None = reminders off
     paused_until: date | None = None
+    staff_no: str | None = None  # the bank's employee number, set by administrators
 
 
 @dataclass(frozen=True)
@@ -206,6 +233,7 @@ class Reply:
     data: bytes = b""
     filename: str = ""
     edit: bool = False  # replaces the message whose button was pressed
+    low_priority: bool = False  # may wait behind every other send (replies to strangers)
 
 
 @dataclass(frozen=True)
@@ -218,3 +246,14 @@ class Push:
 
 
 Now = Callable[[], datetime]
+
+
+@dataclass(frozen=True)
+class ChoiceCount:
+    """How often one option of a drill item was chosen, at one version of its card."""
+
+    item_id: str
+    card_version: int
+    chosen: str
+    correct: bool
+    answers: int

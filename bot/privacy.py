@@ -12,6 +12,8 @@ passports, Hong Kong and Taiwan IDs and travel permits are masked whole.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import re
 import unicodedata
 
@@ -123,6 +125,12 @@ def mask(text: str) -> str:
     text = _HK_ID.sub(lambda m: m.group(0)[0] + "*" * (len(m.group(0)) - 1), text)
     text = _TW_ID.sub(lambda m: m.group(0)[0] + "*" * 9, text)
     return _mask_runs(text)
+
+
+def pseudonym(user_id: int, key: bytes) -> str:
+    """A keyed hash of a Telegram id (HMAC-SHA256): without the key the id cannot be read
+    back, nor found by hashing every possible id."""
+    return hmac.new(key, str(user_id).encode(), hashlib.sha256).hexdigest()[:32]
 
 
 def has_customer_data(text: str) -> bool:

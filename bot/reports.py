@@ -1,18 +1,24 @@
-"""Supervisor summaries as data, text, CSV and a PNG chart (pure; data comes in)."""
+"""Supervisor summaries as data, text and CSV tables (pure; data comes in). The chart is
+in `chart`."""
 
 from __future__ import annotations
 
 import csv
 import io
+import math
 from dataclasses import dataclass
 from datetime import date, datetime, tzinfo
-from functools import lru_cache
-from pathlib import Path
 
-from bot.i18n import section_name, t
-from bot.models import SECTIONS, Lang, Person, Text
+from bot.i18n import columns, t
+from bot.models import Lang, Person, Text
 
-MIN_TOPIC_ANSWERS = 10  # a topic needs this many answers before it can be "weakest"
+# "Weakest topics" are those the team very likely gets wrong: the upper end of the 95%
+# Wilson interval of their accuracy is below WEAK_BELOW, from at least WEAK_MIN_ANSWERS
+# answers. A team of 4 reaches that on a topic it keeps missing (0/3, 1/4, 2/6 right) -
+# missed items come back after a day - while a few lucky or unlucky answers do not count.
+WEAK_MIN_ANSWERS = 3
+WEAK_BELOW = 0.8
+Z95 = 1.96
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
@@ -45,6 +51,20 @@ class TopicAccuracy:
     def accuracy(self) -> float:
         return self.correct / self.answers if self.answers else 0.0
 
+    @property
+    def upper(self) -> float:
+        """Upper end of the 95% Wilson score interval of the accuracy."""
+        return wilson_upper(self.correct, self.answers)
+
+
+def wilson_upper(k: int, n: int, z: float = Z95) -> float:
+    if n == 0:
+        return 1.0
+    p = k / n
+    centre = p + z * z / (2 * n)
+    spread = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n))
+    return min(1.0, (centre + spread) / (1 + z * z / n))
+
 
 @dataclass(frozen=True)
 class TeamSummary:
@@ -62,8 +82,10 @@ class TeamSummary:
         return sum(min(p.drill_days, p.expected_days) for p in self.people) / expected if expected else None
 
     def weakest(self, n: int = 5) -> list[TopicAccuracy]:
-        enough = [tp for tp in self.topics if tp.answers >= MIN_TOPIC_ANSWERS]
-        return sorted(enough, key=lambda tp: (tp.accuracy, -tp.answers, tp.card_id))[:n]
+        """Topics the team very likely gets wrong (see WEAK_BELOW), surest first."""
+        weak = [tp for tp in self.topics
+                if tp.answers >= WEAK_MIN_ANSWERS and tp.upper < WEAK_BELOW]
+        return sorted(weak, key=lambda tp: (tp.upper, tp.accuracy, tp.card_id))[:n]
 
     def by_section(self) -> dict[str, tuple[int, int]]:
         out: dict[str, tuple[int, int]] = {}
@@ -89,7 +111,7 @@ def render_text(s: TeamSummary, lang: Lang, tz: tzinfo) -> str:
     if not s.people:
         lines.append(t("sum_nobody", lang))
     weak = s.weakest()
-    lines += ["", t("sum_weakest", lang, n=MIN_TOPIC_ANSWERS)]
+    lines += ["", t("sum_weakest", lang, n=WEAK_MIN_ANSWERS, below=pct(WEAK_BELOW))]
     lines += [f"• {tp.title.get(lang)}: {pct(tp.accuracy)} ({tp.correct}/{tp.answers})"
               for tp in weak] or [t("sum_none", lang)]
     lines += ["", t("sum_gaps", lang)]
@@ -113,77 +135,29 @@ def to_csv(header: list[str], rows: list[list[object]]) -> bytes:
     return ("\ufeff" + out.getvalue()).encode("utf-8")
 
 
-CJK_FONT_HINTS = ("wqy", "notosanscjk", "noto sans cjk", "notoserifcjk", "droidsansfallback",
-                  "simhei", "sourcehansans", "uming", "ukai")
+PEOPLE_COLUMNS = ("team", "person", "user_id", "start", "end", "drill_days", "expected_days",
+                  "completion", "drills", "answers", "accuracy", "due", "overdue", "last_active")
 
 
-@lru_cache(maxsize=2)  # the installed fonts do not change while the bot runs
-def find_cjk_font(configured: Path | None) -> Path | None:
-    """COACH_CHART_FONT if set and present, else a CJK font fontconfig / matplotlib knows."""
-    if configured is not None:
-        return configured if configured.is_file() else None
-    from matplotlib import font_manager
-
-    for path in sorted(font_manager.findSystemFonts()):
-        name = Path(path).name.lower().replace("-", "").replace("_", "")
-        if any(h.replace(" ", "") in name for h in CJK_FONT_HINTS):
-            return Path(path)
-    return None
-
-
-def chart_png(s: TeamSummary, lang: Lang, font: Path | None) -> tuple[bytes, Lang]:
-    """Completion per person and accuracy per section as a PNG.
-
-    Without a CJK font the chart falls back to English labels and person ids, so
-    it never shows empty boxes for missing glyphs. Returns the language used.
-    """
-    import matplotlib
-
-    matplotlib.use("Agg")
-    from matplotlib import font_manager
-    from matplotlib import pyplot as plt
-    from matplotlib.ft2font import FT2Font
-
-    if lang is Lang.ZH and font is None:
-        lang = Lang.EN
-    props = None
-    if font is not None:
-        font_manager.fontManager.addfont(str(font))
-        props = font_manager.FontProperties(fname=str(font))
-    face = str(font) if font is not None else font_manager.findfont("DejaVu Sans")
-    drawable = set(FT2Font(face).get_charmap())
-
-    def plain(text: str, fallback: str) -> str:
-        """The text without characters the font lacks (emoji, CJK without a CJK font)."""
-        kept = "".join(c for c in text if ord(c) in drawable or c.isspace()).strip()
-        return kept if kept and len(kept) * 2 >= len(text.strip()) else fallback
-
-    def label(p: PersonActivity) -> str:
-        return plain(p.person.name, f"#{p.person.user_id}")
-
-    people = list(s.people)
-    completion = [min(p.drill_days, p.expected_days) / p.expected_days if p.expected_days else 0.0
-                  for p in people]
-    sections = [sec for sec in SECTIONS if sec in s.by_section()]
-    accuracy = [s.by_section()[sec][0] / max(1, s.by_section()[sec][1]) for sec in sections]
-    fig, (left, right) = plt.subplots(1, 2, figsize=(10, 5), dpi=100)
-    left.barh([label(p) for p in people] or ["-"], [100 * c for c in completion] or [0],
-              color="#2f6f9f")
-    left.set_xlim(0, 100)
-    left.set_title(t("chart_completion", lang), fontproperties=props)
-    right.bar([section_name(sec, lang) for sec in sections] or ["-"],
-              [100 * a for a in accuracy] or [0], color="#4f9f6f")
-    right.set_ylim(0, 100)
-    right.set_title(t("chart_accuracy", lang), fontproperties=props)
-    for axis in (left, right):
-        for text in axis.get_xticklabels() + axis.get_yticklabels():
-            if props is not None:
-                text.set_fontproperties(props)
-    right.tick_params(axis="x", labelrotation=30)
-    fig.suptitle(f"{plain(s.team, 'Team')} {s.start.isoformat()} - {s.end.isoformat()}",
-                 fontproperties=props)
-    fig.tight_layout()
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png")
-    plt.close(fig)
-    return buffer.getvalue(), lang
+def people_table(summaries: list[TeamSummary], lang: Lang, tz: tzinfo) -> bytes:
+    """Completion per person over the period, and each team's total: the figure reported
+    upward. Headers in the reader's language."""
+    rows: list[list[object]] = []
+    for s in summaries:
+        span = [s.start.isoformat(), s.end.isoformat()]
+        for p in s.people:
+            last = p.last_active.astimezone(tz).date().isoformat() if p.last_active else ""
+            done = min(p.drill_days, p.expected_days)
+            rows.append([s.team, p.person.name, p.person.user_id, *span, done, p.expected_days,
+                         pct(done / p.expected_days) if p.expected_days else "", p.drills,
+                         p.answers, pct(p.accuracy) if p.answers else "", p.due, p.overdue, last])
+        answers = sum(p.answers for p in s.people)
+        correct = sum(p.correct for p in s.people)
+        rows.append([s.team, t("csv_total", lang), "", *span,
+                     sum(min(p.drill_days, p.expected_days) for p in s.people),
+                     sum(p.expected_days for p in s.people),
+                     pct(s.completion) if s.completion is not None else "",
+                     sum(p.drills for p in s.people), answers,
+                     pct(correct / answers) if answers else "",
+                     sum(p.due for p in s.people), sum(p.overdue for p in s.people), ""])
+    return to_csv(columns(PEOPLE_COLUMNS, lang), rows)

@@ -169,12 +169,12 @@ class Postings:
     weights: np.ndarray
 
 
-def index_terms(texts: list[str], doc: np.ndarray, weight: np.ndarray, phrase: np.ndarray,
+def index_terms(prepared: list[str], doc: np.ndarray, weight: np.ndarray, phrase: np.ndarray,
                 vocab: dict[str, int]) -> tuple[Postings, Postings]:
-    """Postings by term of texts: text i counts for document doc[i] with weight weight[i],
-    and is phrase phrase[i] (-1 for none), whose terms drop fillers and stop words. New
-    terms are added to vocab; both matrices have a row for every term of it."""
-    prepared = prepare_many(texts)
+    """Postings by term of texts (already `prepare`d): text i counts for document doc[i]
+    with weight weight[i], and is phrase phrase[i] (-1 for none), whose terms drop fillers
+    and stop words. New terms are added to vocab; both matrices have a row for every term
+    of it."""
     # per text one C-level extend; terms become ids in bulk below (millions at 2,000 cards)
     d_terms: list[str] = []
     d_sizes: list[int] = []

@@ -14,7 +14,7 @@ from datetime import UTC, date, datetime, time, timedelta
 
 from bot.config import Settings
 from bot.drills import choose, shuffled_options
-from bot.i18n import section_name, t
+from bot.i18n import section_name, t, weekday
 from bot.knowledge import KnowledgeBase
 from bot.models import SECTIONS, Button, Drill, DrillItem, Lang, Push, Reply, Who
 from bot.schedule import (
@@ -26,10 +26,13 @@ from bot.schedule import (
     topic_status,
 )
 from bot.store import Press, Store
+from bot.text import number
+from bot.xapi import Statements
 
 RECENT_DAYS = 14
 LAST_INVITE = time(18, 0)  # a missed invitation still goes out until this local time
 LATE_GRACE = timedelta(hours=1)  # for a reminder set at or after 18:00
+MAX_POSITION = 100  # a drill has at most 10 questions; a larger position is forged
 PRESSED = {Press.ALREADY: "drill_already", Press.ENDED: "drill_ended", Press.STALE: "stale_button"}
 
 
@@ -43,6 +46,8 @@ class Training:
         self.kb = kb
         self.rng = rng or random.Random()
         self.version_since: dict[str, datetime] = {}
+        # xAPI on: each answer's statements are made and queued as it is stored
+        self.report = Statements(settings.xapi_homepage, self.retrain_days) if settings.xapi else None
 
     async def sync_versions(self, now: datetime) -> None:
         """Note card versions (a bump makes the topic due for everyone who passed it)."""
@@ -96,11 +101,14 @@ class Training:
     async def answer(self, who: Who, payload: str, now: datetime) -> list[Reply]:
         """A pressed option `DRILL:POSITION:OPTION`: record first, then reply."""
         parts = payload.split(":")
-        if len(parts) != 3 or not parts[0].isdigit() or not parts[1].isdigit():
+        drill_id = number(parts[0]) if len(parts) == 3 else None
+        position = number(parts[1], MAX_POSITION) if len(parts) == 3 else None
+        if drill_id is None or position is None:
             return [Reply(t("stale_button", who.lang))]
-        position, chosen = int(parts[1]), parts[2]
-        pressed = await self.store.answer_drill(who.person.user_id, int(parts[0]), position,
-                                                chosen, now, self.lookup, after_answer)
+        chosen = parts[2]
+        pressed = await self.store.answer_drill(who.person.user_id, drill_id, position,
+                                                chosen, now, self.lookup, after_answer,
+                                                self.report)
         if pressed.press is not Press.STORED:
             return [Reply(t(PRESSED[pressed.press], who.lang))]
         drill, item, right, lang = pressed.drill, pressed.item, pressed.correct, who.lang
@@ -127,13 +135,17 @@ class Training:
         card = kb.cards.get(item.card_id) if item else None
         return (item, card.version) if item and card else None
 
+    def retrain_days(self, card_id: str) -> int:
+        card = self.kb().cards.get(card_id)
+        return card.retrain_days if card else 365
+
     async def finish(self, who: Who, drill: Drill, now: datetime) -> Reply:
         lang = who.lang
         score = f"{drill.correct}/{len(drill.items)}"
         due = await self.due_list(who.person.user_id, now)
         cards = self.kb().cards
         if due:
-            titles = "、".join if lang is Lang.ZH else ", ".join
+            titles = "、".join if lang.base is Lang.ZH else ", ".join
             nxt = t("drill_next_due", lang, titles=titles(cards[s.card.id].title.get(lang) for s in due[:3]))
         else:
             nxt = t("drill_all_current", lang)
@@ -193,16 +205,17 @@ class Training:
         return [Reply("\n".join(lines))]
 
     def streak(self, days: set[date], now: datetime) -> int:
-        """Consecutive working days with a drill, ending today (or yesterday if not yet today)."""
+        """Working days in a row with a drill, ending today (or the working day before, if not
+        drilled yet today). Days off neither count nor break it."""
         day = self.today(now)
         if day not in days:
             day -= timedelta(days=1)
         count = 0
         for _ in range(400):
-            if day in days:
+            if is_working_day(day):
+                if day not in days:
+                    break
                 count += 1
-            elif is_working_day(day):
-                break
             day -= timedelta(days=1)
         return count
 
@@ -210,10 +223,13 @@ class Training:
 
     async def remind(self, who: Who, args: str, now: datetime) -> list[Reply]:
         value = args.strip().lower()
+        if not value:  # what is set now, and how to change it
+            at = who.person.remind_at
+            return [Reply(t("remind_now", who.lang, at=at) if at else t("remind_none", who.lang))]
         if value == "off":
             await self.store.set_reminder(who.person.user_id, None)
             return [Reply(t("remind_off", who.lang))]
-        match = re.fullmatch(r"(\d{1,2})[:：.](\d{2})", value)
+        match = re.fullmatch(r"([0-9]{1,2})[:：.]([0-9]{2})", value)
         if not match or int(match[1]) > 23 or int(match[2]) > 59:
             return [Reply(t("remind_usage", who.lang))]
         at = f"{int(match[1]):02d}:{match[2]}"
@@ -225,11 +241,16 @@ class Training:
         if value in ("off", "0"):
             await self.store.set_pause(who.person.user_id, self.today(now), None)
             return [Reply(t("pause_off", who.lang))]
-        if not value.isdigit() or not 1 <= int(value) <= 60:
+        days = number(value, 60)
+        if days is None or days < 1:
             return [Reply(t("pause_usage", who.lang))]
-        until = self.today(now) + timedelta(days=int(value) - 1)
-        await self.store.set_pause(who.person.user_id, self.today(now), until)
-        return [Reply(t("pause_set", who.lang, until=until.isoformat()))]
+        today, lang = self.today(now), who.lang
+        until = _working_day(today, days)  # leave is counted in working days
+        back = _working_day(until + timedelta(days=1), 1)
+        await self.store.set_pause(who.person.user_id, today, until)
+        return [Reply(t("pause_set", lang, n=days, until=until.isoformat(),
+                        weekday=weekday(until, lang), back=back.isoformat(),
+                        back_weekday=weekday(back, lang)))]
 
     async def invitations(self, now: datetime) -> list[Push]:
         """Today's drill invitations that are due by now; each person at most once a day."""
@@ -256,6 +277,15 @@ class Training:
                 t("invite", lang), buttons=((Button(t("invite_button", lang), "drill:start"),),)),
                 key=f"invite:{today.isoformat()}"))
         return pushes
+
+
+def _working_day(start: date, n: int) -> date:
+    """The n-th working day from `start` (counting `start` itself if it is one)."""
+    day = start
+    while not is_working_day(day) or n > 1:
+        n -= is_working_day(day)
+        day += timedelta(days=1)
+    return day
 
 
 def _pct(part: int, whole: int) -> str:

@@ -5,6 +5,7 @@ movable clock, the real knowledge base."""
 from __future__ import annotations
 
 import asyncio
+import os
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
@@ -20,6 +21,10 @@ from bot.models import Inbound, Reply
 from bot.store import Store
 from tests.cards import REAL_KB
 from tests.pg_server import ThrowawayPostgres, find_bin
+
+# Words-only matching unless a test asks for the model (tests/test_embeddings.py): the
+# suite stays quick, and subprocesses that inherit the environment do the same.
+os.environ.setdefault("COACH_EMBEDDINGS", "off")
 
 ADMIN = 900
 ENGINES = ["sqlite", "postgresql"]
@@ -94,7 +99,8 @@ def clock() -> FakeClock:
 @pytest.fixture
 def settings(tmp_path: Path, db: Path | str) -> Settings:
     base = load_settings({}, env_file=tmp_path / "no.env")
-    return replace(base, db=db, db_pool=2, knowledge=REAL_KB, admins=frozenset({ADMIN}))
+    return replace(base, db=db, db_pool=2, knowledge=REAL_KB, admins=frozenset({ADMIN}),
+                   embeddings="off")
 
 
 @pytest.fixture(scope="session")

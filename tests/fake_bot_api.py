@@ -80,6 +80,12 @@ class _Fault:
 
 
 @dataclass
+class _Hold:
+    gate: asyncio.Event = field(default_factory=asyncio.Event)
+    carry_out: bool = True
+
+
+@dataclass
 class _Queued:
     update: JSON
     forced: bool = False  # a re-sent update_id: delivered once more even if below the offset
@@ -154,6 +160,8 @@ class FakeBotApi:
         self._seq = itertools.count(1)  # file and callback query ids
         self._callback_ids: set[str] = set()
         self._faults: defaultdict[str, deque[_Fault]] = defaultdict(deque)
+        self._holds: dict[str, _Hold] = {}
+        self.held: Counter[str] = Counter()  # calls waiting at a hold now, by method
         self._changed = asyncio.Event()
         self._closed = asyncio.Event()
         self._poll_generation = 0
@@ -188,6 +196,8 @@ class FakeBotApi:
         self.port = self._runner.addresses[0][1]
 
     async def stop(self) -> None:
+        for method in list(self._holds):
+            self.release(method, carry_out=False)
         self._closed.set()  # ends long polls and pending "timeout" faults at once
         self._notify()
         if self._runner is not None:
@@ -267,7 +277,7 @@ class FakeBotApi:
         return self._messages[(chat_id, message_id)]
 
     async def wait_for(self, predicate: Callable[[list[Call]], bool],
-                       timeout: float = 10) -> list[Call]:
+                       timeout: float = 30) -> list[Call]:
         deadline = time.monotonic() + timeout
         while not predicate(calls := list(self._calls)):
             if time.monotonic() > deadline:
@@ -275,7 +285,7 @@ class FakeBotApi:
             await asyncio.sleep(0.01)
         return calls
 
-    async def wait_for_call(self, method: str, count: int = 1, timeout: float = 10) -> list[Call]:
+    async def wait_for_call(self, method: str, count: int = 1, timeout: float = 30) -> list[Call]:
         """Wait until `method` was called `count` times (failed calls count too)."""
         await self.wait_for(lambda cs: sum(c.method == method for c in cs) >= count, timeout)
         return self.calls(method)
@@ -287,6 +297,18 @@ class FakeBotApi:
             raise ValueError(f"unknown fault kind {kind!r}; use one of {sorted(FAULTS)}")
         self._faults[method.lower()].extend(
             _Fault(kind, retry_after, delay, description) for _ in range(times))
+
+    def hold(self, method: str) -> None:
+        """Keep calls of `method` waiting, not carried out, until `release`: a request that
+        left the bot but was never done (the bot may be killed meanwhile)."""
+        self._holds.setdefault(method.lower(), _Hold())
+
+    def release(self, method: str, carry_out: bool = True) -> None:
+        """Let held calls of `method` go on, or fail them (500) without carrying them out."""
+        hold = self._holds.pop(method.lower(), None)
+        if hold is not None:
+            hold.carry_out = carry_out
+            hold.gate.set()
 
     def dump(self) -> str:
         """The calls, one a line; plain getUpdates polls are only counted."""
@@ -318,6 +340,15 @@ class FakeBotApi:
         if self.latency:
             await asyncio.sleep(self.latency)
         self._calls.append(call)
+        if (hold := self._holds.get(canonical.lower())) is not None:
+            self.held[canonical] += 1
+            await hold.gate.wait()
+            self.held[canonical] -= 1
+            if not hold.carry_out:
+                call.fault = "dropped"
+                call.response = {"ok": False, "error_code": 500,
+                                 "description": "Internal Server Error"}
+                return web.json_response(call.response, status=500)
         fault = None
         try:
             if request.match_info["token"] != self.token:

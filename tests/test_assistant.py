@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from bot.assistant import Assistant
-from bot.models import Inbound
+from bot.assistant import Assistant, _lang_for
+from bot.i18n import t
+from bot.models import Inbound, Lang, Reply
+from bot.text import is_traditional, to_traditional
 from tests.conftest import ADMIN, Chat
 
 pytestmark = pytest.mark.both_engines  # the store's SQL on SQLite and PostgreSQL
@@ -34,27 +36,32 @@ async def test_confident_answer_in_chinese_with_feedback(admin: Chat, assistant:
     replies = await admin.say("客户说这个月多扣了手续费，怎么跟他解释")
     card = replies[-1]
     assert card.title == "手续费争议"
-    assert "1. " in card.text and "切勿" in card.text
+    assert card.text.startswith("现在先做：") and len(card.text) <= 400
     labels = [b.label for row in card.buttons for b in row]
-    assert labels == ["👍 有用", "👎 没用"]
+    assert labels == ["步骤", "话术", "上报", "切勿", "背景", "相关", "👍 有用", "👎 没用"]
     await admin.press("👎")
     assert "记录" in admin.text()
+    kept = admin.last[0]  # 👍/👎 go, the text and the section buttons stay
+    assert kept.edit and kept.text == "" and [b.label for row in kept.buttons for b in row] == [
+        "步骤", "话术", "上报", "切勿", "背景", "相关"]
     gaps = await assistant.store.gaps(assistant.now().replace(year=2000))
     assert gaps == [("客户说这个月多扣了手续费,怎么跟他解释", 1)]  # stored NFKC-normalised
-    await admin.tap(card.buttons[0][0].payload)  # second press: recorded once
+    await admin.tap(card.buttons[-1][0].payload)  # second press: recorded once
     assert "已收到" in admin.text()
 
 
 async def test_english_question_gets_english_card(admin: Chat) -> None:
     replies = await admin.say("cust angry abt atm fee wat do i do")
     assert replies[-1].title == "Fee disputes"
-    assert "Steps:" in replies[-1].text
+    assert replies[-1].text.startswith("Right now:")
+    await admin.press("Steps")
+    assert admin.last[0].edit and "Steps:\n1. " in admin.last[0].text
 
 
 async def test_traditional_question_gets_traditional_card(admin: Chat) -> None:
     replies = await admin.say("客人說存款利息算少咗，點同佢解釋？")
     assert replies[-1].title == "存款利息爭議"
-    assert "計算" in replies[-1].text or "利息" in replies[-1].text
+    assert replies[-1].text.startswith("現在先做：") and is_traditional(replies[-1].text)
 
 
 async def test_unknown_question_is_a_gap(admin: Chat, assistant: Assistant) -> None:
@@ -98,8 +105,18 @@ async def test_topics_and_card_browsing(admin: Chat) -> None:
     await admin.say("/topics")
     assert [b.label for row in admin.last[0].buttons for b in row][0] == "基础服务要求"
     await admin.press("投诉与应急")
+    listed = admin.last[0]
+    assert listed.edit and listed.buttons[0][0].label == "◀ 全部章节"
+    await admin.press("◀ 全部章节")  # back to the sections, in the same message
+    assert admin.last[0].edit and admin.last[0].text == "请选择章节："
+    await admin.press("投诉与应急")
     await admin.press("手续费争议")
     assert admin.last[0].title == "手续费争议"
+    assert not admin.last[0].edit  # a card opens as a new message: the list stays
+    await admin.say("/card dispute.fee full")
+    assert "步骤：\n1. " in admin.text() and "⛔ 切勿：" in admin.text()
+    await admin.say("/card dispute.fee everything")
+    assert "用法" in admin.text()
     await admin.say("/card nope.nothing")
     assert "没有这张卡片" in admin.text()
     await admin.say("/card")
@@ -109,7 +126,7 @@ async def test_topics_and_card_browsing(admin: Chat) -> None:
 async def test_did_you_mean_buttons_then_choice(admin: Chat, assistant: Assistant) -> None:
     await admin.say("/lang en")
     replies = await admin.say("interest")  # vague: several cards talk about interest
-    assert "Did you mean" in replies[-1].text
+    assert replies[-1].text == "Which of these topics do you mean?"
     options = [b for row in replies[-1].buttons for b in row]
     assert 2 <= len(options) <= 3
     chosen = options[0].label
@@ -121,10 +138,16 @@ async def test_did_you_mean_buttons_then_choice(admin: Chat, assistant: Assistan
 
 
 async def test_forged_and_stale_buttons_are_refused(admin: Chat, assistant: Assistant) -> None:
-    for payload in ("dym:999:0", "fb:abc:up", "a:1:0:zz", "card:", "zzz", "a:x", "sec:nowhere"):
+    for payload in ("dym:999:0", "fb:abc:up", "a:1:0:zz", "card:", "zzz", "a:x", "sec:nowhere",
+                    "v:", "v:dispute.fee", "v:dispute.fee:zz:", "v:dispute.fee:g:1a",
+                    "v:dispute.fee:g:" + "9" * 30, "v:dispute.fee:g:1:2"):
         replies = await admin.tap(payload)
         assert len(replies) == 1 and ("expired" in replies[0].text or "过期" in replies[0].text)
     assert await count(assistant, "SELECT COUNT(*) FROM answers") == 0
+    replies = await admin.tap("v:no.such.card:steps:")
+    assert replies == [Reply(t("card_gone", Lang.ZH))]
+    replies = await admin.tap("v:dispute.fee:g:999")  # not this person's question: no 👍/👎
+    assert "fb:" not in str(replies[0].buttons) and replies[0].edit
 
 
 async def test_non_text_and_empty_messages(admin: Chat, assistant: Assistant) -> None:
@@ -142,6 +165,36 @@ async def test_language_choice_wins(admin: Chat) -> None:
     assert replies[-1].title == "Fee disputes"
     await admin.say("/lang xx")
     assert "Usage" in admin.text()
+
+
+async def test_the_script_follows_the_writing_and_stays_for_buttons(
+        admin: Chat, assistant: Assistant) -> None:
+    replies = await admin.say("客人說存款利息算少咗，點同佢解釋？")  # Cantonese, traditional
+    assert replies[-1].title == "存款利息爭議"
+    assert await count(assistant, "SELECT COUNT(*) FROM people WHERE last_lang = 'zh-Hant'") == 1
+    await admin.press("話術")  # a button press carries no text: the script stays
+    assert admin.last[0].text.startswith("怎麼説：") and admin.last[0].buttons[0][0].label == "◀ 返回"
+    await admin.say("存款利息")  # the same in both scripts: the script stays
+    assert admin.last[-1].text.startswith("您想問的是") or admin.last[-1].title == "存款利息爭議"
+    await admin.say("客户说手续费多扣了")  # simplified
+    assert admin.last[-1].title == "手续费争议"
+    simplified = admin.last[-1].text
+    await admin.say("/lang zh-tw")
+    await admin.say("客户说手续费多扣了")
+    assert admin.last[-1].title == "手續費爭議"
+    assert admin.last[-1].text == to_traditional(simplified, taiwan=True) != simplified
+    await admin.say("/lang")
+    assert admin.last[0].text.startswith("用法：/lang zh（簡體）")
+    await admin.say("/whoami")
+    assert "語言：zh-TW" in admin.text()
+
+
+async def test_a_stranger_is_answered_in_the_script_of_the_client() -> None:
+    assert _lang_for(None, "", "zh-hk") is Lang.HANT
+    assert _lang_for(None, "", "zh-TW") is Lang.TW
+    assert _lang_for(None, "", "zh-hans") is Lang.ZH
+    assert _lang_for(None, "", "en-GB") is Lang.EN and _lang_for(None, "", None) is Lang.ZH
+    assert _lang_for(None, "客人話部機食咗張卡", None) is Lang.HANT
 
 
 async def test_group_shows_nothing_personal(assistant: Assistant) -> None:

@@ -97,12 +97,14 @@ async def test_forged_buttons_are_refused_and_change_nothing(
 
 
 async def test_strangers_bad_input_is_counted_not_stored(assistant: Assistant) -> None:
-    for text in ("", "/drill", "'; DROP TABLE people; --", LONG):
-        replies = await assistant.handle(Inbound(5555, "x", text=text))
-        assert len(replies) == 1
+    """Each stranger is told how to join once a day, whatever they send."""
+    for n, text in enumerate(("", "/drill", "'; DROP TABLE people; --", LONG)):
+        replies = await assistant.handle(Inbound(5555 + n, "x", text=text))
+        assert len(replies) == 1 and replies[0].low_priority
+        assert await assistant.handle(Inbound(5555 + n, "x", text=text)) == []
     await assistant.handle(Inbound(5555, "x", callback="a:1:0:a"))
-    assert await assistant.store.person(5555) is None
-    assert await assistant.store.counter("stranger_messages") == 5
+    assert all([await assistant.store.person(5555 + n) is None for n in range(4)])
+    assert await assistant.store.counter("stranger_messages") == 9
 
 
 async def test_a_name_with_lone_surrogates_is_stored_readable(assistant: Assistant) -> None:

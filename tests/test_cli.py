@@ -11,7 +11,7 @@ ROOT = Path(__file__).resolve().parent.parent
 def run(*args: str, stdin: str = "", env: dict[str, str] | None = None,
         cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
     full = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "COACH_KNOWLEDGE": str(ROOT / "knowledge"),
-            **(env or {})}
+            "COACH_EMBEDDINGS": "off", **(env or {})}
     return subprocess.run([sys.executable, "-m", "bot", *args], cwd=cwd, input=stdin,
                           capture_output=True, text=True, env=full, timeout=120)
 

@@ -544,14 +544,17 @@ async def test_progress_shows_streak_drills_and_accuracy_by_section(
 
     await drill_on(sh(2026, 12, 3, 9), [True, True, False])  # Thursday
     await drill_on(sh(2026, 12, 4, 9), [True, False, False])  # Friday
+    await drill_on(sh(2026, 12, 6, 10), [True, True, True])  # Sunday: a drill, not a work day
+    await admin.say("/progress")
+    assert admin.last[0].text == expected(streak=2, drills=3)
     clock.current = sh(2026, 12, 7, 8)  # Monday, no drill yet today: the weekend is no gap
     await admin.say("/progress")
-    assert admin.last[0].text == expected(streak=2, drills=2)
-    assert "答题：6 道，正确率 50%" in admin.last[0].text
+    assert admin.last[0].text == expected(streak=2, drills=3)
+    assert "答题：9 道，正确率 67%" in admin.last[0].text
     await drill_on(sh(2026, 12, 7, 9), [True, True, True])
     await admin.say("/progress")
-    assert admin.last[0].text == expected(streak=3, drills=3)
-    assert "正确率 67%" in admin.last[0].text
+    assert admin.last[0].text == expected(streak=3, drills=4)
+    assert "正确率 75%" in admin.last[0].text
     clock.current = sh(2026, 12, 9, 9)  # Wednesday: Tuesday was a working day without a drill
     await admin.say("/progress")
     assert admin.last[0].text.startswith("连续学习：0 个工作日")
@@ -572,13 +575,19 @@ async def test_remind_sets_clears_and_rejects_times(admin: Chat, assistant: Assi
     await admin.say("/remind off")
     assert admin.last[0].text == "已关闭每日提醒，随时可以输入 /drill。"
     assert await remind_at() is None
-    for bad in ("/remind 25:00", "/remind 12:60", "/remind", "/remind soon", "/remind 0830"):
+    await admin.say("/remind")  # alone: what is set, and how to change it
+    assert admin.last[0].text.startswith("每日提醒已关闭。/remind HH:MM")
+    for bad in ("/remind 25:00", "/remind 12:60", "/remind soon", "/remind 0830"):
         await admin.say(bad)
         assert admin.last[0].text.startswith("用法：/remind"), bad
         assert await remind_at() is None
     await admin.say("/lang en")
     await admin.say("/remind 24:00")
     assert admin.last[0].text.startswith("Usage: /remind")
+    await admin.say("/remind 8:15")
+    await admin.say("/remind")
+    assert admin.last[0].text == ("Daily reminder: 08:15 on working days. /remind HH:MM changes "
+                                  "it, /remind off stops it.")
 
 
 async def test_pause_sets_clears_and_rejects_days(admin: Chat, assistant: Assistant) -> None:
@@ -587,11 +596,12 @@ async def test_pause_sets_clears_and_rejects_days(admin: Chat, assistant: Assist
             assistant, "SELECT paused_until FROM people WHERE user_id = ?", ADMIN)
         return value
 
-    await admin.say("/pause 7")  # Monday 2026-11-30: seven days including today
-    assert admin.last[0].text == "已暂停提醒至 2026-12-06（含）。"
-    assert await paused() == "2026-12-06"
+    await admin.say("/pause 7")  # Monday 2026-11-30: seven working days including today
+    assert admin.last[0].text == ("已暂停提醒 7 个工作日，至 2026-12-08（周二，含）；"
+                                  "2026-12-09（周三）起恢复。")
+    assert await paused() == "2026-12-08"
     assert await rows(assistant, "SELECT start, until FROM pauses") == [
-        ("2026-11-30", "2026-12-06")]
+        ("2026-11-30", "2026-12-08")]
     await admin.say("/pause 0")
     assert admin.last[0].text == "已恢复每日提醒。"
     assert await paused() is None

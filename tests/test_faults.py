@@ -31,7 +31,7 @@ def sends(api: FakeBotApi, chat_id: int) -> list[str]:
 
 async def start(api: FakeBotApi) -> None:
     await api.send_text(ADMIN, "/start", first_name="Admin")
-    await api.wait_for(lambda _: len(sends(api, ADMIN)) >= 1, timeout=20)
+    await api.wait_for(lambda _: len(sends(api, ADMIN)) >= 1, timeout=60)
 
 
 @pytest.mark.parametrize("kind", ["429", "500", "502"])
@@ -41,7 +41,7 @@ async def test_send_is_retried_after_429_and_5xx(api: FakeBotApi, settings: Sett
         await start(api)
         api.fail_next("sendMessage", kind, times=1, retry_after=1)
         await api.send_text(ADMIN, "客户说这个月多扣了手续费，怎么跟他解释")
-        await api.wait_for(lambda _: any("手续费争议" in t for t in sends(api, ADMIN)), timeout=20)
+        await api.wait_for(lambda _: any("手续费争议" in t for t in sends(api, ADMIN)), timeout=60)
         failed = [c for c in api.calls("sendMessage") if c.fault == kind]
         assert len(failed) == 1
         assert sum("手续费争议" in t for t in sends(api, ADMIN)) == 1
@@ -53,8 +53,8 @@ async def test_timed_out_send_is_not_repeated(api: FakeBotApi, settings: Setting
         await start(api)
         api.fail_next("sendMessage", "timeout", times=1)
         await api.send_text(ADMIN, "客户说这个月多扣了手续费，怎么跟他解释")
-        await api.wait_for(lambda _: any("手续费争议" in t for t in sends(api, ADMIN)), timeout=20)
-        await api.wait_for_call("sendMessage", count=3, timeout=20)  # the error notice follows
+        await api.wait_for(lambda _: any("手续费争议" in t for t in sends(api, ADMIN)), timeout=60)
+        await api.wait_for_call("sendMessage", count=3, timeout=60)  # the error notice follows
         assert sum("手续费争议" in t for t in sends(api, ADMIN)) == 1
         assert sends(api, ADMIN)[-1] == t("error", Lang.ZH)
 
@@ -66,7 +66,7 @@ async def test_flood_wait_past_the_budget_gives_up_and_tells_the_person(
         await start(api)
         api.fail_next("sendMessage", "429", retry_after=31)
         await api.send_text(ADMIN, "客户说这个月多扣了手续费，怎么跟他解释")
-        await api.wait_for(lambda _: len(sends(api, ADMIN)) >= 2, timeout=20)
+        await api.wait_for(lambda _: len(sends(api, ADMIN)) >= 2, timeout=60)
         assert sends(api, ADMIN)[1:] == [t("error", Lang.ZH)]
         assert [c.fault for c in api.calls("sendMessage")] == [None, "429", None]
 
@@ -77,7 +77,7 @@ async def test_at_most_four_tries_then_the_person_is_told(api: FakeBotApi,
         await start(api)
         api.fail_next("sendMessage", "500", times=4)
         await api.send_text(ADMIN, "客户说这个月多扣了手续费，怎么跟他解释", language_code="en")
-        await api.wait_for(lambda _: len(sends(api, ADMIN)) >= 2, timeout=20)
+        await api.wait_for(lambda _: len(sends(api, ADMIN)) >= 2, timeout=60)
         assert sum(c.fault == "500" for c in api.calls("sendMessage")) == 4
         assert sends(api, ADMIN)[1:] == [t("error", Lang.EN)]
 
@@ -104,7 +104,7 @@ async def test_answer_is_stored_even_when_every_send_fails(api: FakeBotApi,
     async with running_bot(api, settings) as bot:
         await start(api)
         await api.send_text(ADMIN, "/drill")
-        await api.wait_for(lambda _: any("小测 1/3" in t for t in sends(api, ADMIN)), timeout=20)
+        await api.wait_for(lambda _: any("小测 1/3" in t for t in sends(api, ADMIN)), timeout=60)
         payload, message_id = await drill_answer_payload(bot, api)
         api.fail_next("sendMessage", "500", times=30)
         api.fail_next("editMessageText", "500", times=30)
@@ -117,10 +117,10 @@ async def test_redelivered_updates_change_nothing(api: FakeBotApi, settings: Set
     async with running_bot(api, settings) as bot:
         await start(api)
         await api.send_text(ADMIN, "/drill")
-        await api.wait_for(lambda _: any("小测 1/3" in t for t in sends(api, ADMIN)), timeout=20)
+        await api.wait_for(lambda _: any("小测 1/3" in t for t in sends(api, ADMIN)), timeout=60)
         payload, message_id = await drill_answer_payload(bot, api)
         await api.send_callback(ADMIN, payload, message_id)
-        await api.wait_for(lambda _: any("小测 2/3" in t for t in sends(api, ADMIN)), timeout=20)
+        await api.wait_for(lambda _: any("小测 2/3" in t for t in sends(api, ADMIN)), timeout=60)
         assert await answers(bot) == 1
         update = next(c for c in api.calls("getUpdates")
                       if c.response and any("callback_query" in u
@@ -129,7 +129,7 @@ async def test_redelivered_updates_change_nothing(api: FakeBotApi, settings: Set
         before = len(api.calls("sendMessage"))
         await api.send_update(raw)  # the same update_id again, as after a crash
         await api.send_text(ADMIN, "/help")
-        await api.wait_for(lambda _: len(api.calls("sendMessage")) > before, timeout=20)
+        await api.wait_for(lambda _: len(api.calls("sendMessage")) > before, timeout=60)
         assert await answers(bot) == 1
         assert not any("已经记录" in t for t in sends(api, ADMIN))
 
@@ -145,15 +145,15 @@ async def test_reload_keeps_old_cards_when_the_new_set_is_broken(
                                                                "section: nowhere"), "utf-8")
         await api.send_text(ADMIN, "/reload")
         await api.wait_for(lambda _: any("section" in t and "nowhere" not in t or "问题" in t
-                                         for t in sends(api, ADMIN)[1:]), timeout=20)
+                                         for t in sends(api, ADMIN)[1:]), timeout=60)
         notice = sends(api, ADMIN)[-1]
         assert "dispute.fee: section: expected one of" in notice
         await api.send_text(ADMIN, "客户说这个月多扣了手续费，怎么跟他解释")
-        await api.wait_for(lambda _: "手续费争议" in sends(api, ADMIN)[-1], timeout=20)
+        await api.wait_for(lambda _: "手续费争议" in sends(api, ADMIN)[-1], timeout=60)
         fee.write_text(fee.read_text(encoding="utf-8").replace("section: nowhere",
                                                                "section: complaints"), "utf-8")
         await api.send_text(ADMIN, "/reload")
-        await api.wait_for(lambda _: str(REAL_CARDS) in sends(api, ADMIN)[-1], timeout=20)
+        await api.wait_for(lambda _: str(REAL_CARDS) in sends(api, ADMIN)[-1], timeout=60)
 
 
 async def test_bad_request_is_not_retried(api: FakeBotApi, settings: Settings) -> None:
@@ -161,8 +161,8 @@ async def test_bad_request_is_not_retried(api: FakeBotApi, settings: Settings) -
         await start(api)
         api.fail_next("sendMessage", "400")
         await api.send_text(ADMIN, "客户说这个月多扣了手续费，怎么跟他解释")
-        await api.wait_for(lambda calls: sum(c.fault == "400" for c in calls) == 1, timeout=20)
+        await api.wait_for(lambda calls: sum(c.fault == "400" for c in calls) == 1, timeout=60)
         await api.send_text(ADMIN, "/help")  # the bot keeps running
-        await api.wait_for(lambda _: "/drill" in sends(api, ADMIN)[-1], timeout=20)
+        await api.wait_for(lambda _: "/drill" in sends(api, ADMIN)[-1], timeout=60)
         assert sum(c.fault == "400" for c in api.calls("sendMessage")) == 1
         assert not any("手续费争议" in t for t in sends(api, ADMIN))

@@ -30,18 +30,19 @@ async def api() -> AsyncIterator[FakeBotApi]:
 
 async def say(api: FakeBotApi, text: str, method: str, count: int) -> None:
     await api.send_text(ADMIN, text, first_name="Admin")
-    await api.wait_for_call(method, count=count, timeout=20)
+    await api.wait_for_call(method, count=count, timeout=60)
 
 
 async def test_files_go_up_as_multipart(api: FakeBotApi, settings: Settings) -> None:
     async with running_bot(api, settings):
         await say(api, "/start", "sendMessage", 1)
         await say(api, "/team add A", "sendMessage", 2)
-        await say(api, "/export A", "sendDocument", 1)
+        await say(api, "/export A", "sendDocument", 2)
         await say(api, "/summary A", "sendPhoto", 1)
-    (doc,) = api.calls("sendDocument")
+    doc, people = api.calls("sendDocument")
     name, content = doc.files["document"]
-    assert name.endswith(".csv") and content.decode("utf-8-sig").startswith("team,person,")
+    assert name.endswith(".csv") and content.decode("utf-8-sig").startswith("团队,姓名,")
+    assert people.files["document"][0].endswith("-people-30d.csv")
     assert doc.params["chat_id"] == ADMIN and doc.params["caption"]
     (photo,) = api.calls("sendPhoto")
     assert photo.files["photo"][1].startswith(b"\x89PNG")
@@ -102,6 +103,8 @@ async def test_a_send_that_never_left_is_sent_once_a_connection_is_free(api: Fak
         api.fail_next("sendMessage", "timeout")  # answered after 3 s
         held = asyncio.create_task(bot.send_message(1, "first", read_timeout=1.0))
         await api.wait_for_call("sendMessage")
+        with pytest.raises(TimedOut):  # no free connection within 0.1 s: nothing sent
+            await Retry(attempts=1)(lambda: bot.send_message(1, "never"), idempotent=False)
         await Retry()(lambda: bot.send_message(1, "second"), idempotent=False)
         with pytest.raises(TimedOut):
             await held

@@ -110,6 +110,8 @@ def test_kb_list_json_and_show() -> None:
     assert fee["title"] == {"zh": "手续费争议", "en": "Fee disputes"}
     assert fee["languages"] == ["zh", "en"] and fee["questions"] >= 8 and fee["drills"] >= 3
     shown = kb_cli("show", "dispute.fee", "--lang", "en").stdout
+    assert shown.startswith("Fee disputes\nRight now:") and "[Steps]  [What to say]" in shown
+    shown = kb_cli("show", "dispute.fee", "--lang", "en", "--full").stdout
     assert shown.startswith("Fee disputes") and "1. " in shown and "Never" in shown
     missing = kb_cli("show", "no.such")
     assert missing.returncode == 2 and "no card" in missing.stderr

@@ -8,7 +8,8 @@ from pathlib import Path
 
 BOT = Path(__file__).resolve().parent.parent / "bot"
 # store/ is a package (it outgrew one module); each driver stays in its engine's module.
-ONLY_IN = {"telegram": ("adapters/telegram.py", "adapters/telegram_run.py"),
+ONLY_IN = {"telegram": ("adapters/telegram.py", "adapters/telegram_run.py",
+                        "adapters/telegram_inbox.py"),
            "sqlite3": ("store/sqlite.py",), "psycopg": ("store/postgres.py",),
            "psycopg_pool": ("store/postgres.py",), "yaml": ("knowledge.py",)}
 
@@ -19,12 +20,13 @@ ONLY_IN = {"telegram": ("adapters/telegram.py", "adapters/telegram_run.py"),
 # import nothing).
 LAYERS: list[list[str]] = [
     ["models", "config", "text", "privacy", "__init__"],
-    ["authoring", "knowledge", "search", "terms", "drills", "schedule", "reports", "views",
-     "i18n"],
+    ["authoring", "knowledge", "search", "ranker", "lexical", "semantic", "embeddings", "weights",
+     "smalltalk", "terms", "drills", "schedule", "chart", "items",
+     "reports", "views", "i18n", "xapi"],
     ["store"],
-    ["assistant", "staff", "answers", "training"],
+    ["assistant", "roster", "staff", "supervision", "answers", "training"],
     ["app", "demo", "logs"],
-    ["adapters/telegram*", "adapters/console", "adapters/__init__"],
+    ["adapters/telegram*", "adapters/console", "adapters/xapi_sender", "adapters/__init__"],
     ["__main__"],
 ]
 

@@ -11,6 +11,7 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from bot.privacy import has_customer_data, id_number_ok, luhn_ok, mask
+from tests.conftest import Chat
 
 ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 ID_CHECK = "10X98765432"
@@ -371,3 +372,17 @@ BENIGN = [
 @pytest.mark.parametrize("text", BENIGN)
 def test_benign_text_stays(text: str) -> None:
     assert mask(text) == unicodedata.normalize("NFKC", text)
+
+
+async def test_an_administrators_team_name_is_stored_and_audited_masked(admin: Chat) -> None:
+    """Free text an administrator types is masked like any other (the team name here)."""
+    card = "6212 0443 1982 9650"
+    assert "621204******9650" in (await admin.say(f"/team add {card.replace(' ', '.')}"))[0].text
+    assert "621204******9650" in (await admin.say(f"/invite {card.replace(' ', '')} staff")
+                                  )[0].text  # found by what the administrator typed
+    store = admin.assistant.store
+    stored = [tuple(r) for r in await store.rows("SELECT name FROM teams")]
+    audited = " ".join(r[0] for r in await store.rows("SELECT detail FROM audit"))
+    invited = [tuple(r) for r in await store.rows("SELECT team FROM invites")]
+    assert stored == invited == [("621204******9650",)]
+    assert "19829" not in audited and "621204******9650" in audited

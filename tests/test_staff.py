@@ -20,11 +20,12 @@ import pytest
 
 from bot.answers import Library
 from bot.assistant import Assistant
+from bot.chart import chart_png, find_cjk_font
 from bot.config import Settings
-from bot.i18n import t
-from bot.models import DrillItem, Inbound, Lang, Push, Reply, ReplyKind, Role
-from bot.privacy import mask
-from bot.reports import TeamSummary, chart_png, find_cjk_font
+from bot.i18n import section_name, t
+from bot.models import Button, DrillItem, Inbound, Lang, Push, Reply, ReplyKind, Role
+from bot.privacy import mask, pseudonym
+from bot.reports import TeamSummary
 from bot.schedule import after_answer
 from bot.store import Press
 from bot.store.migrations import tables
@@ -36,13 +37,16 @@ pytestmark = pytest.mark.both_engines  # the store's SQL on SQLite and PostgreSQ
 ROOT = Path(__file__).resolve().parent.parent
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 BOM = b"\xef\xbb\xbf"
-CSV_HEADER = ["team", "person", "user_id", "topic", "title", "section", "status",
-              "last_passed", "passed_version", "current_version", "answers", "accuracy"]
+CSV_HEADER = ["Team", "Person", "User id", "Topic id", "Topic", "Section", "Status",
+              "Last passed", "Version passed", "Current version", "Answers", "Accuracy"]
+CSV_HEADER_ZH = ["团队", "姓名", "用户ID", "主题ID", "主题", "章节", "状态", "最近通过", "通过的版本",
+                 "当前版本", "作答次数", "正确率"]
 CANTEEN = "食堂今天中午吃什么"  # no card answers this: a knowledge gap
 CANTEEN_CARD = "食堂卡号 6222 0212 3456 7890 128 今天中午吃什么"  # a gap with a card number
 PARKING = "员工停车场几点关门"  # a gap asked by someone outside the team
 
 STRANGER, STAFF_A, SUP_A, SUP_B, VICTIM = 555, 101, 102, 103, 104
+STRANGER_REPLY = Reply(t("not_enrolled", Lang.ZH), low_priority=True)  # sent behind staff replies
 
 
 # --- helpers ---------------------------------------------------------------------------------
@@ -207,8 +211,14 @@ def summary_of(*teams: str) -> Ok:
               stored=audited("report.summary"))
 
 
-EXPORT = Ok(says=(t("export_caption", Lang.ZH),), kinds=(ReplyKind.FILE,),
+EXPORT = Ok(says=(t("export_caption", Lang.ZH),), kinds=(ReplyKind.FILE, ReplyKind.FILE),
             stored=audited("report.export"))
+
+
+def items_of(team: str) -> Ok:
+    return Ok(says=(f"{team} 小测题目分析", t("items_none", Lang.ZH)),
+              kinds=(ReplyKind.TEXT, ReplyKind.FILE), stored=audited("report.items"))
+
 NUDGE = Ok(says=(t("nudged", Lang.ZH, n=0),), stored=audited("nudge"))
 SUPERVISORS_ONLY: dict[str, Ok | Refused | str] = {"staff": NO}
 ADMINS_ONLY: dict[str, Ok | Refused | str] = {"staff": NO, "supA": NO, "supB": NO}
@@ -218,7 +228,7 @@ MATRIX: list[tuple[str, dict[str, Ok | Refused | str]]] = [
                 "admin": ADMIN_GREETING}),
     ("/help", {"staff": HELP, "supA": SUP_HELP, "supB": SUP_HELP, "admin": ADMIN_HELP}),
     ("/topics", every(Ok(says=(t("topics", Lang.ZH),)))),
-    ("/card dispute.fee", every(Ok(says=("手续费争议", "切勿")))),
+    ("/card dispute.fee", every(Ok(says=("手续费争议", "现在先做")))),
     ("/lang en", every(Ok(says=(t("lang_set", Lang.EN),),
                           stored=("SELECT lang FROM people WHERE user_id = ?", "en")))),
     ("/drill", every(Ok(says=("小测 1/3",), stored=(
@@ -243,6 +253,10 @@ MATRIX: list[tuple[str, dict[str, Ok | Refused | str]]] = [
                     "admin": summary_of("B")}),
     ("/export A", {**SUPERVISORS_ONLY, "supA": EXPORT, "supB": Refused("A"), "admin": EXPORT}),
     ("/nudge A", {**SUPERVISORS_ONLY, "supA": NUDGE, "supB": Refused("A"), "admin": NUDGE}),
+    ("/items", {**SUPERVISORS_ONLY, "supA": items_of("A"), "supB": items_of("B"),
+                "admin": items_of(t("items_all", Lang.ZH))}),
+    ("/items A 30d", {**SUPERVISORS_ONLY, "supA": items_of("A"), "supB": Refused("A"),
+                      "admin": items_of("A")}),
     ("/team add C", {**ADMINS_ONLY, "admin": Ok(says=(t("team_added", Lang.ZH, team="C"),), stored=(
         "SELECT COUNT(*) FROM teams WHERE name = 'C'", 1))}),
     ("/invite A staff", {**ADMINS_ONLY, "admin": Ok(says=("邀请码：", "团队 A，角色 staff"), stored=(
@@ -254,9 +268,8 @@ MATRIX: list[tuple[str, dict[str, Ok | Refused | str]]] = [
     (f"/move {STAFF_A} B", {**ADMINS_ONLY, "admin": Ok(
         says=(t("moved", Lang.ZH, id=STAFF_A, team="B"),),
         stored=(f"SELECT team FROM people WHERE user_id = {STAFF_A}", "B"))}),
-    (f"/remove {VICTIM}", {**ADMINS_ONLY, "admin": Ok(
-        says=(t("removed", Lang.ZH, id=VICTIM),),
-        stored=(f"SELECT COUNT(*) FROM people WHERE user_id = {VICTIM}", 0))}),
+    (f"/remove {VICTIM}", {**ADMINS_ONLY, "admin": Ok(  # asks first; erases nothing yet
+        says=(t("remove_confirm", Lang.ZH, name="李四", id=VICTIM, team="A"),))}),
     ("/reload", {**ADMINS_ONLY, "admin": Ok(says=(t("reloaded", Lang.ZH, n=REAL_CARDS),),
                                             stored=audited("reload"))}),
 ]
@@ -268,7 +281,8 @@ CASES = [(command, actor, row.get(actor, "stranger")) for command, row in MATRIX
 def test_matrix_covers_every_command_and_actor() -> None:
     commands = {c.split()[0].lstrip("/") for c, _ in MATRIX}
     assert commands == {"start", "help", "topics", "card", "lang", "drill", "due", "progress",
-                        "remind", "pause", "whoami", "summary", "export", "nudge", "team",
+                        "remind", "pause", "whoami", "summary", "export", "nudge", "items",
+                        "team",
                         "invite", "people", "move", "remove", "reload"}
     for command, row in MATRIX:
         assert set(row) == {"staff", "supA", "supB", "admin"}, command
@@ -283,13 +297,20 @@ async def test_access_matrix(world: World, command: str, actor: str,
     replies = await chat.say(command)
     after = await snapshot(assistant)
     if expect == "stranger":
-        assert replies == [Reply(t("not_enrolled", Lang.ZH))]
+        assert replies == [STRANGER_REPLY]
         counters_before = dict(before.pop("counters"))
         counters_after = dict(after.pop("counters"))
+        answered = after.pop("strangers")[0]
+        assert before.pop("strangers") == [] and after.pop("stranger_minutes") == [(
+            ts(world.assistant.now())[:16], 1)] and before.pop("stranger_minutes") == []
         assert after == before  # nothing at all about the stranger...
         assert counters_after == {**counters_before,  # ...but one anonymous count
                                   "stranger_messages": counters_before.get("stranger_messages",
                                                                            0) + 1}
+        # and a hashed id with the day they were answered (once a day, so not again)
+        assert answered == (pseudonym(STRANGER, world.assistant.stranger_key), "2026-11-30")
+        assert re.fullmatch("[0-9a-f]{32}", answered[0])
+        assert await chat.say(command) == []
         return
     if expect == NO:
         assert replies == [Reply(t("not_allowed", Lang.ZH))]
@@ -324,10 +345,11 @@ async def test_invite_is_single_use(admin: Chat, assistant: Assistant) -> None:
     code = invite_code(await admin.say("/invite A staff"))
     first, second = Chat(assistant, 301, "张三"), Chat(assistant, 302, "李四")
     assert (await first.say(f"/start {code}"))[0].text == "欢迎加入团队 A！"
-    assert await second.say(f"/start {code}") == [Reply(t("invite_bad", Lang.ZH))]
+    assert await second.say(f"/start {code}") == [Reply(t("invite_bad", Lang.ZH),
+                                                        low_priority=True)]
     assert await scalar(assistant, "SELECT COUNT(*) FROM people WHERE user_id = 302") == 0
     assert await scalar(assistant, "SELECT used_by FROM invites WHERE code = ?", code) == 301
-    assert await second.say("/help") == [Reply(t("not_enrolled", Lang.ZH))]
+    assert await second.say("/help") == []  # a stranger is answered once a day
     assert await scalar(assistant, "SELECT team FROM people WHERE user_id = 301") == "A"
 
 
@@ -335,9 +357,11 @@ async def test_invalid_invite_code_is_refused(admin: Chat, assistant: Assistant)
     await admin.say("/team add A")
     code = invite_code(await admin.say("/invite A staff"))
     someone = Chat(assistant, 302, "李四")
-    for bad in ("NOPE-not-a-code", code.lower() if code != code.lower() else code + "x",
-                code[:-1]):
-        assert await someone.say(f"/start {bad}") == [Reply(t("invite_bad", Lang.ZH))]
+    for n, bad in enumerate(("NOPE-not-a-code",
+                             code.lower() if code != code.lower() else code + "x", code[:-1])):
+        replies = await someone.say(f"/start {bad}")  # answered once a day, then silence
+        assert replies == ([Reply(t("invite_bad", Lang.ZH), low_priority=True)] if n == 0
+                           else [])
     assert await scalar(assistant, "SELECT COUNT(*) FROM people WHERE user_id = 302") == 0
     assert await scalar(assistant, "SELECT COUNT(*) FROM invites WHERE used_by IS NULL") == 1
 
@@ -353,7 +377,8 @@ async def test_invite_expires_after_seven_days(admin: Chat, assistant: Assistant
     assert (await Chat(assistant, 301, "张三").say(f"/start {in_time}"))[0].text == "欢迎加入团队 A！"
     clock.advance(days=1, hours=1)  # 8 days after the invite was made
     late = Chat(assistant, 302, "李四")
-    assert await late.say(f"/start {too_late}") == [Reply(t("invite_bad", Lang.ZH))]
+    assert await late.say(f"/start {too_late}") == [Reply(t("invite_bad", Lang.ZH),
+                                                          low_priority=True)]
     assert await scalar(assistant, "SELECT COUNT(*) FROM people WHERE user_id = 302") == 0
     assert await scalar(assistant, "SELECT used_by FROM invites WHERE code = ?", too_late) is None
 
@@ -387,15 +412,22 @@ async def test_remove_erases_the_person_and_anonymises_answers(admin: Chat,
     await gone.say(CANTEEN)
     assert await scalar(assistant, "SELECT COUNT(*) FROM item_state WHERE user_id = 302") == 1
 
-    assert await admin.say("/remove 302") == [Reply(t("removed", Lang.ZH, id="302"))]
+    assert await admin.say("/remove 302") == [Reply(
+        t("remove_confirm", Lang.ZH, name="李四", id="302", team="A"),
+        buttons=((Button(t("remove_yes", Lang.ZH), "rm:302"),),))]
+    assert await scalar(assistant, "SELECT COUNT(*) FROM people WHERE user_id = 302") == 1
+    assert await admin.press(t("remove_yes", Lang.ZH)) == [
+        Reply("", edit=True), Reply(t("removed", Lang.ZH, id="302"))]
     for name in ("people", "drills", "topic_state", "item_state", "supervisors", "pauses"):
         assert await scalar(assistant, f"SELECT COUNT(*) FROM {name} WHERE user_id = 302") == 0
     assert await table(assistant, "SELECT user_id, COUNT(*) FROM answers GROUP BY user_id"
                                   " ORDER BY user_id") == [(0, 3), (301, 3)]
     assert await table(assistant, "SELECT user_id, text FROM questions") == [(0, CANTEEN)]
     assert await scalar(assistant, "SELECT COUNT(*) FROM drills WHERE user_id = 301") == 1
-    assert await gone.say("/help") == [Reply(t("not_enrolled", Lang.ZH))]
+    assert await gone.say("/help") == [STRANGER_REPLY]
     assert await admin.say("/remove 302") == [Reply(t("no_such_person", Lang.ZH, id="302"))]
+    assert await admin.tap("rm:302") == [  # the old button again: already gone
+        Reply("", edit=True), Reply(t("no_such_person", Lang.ZH, id="302"))]
     assert await admin.say(f"/remove {ADMIN}") == [Reply(t("remove_self", Lang.ZH))]
 
 
@@ -444,9 +476,10 @@ async def test_leave_confirms_then_erases(admin: Chat, assistant: Assistant) -> 
     assert await table(assistant, "SELECT user_id, text FROM questions") == [(0, CANTEEN)]
     assert await assistant.store.counter("people_left") == 1
 
-    assert await staff.say("/drill") == [Reply(t("not_enrolled", Lang.ZH))]
+    assert await staff.say("/drill") == [STRANGER_REPLY]
     assert await assistant.store.counter("stranger_messages") == 1
-    assert await staff.say(f"/start {code}") == [Reply(t("invite_bad", Lang.ZH))]  # still used
+    assert await staff.say(f"/start {code}") == []  # still used (and answered once a day)
+    assert await assistant.store.person(301) is None
 
 
 # --- 4. the audit trail --------------------------------------------------------------------------
@@ -458,7 +491,7 @@ async def test_audit_records_actor_action_and_time(admin: Chat, assistant: Assis
 
     async def step(chat: Chat, text: str, *rows: tuple[int, str, str]) -> None:
         clock.advance(minutes=1)
-        await chat.say(text)
+        await (chat.tap(text) if text.startswith("rm:") else chat.say(text))
         expected.extend((ts(clock()), actor, action, detail) for actor, action, detail in rows)
 
     await step(admin, "/team add A", (ADMIN, "team.add", "A"))
@@ -473,7 +506,8 @@ async def test_audit_records_actor_action_and_time(admin: Chat, assistant: Assis
     await step(Chat(assistant, 303, "李四"), f"/start {invite_code(admin.last)}",
                (0, "enrol", "team=A"))  # 303 is removed below: their own rows lose the id
     await step(admin, "/move 301 B", (ADMIN, "move", "user=301 team=B"))
-    await step(admin, "/remove 303", (ADMIN, "remove", "user=303"))
+    await step(admin, "/remove 303")  # asks first
+    await step(admin, "rm:303", (ADMIN, "remove", "user=303"))
     await step(sup, "/summary A", (302, "report.summary", "teams=A days=7"))
     await step(sup, "/export A", (302, "report.export", "teams=A"))
     await step(sup, "/nudge A", (302, "nudge", "teams=A people=0"))
@@ -507,7 +541,7 @@ async def test_summary_numbers_on_a_seeded_history(admin: Chat, assistant: Assis
     clock.advance(days=1)
     assert "2026-12-03" in texts(await two.say("/pause 2"))
     # Thursday: 19 more answers for person two, straight into the store, drill left open:
-    # topic X 10 answers (4 right), topic Y only 9 (all wrong, too few to count as weakest).
+    # topic X 10 answers (4 right), topic Y 9 (all wrong).
     clock.advance(days=1)
     answered = {r[0] for r in await table(assistant, "SELECT DISTINCT card_id FROM answers")}
     x, y = [c for c in sorted(kb.cards) if c not in answered][:2]
@@ -533,7 +567,7 @@ async def test_summary_numbers_on_a_seeded_history(admin: Chat, assistant: Assis
     topics = {tp.card_id: tp for tp in s.topics}
     assert (topics[x].answers, topics[x].correct) == (10, 4)
     assert (topics[y].answers, topics[y].correct) == (9, 0)
-    assert s.weakest() == [topics[x]]  # Y is worse, but 9 answers are not enough
+    assert s.weakest() == [topics[y], topics[x]]  # surely under 80% right, surest first
     assert set(s.gaps) == {(CANTEEN, 1), (mask(CANTEEN_CARD), 1)}
     assert mask(CANTEEN_CARD) == "食堂卡号 622202*********0128 今天中午吃什么"
     assert not any("3456" in text for text, _ in s.gaps)
@@ -546,7 +580,8 @@ async def test_summary_numbers_on_a_seeded_history(admin: Chat, assistant: Assis
     assert "• 张三：2/4 天，小测 2 次，正确率 83%，" in text
     assert "• 李四：1/2 天，小测 1 次，正确率 35%，" in text
     assert f"• {kb.cards[x].title.zh}: 40% (4/10)" in text
-    assert f"• {kb.cards[y].title.zh}:" not in text
+    assert f"• {kb.cards[y].title.zh}: 0% (0/9)" in text
+    assert text.index(kb.cards[y].title.zh) < text.index(kb.cards[x].title.zh)
     assert f"• {CANTEEN} ×1" in text and f"• {mask(CANTEEN_CARD)} ×1" in text
     assert PARKING not in text and "3456" not in text
 
@@ -588,12 +623,13 @@ async def test_export_csv_one_row_per_person_and_card(admin: Chat, assistant: As
     await join(admin, "A", "supervisor", 203, "王主管")
     drilled = await drill_through(one, [True, False, True])
     replies = await admin.say("/export A")
-    assert len(replies) == 1 and replies[0].kind is ReplyKind.FILE
-    assert replies[0].filename == "coach-A-2026-11-30.csv"
+    assert [r.kind for r in replies] == [ReplyKind.FILE, ReplyKind.FILE]
+    assert [r.filename for r in replies] == ["coach-A-2026-11-30.csv",
+                                             "coach-A-2026-11-30-people-30d.csv"]
     data = replies[0].data
     assert data.startswith(BOM)
     rows = list(csv.reader(io.StringIO(data.decode("utf-8-sig"))))
-    assert rows[0] == CSV_HEADER
+    assert rows[0] == CSV_HEADER_ZH  # in the supervisor's language
     body = rows[1:]
     assert len(body) == 2 * len(kb.cards) == 2 * REAL_CARDS
     assert {(r[1], r[2]) for r in body} == {("张三", "201"), ("李四", "202")}
@@ -602,12 +638,22 @@ async def test_export_csv_one_row_per_person_and_card(admin: Chat, assistant: As
     assert {r[0] for r in body} == {"A"}
     mine = {r[3]: r for r in body if r[1] == "张三"}
     right, wrong = drilled[0], drilled[1]
-    assert mine[right][6:] == ["current", "2026-11-30", str(kb.cards[right].version),
+    assert mine[right][5] == section_name(kb.cards[right].section, Lang.ZH)
+    assert mine[right][6:] == ["已通过", "2026-11-30", str(kb.cards[right].version),
                                str(kb.cards[right].version), "1", "100%"]
-    assert mine[wrong][6:] == ["due", "", "", str(kb.cards[wrong].version), "1", "0%"]
+    assert mine[wrong][6:] == ["到期", "", "", str(kb.cards[wrong].version), "1", "0%"]
     untouched = next(c for c in kb.cards if c not in drilled)
     assert mine[untouched][4] == kb.cards[untouched].title.zh
-    assert mine[untouched][6:] == ["new", "", "", str(kb.cards[untouched].version), "0", ""]
+    assert mine[untouched][6:] == ["未学", "", "", str(kb.cards[untouched].version), "0", ""]
+
+    await admin.say("/lang en")  # an English-speaking supervisor gets English throughout
+    replies = await admin.say("/export A")
+    rows = list(csv.reader(io.StringIO(replies[0].data.decode("utf-8-sig"))))
+    assert rows[0] == CSV_HEADER
+    mine = {r[3]: r for r in rows[1:] if r[1] == "张三"}
+    assert mine[right][4:7] == [kb.cards[right].title.en,
+                                section_name(kb.cards[right].section, Lang.EN), "current"]
+    assert mine[wrong][6] == "due" and mine[untouched][6] == "new"
 
 
 async def test_export_csv_neutralises_formula_names(admin: Chat, assistant: Assistant,
@@ -746,15 +792,17 @@ async def test_nudge_pushes_only_people_with_overdue_topics(admin: Chat, assista
     assert assistant.take_pushes() == []
     clock.advance(days=5)  # 8 days after the misses: past the 7-day grace
     assert await boss.say("/nudge A") == [Reply(t("nudged", Lang.ZH, n=1))]
-    pushes = [p for p in await assistant.tick(clock()) if not p.key]
+    pushes = [p for p in await assistant.tick(clock()) if p.key.startswith("nudge:")]
     assert [p.user_id for p in pushes] == [201]
+    assert pushes[0].key == "nudge:2026-12-08"
     assert pushes[0].reply.text == t("nudge", Lang.ZH, n=3)
     assert [b.payload for row in pushes[0].reply.buttons for b in row] == ["drill:start"]
-    assert [p for p in await assistant.tick(clock()) if not p.key] == []  # delivered once
+    assert [p for p in await assistant.tick(clock()) if p.key.startswith("nudge:")] == []
     assert await boss.say("/nudge B") == [Reply(t("not_your_team", Lang.ZH, team="B"))]
     assert assistant.take_pushes() == []
-    assert texts(await admin.say("/nudge")) == f"\n{t('nudged', Lang.ZH, n=2)}"  # every team
-    assert sorted(p.user_id for p in assistant.take_pushes()) == [201, 204]
+    assert texts(await admin.say("/nudge")) == (  # every team; 201 had one today already
+        f"\n{t('nudged', Lang.ZH, n=1)}\n{t('nudged_before', Lang.ZH, n=1)}")
+    assert sorted(p.user_id for p in assistant.take_pushes()) == [204]
 
 
 # --- 10. retention ---------------------------------------------------------------------------------
@@ -797,7 +845,7 @@ async def test_retention_purges_old_answers_and_questions_once_a_day(
 
 def report(db: Path | str, *args: str) -> subprocess.CompletedProcess[bytes]:
     env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "COACH_DB": str(db),
-           "COACH_KNOWLEDGE": str(ROOT / "knowledge")}
+           "COACH_KNOWLEDGE": str(ROOT / "knowledge"), "COACH_EMBEDDINGS": "off"}
     return subprocess.run([sys.executable, "-m", "bot", "report", *args], cwd=ROOT, env=env,
                           capture_output=True, timeout=180)
 
@@ -815,7 +863,8 @@ async def test_report_command_line(admin: Chat, assistant: Assistant, settings: 
     text = text_file.read_text("utf-8")
     assert text.startswith("团队 A 汇总") and "• 张三：" in text and "• Bob：" in text
 
-    done = report(settings.db, "--team", "A", "--format", "csv", "--out", str(csv_file))
+    done = report(settings.db, "--team", "A", "--format", "csv", "--lang", "en",
+                  "--out", str(csv_file))
     assert done.returncode == 0, done.stderr
     data = csv_file.read_bytes()
     assert data.startswith(BOM)

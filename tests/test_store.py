@@ -1,5 +1,5 @@
 """The store itself, on each engine: isolation, trips to the database per button press,
-forgetting by age, migrating an older database forward, refusing a newer one."""
+migrating an older database forward, refusing a newer one."""
 
 from __future__ import annotations
 
@@ -13,8 +13,9 @@ import pytest
 
 from bot.assistant import Assistant
 from bot.models import Inbound, Reply, Role
-from bot.store import SchemaError, Store, Tx
+from bot.store import SchemaError, State, Store, Tx
 from bot.store.base import open_engine
+from bot.store.inbox import HANDLING
 from bot.store.migrations import MIGRATIONS, for_engine
 from tests.conftest import ADMIN
 from tests.pg_server import ThrowawayPostgres
@@ -22,7 +23,7 @@ from tests.pg_server import ThrowawayPostgres
 pytestmark = pytest.mark.both_engines  # the store's SQL on SQLite and PostgreSQL
 
 NOW = datetime(2026, 11, 28, 9, 0, tzinfo=UTC)
-TRIPS_PER_PRESS = 6
+TRIPS_PER_PRESS = 8  # the inbox's 3 (stored, handled, finished) and the press's 5
 
 
 @pytest.fixture
@@ -78,7 +79,8 @@ def _option_payloads(replies: list[Reply]) -> list[str]:
 
 async def test_a_button_press_takes_at_most_six_trips_to_the_database(
         assistant: Assistant) -> None:
-    """Counted as the Telegram adapter handles a press: the delivery check, then the update."""
+    """Counted as the Telegram adapter handles a press: stored in the inbox, handled, its
+    replies stored, finished once they are sent."""
     store = assistant.store
     await assistant.handle(Inbound(ADMIN, "Admin", text="/start"))
     trips: dict[str, list[int]] = {"drill:start": [], "a": []}
@@ -86,21 +88,18 @@ async def test_a_button_press_takes_at_most_six_trips_to_the_database(
     while payload:
         update += 1
         before = store.engine.trips
-        assert await assistant.first_delivery(f"u{update}")
+        assert await store.receive(update, ADMIN, "{}", "me", NOW, NOW + timedelta(minutes=2))
+        token = HANDLING.set(update)
         replies = await assistant.handle(Inbound(ADMIN, "Admin", callback=payload))
+        HANDLING.reset(token)
+        await store.handled(update, replies)
+        await store.finish(update, State.SENT, NOW)
         trips["a" if payload.startswith("a:") else payload].append(store.engine.trips - before)
         found = _option_payloads(replies)
         payload = found[0] if found else ""
     assert len(trips["a"]) == assistant.settings.drill_size  # every question answered
     assert (await store.rows("SELECT COUNT(*) FROM answers"))[0][0] == len(trips["a"])
     assert max(trips["drill:start"] + trips["a"]) <= TRIPS_PER_PRESS, trips
-
-
-async def test_handled_updates_are_forgotten_after_a_day(store: Store) -> None:
-    assert await store.first_delivery("u1", NOW)
-    assert not await store.first_delivery("u1", NOW + timedelta(hours=23))  # a redelivery
-    assert await store.first_delivery("u2", NOW + timedelta(hours=25))
-    assert [r["key"] for r in await store.rows("SELECT key FROM deliveries")] == ["u2"]
 
 
 async def make_schema(where: Path | str, version: int) -> None:
@@ -141,7 +140,7 @@ async def test_a_database_of_an_older_schema_is_migrated_forward(empty_db: Path 
         "王芳", "08:30", None)
     assert [a.card_id for a in await store.answers(5)] == ["c"]
     assert await store.add_team("A", NOW) and await store.set_team(5, "A")  # tables of later
-    assert await store.first_delivery("u1", NOW)                            # versions work
+    assert await store.receive(1, 5, "{}", "me", NOW, NOW)                  # versions work
     await store.close()
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import shutil
 import signal
 import socket
@@ -17,12 +16,12 @@ from pathlib import Path
 import pytest
 
 from bot.adapters.telegram import split_text
+from tests.botrun import PROCESS_ADMIN, ROOT, BotProcess
 from tests.cards import REAL_KB, card, write_cards
 from tests.fake_bot_api import FakeBotApi
 
-ROOT = Path(__file__).resolve().parent.parent
 TOKEN = "123456:TEST-TOKEN-abcdefghijklmnopqrstuvwxyz"
-ADMIN = 4242
+ADMIN = PROCESS_ADMIN
 
 
 def free_port() -> int:
@@ -47,47 +46,12 @@ def long_kb(tmp_path: Path) -> Path:
     return kb
 
 
-class BotProcess:
-    """`python -m bot run` as a subprocess, pointed at the fake server."""
-
-    def __init__(self, api: FakeBotApi, tmp_path: Path, **env: str) -> None:
-        self.env = {
-            "PATH": os.environ.get("PATH", "/usr/bin:/bin"), "PYTHONPATH": str(ROOT),
-            "TELEGRAM_BOT_TOKEN": TOKEN, "TELEGRAM_BASE_URL": api.url,
-            "TELEGRAM_BASE_FILE_URL": api.file_url, "COACH_DB": str(tmp_path / "coach.db"),
-            "COACH_ADMINS": str(ADMIN), "COACH_KNOWLEDGE": str(REAL_KB),
-            "COACH_LOG_LEVEL": "DEBUG", **env,
-        }
-        self.proc: asyncio.subprocess.Process | None = None
-        self.stderr = ""
-        # A file, not a pipe: a DEBUG log fills a pipe nobody reads and blocks the bot.
-        self.log = tmp_path / f"bot-{id(self)}.log"
-
-    async def start(self) -> None:
-        with self.log.open("wb") as log:
-            self.proc = await asyncio.create_subprocess_exec(
-                sys.executable, "-m", "bot", "run", cwd=str(ROOT), env=self.env,
-                stdout=log, stderr=log)
-
-    async def stop(self, sig: int = signal.SIGTERM, timeout: float = 20) -> int:
-        assert self.proc is not None
-        if self.proc.returncode is None:
-            self.proc.send_signal(sig)
-        return await self.wait_exit(timeout)
-
-    async def wait_exit(self, timeout: float = 30) -> int:
-        assert self.proc is not None
-        await asyncio.wait_for(self.proc.wait(), timeout)
-        self.stderr = self.log.read_text(encoding="utf-8", errors="replace")
-        return int(self.proc.returncode or 0)
-
-
 def texts_to(api: FakeBotApi, chat_id: int) -> list[str]:
     return api.sent_texts(chat_id)
 
 
 async def reply_after(api: FakeBotApi, chat_id: int, before: int, count: int = 1) -> list[str]:
-    await api.wait_for(lambda _: len(texts_to(api, chat_id)) >= before + count, timeout=20)
+    await api.wait_for(lambda _: len(texts_to(api, chat_id)) >= before + count, timeout=60)
     return texts_to(api, chat_id)[before:]
 
 
@@ -134,8 +98,8 @@ async def test_polling_end_to_end(api: FakeBotApi, tmp_path: Path) -> None:
         assert "reply_markup" not in edited  # pressed message edited: cannot be pressed twice
 
         n = len(texts_to(api, ADMIN))
-        await api.send_text(ADMIN, "/card long.card")
-        await api.wait_for(lambda _: "不要争辩" in texts_to(api, ADMIN)[-1], timeout=20)
+        await api.send_text(ADMIN, "/card long.card full")
+        await api.wait_for(lambda _: "不要争辩" in texts_to(api, ADMIN)[-1], timeout=60)
         parts = texts_to(api, ADMIN)[n:]
         assert len(parts) >= 2 and all(len(p) <= 4096 for p in parts)
         assert all(line.startswith(("<b>", "步骤", "Steps", "")) for p in parts
@@ -281,7 +245,7 @@ async def test_sigkill_mid_drill_then_restart(api: FakeBotApi, tmp_path: Path) -
     await reply_after(api, ADMIN, n)
     payloads, message_id = option_buttons(api, ADMIN)
     await api.send_callback(ADMIN, payloads[0], message_id)
-    await api.wait_for(lambda _: any("2/3" in t for t in texts_to(api, ADMIN)), timeout=20)
+    await api.wait_for(lambda _: any("2/3" in t for t in texts_to(api, ADMIN)), timeout=60)
     await bot.stop(signal.SIGKILL)
 
     db = sqlite3.connect(tmp_path / "coach.db")
@@ -303,7 +267,7 @@ async def test_sigkill_mid_drill_then_restart(api: FakeBotApi, tmp_path: Path) -
         payloads, message_id = option_buttons(api, ADMIN)
         await api.send_callback(ADMIN, payloads[0], message_id)
         await api.wait_for(lambda _: any("3/3" in t for t in texts_to(api, ADMIN)[n:]),
-                           timeout=20)
+                           timeout=60)
     finally:
         assert await restarted.stop() == 0
     db = sqlite3.connect(tmp_path / "coach.db")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import html
+import logging
 import re
 import warnings
 from collections.abc import Awaitable, Callable
@@ -34,6 +35,7 @@ from bot.i18n import t
 from bot.models import Inbound, Lang, Reply, ReplyKind
 
 T = TypeVar("T")
+log = logging.getLogger(__name__)
 # The command menu Telegram shows, by the person's app language (English for the rest).
 COMMANDS = {
     "en": [("drill", "2-3 minute drill"), ("due", "what I must refresh"),
@@ -98,13 +100,13 @@ def to_inbound(update: Update, bot_name: str) -> Inbound | None:
         return None
     private = message.chat.type == ChatType.PRIVATE
     text = message.text
+    mention = f"@{bot_name}".lower()
+    head = text.split(maxsplit=1)[0].lower() if text else ""
+    if head.startswith("/") and "@" in head and not head.endswith(mention):
+        return None  # a command for another bot (`/start@OtherBot CODE`), in any chat
     if not private:
-        mention = f"@{bot_name}".lower()
         if not text or not (text.startswith("/") or mention in text.lower()):
             return None
-        head = text.split(maxsplit=1)[0].lower()
-        if text.startswith("/") and "@" in head and not head.endswith(mention):
-            return None  # a command for another bot in the group
         text = re.sub(re.escape(mention), "", text, flags=re.IGNORECASE).strip()
     return Inbound(user.id, name, text=text, lang_hint=hint, private=private)
 
@@ -209,7 +211,11 @@ class Replies:
                            parse_mode=ParseMode.HTML, reply_markup=markup)
         else:
             call = partial(self.bot.edit_message_reply_markup, chat, mid, reply_markup=markup)
-        await self.retry(call, idempotent=True)
+        try:
+            await self.retry(call, idempotent=True)
+        except BadRequest as err:
+            if "not modified" not in err.message:
+                raise  # a double tap asks for what the message already shows: done
 
     async def send(self, chat_id: int, reply: Reply) -> None:
         if reply.kind in (ReplyKind.FILE, ReplyKind.PHOTO):
@@ -226,6 +232,20 @@ class Replies:
                              idempotent=False)
 
     async def answer(self, update: Update) -> None:
-        """Answer a button press (stops the button's spinner)."""
-        if update.callback_query is not None:
+        """Answer a button press (stops the button's spinner). Telegram refuses an answer
+        after about 15 s (a press handled after a restart): the spinner has stopped by
+        itself, the press is handled as usual, and that is no error."""
+        if update.callback_query is None:
+            return
+        try:
             await self.retry(update.callback_query.answer, idempotent=True)
+        except BadRequest as err:
+            if not expired_query(err):
+                raise
+            log.info("a button press was answered too late for Telegram: %s", err.message)
+
+
+def expired_query(err: BadRequest) -> bool:
+    """Telegram's 400 for an answer to a callback query it no longer knows."""
+    text = err.message.lower()
+    return "query is too old" in text or "query id is invalid" in text

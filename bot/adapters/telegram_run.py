@@ -1,6 +1,7 @@
 """Running the Telegram bot: the Application and its lifecycle, updates in order, paced
 pushes, the error handler; long polling, or a webhook (with a health endpoint) when
-COACH_WEBHOOK_URL is set. Converting and rendering is `telegram`'s.
+COACH_WEBHOOK_URL is set. Converting and rendering is `telegram`'s; keeping every update
+until it is answered, `telegram_inbox`'s.
 """
 
 from __future__ import annotations
@@ -9,9 +10,8 @@ import asyncio
 import logging
 import signal
 import sys
-import time
-from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime
+from collections.abc import Awaitable
+from functools import partial
 from typing import Any
 from urllib.parse import urlparse
 
@@ -26,11 +26,14 @@ from telegram.ext import (
 )
 
 from bot.adapters.telegram import COMMANDS, Replies, Retry, error_text, to_inbound
-from bot.app import build
+from bot.adapters.telegram_inbox import Inbox
+from bot.adapters.telegram_pace import Pace, PushQueue
+from bot.adapters.xapi_sender import XapiSender
+from bot.app import build, utc_now
 from bot.assistant import Assistant
 from bot.config import Settings
 from bot.logs import setup_logging
-from bot.models import Push
+from bot.models import Now, Push, Reply
 
 log = logging.getLogger(__name__)
 
@@ -39,40 +42,6 @@ TICK_SECONDS = 60
 # a message comes, so this delays only updates that come within 20 ms of the last batch;
 # under load it batches them (fewer polls, less CPU: bench/load_bench.py).
 POLL_PAUSE = 0.02
-
-
-class PushQueue:
-    """Paced sending of pushes, apart from interactive replies: <= rate/s, >= gap per chat."""
-
-    def __init__(self, send: Callable[[Push], Awaitable[None]], rate: float = 20.0,
-                 per_chat_gap: float = 1.0) -> None:
-        self.send = send
-        self.interval = 1.0 / rate
-        self.gap = per_chat_gap
-        self.queue: asyncio.Queue[Push] = asyncio.Queue()
-        self.last: dict[int, float] = {}
-        self.task: asyncio.Task[None] | None = None
-
-    def start(self) -> None:
-        self.task = asyncio.create_task(self.run())
-
-    async def stop(self) -> None:
-        if self.task:
-            self.task.cancel()
-            await asyncio.gather(self.task, return_exceptions=True)
-
-    async def run(self) -> None:
-        while True:
-            push = await self.queue.get()
-            wait = self.last.get(push.user_id, 0.0) + self.gap - time.monotonic()
-            if wait > 0:
-                await asyncio.sleep(wait)
-            self.last[push.user_id] = time.monotonic()
-            try:
-                await self.send(push)
-            except Exception:  # one failed push must not stop the others
-                log.exception("push to a person failed")
-            await asyncio.sleep(self.interval)
 
 
 class PersonOrder(BaseUpdateProcessor):
@@ -113,14 +82,23 @@ class PersonOrder(BaseUpdateProcessor):
 class TelegramBot:
     """Owns the Application, the assistant and the push queue for one process."""
 
-    def __init__(self, settings: Settings, retry: Retry | None = None) -> None:
+    def __init__(self, settings: Settings, retry: Retry | None = None, now: Now = utc_now,
+                 pace: Pace | None = None) -> None:
         self.settings = settings
         self.retry = retry or Retry()
+        self.now = now
         self.assistant: Assistant | None = None
-        self.pushes = PushQueue(self.send_push)
+        self.inbox = Inbox(now)
+        self.pushes = PushQueue(self.send_push, pace=pace)
+        # Replies to strangers wait in their own slow lane: staff replies never queue behind
+        # them, and a flood of strangers takes COACH_STRANGER_REPLIES a minute at most.
+        per_minute = max(settings.stranger_replies, 1)
+        self.strangers = PushQueue(self.send_stranger, rate=per_minute / 60, per_chat_gap=0,
+                                   limit=per_minute, pace=pace)
         self.conflict = False
         self.app: Application | None = None
         self.replies: Replies | None = None
+        self.xapi: XapiSender | None = None  # with COACH_XAPI_ENDPOINT
 
     def application(self) -> Application:
         """The configured python-telegram-bot Application (PTB's HTTPXRequest clients;
@@ -130,7 +108,7 @@ class TelegramBot:
             ApplicationBuilder().token(s.token).base_url(s.base_url)
             .base_file_url(s.base_file_url)
             .post_init(self.post_init).post_shutdown(self.post_shutdown)
-            .concurrent_updates(PersonOrder(s.concurrent_updates))
+            .concurrent_updates(PersonOrder(s.concurrent_updates)).update_queue(self.inbox)
         )
         if s.proxy:
             builder = builder.proxy(s.proxy).get_updates_proxy(s.proxy)
@@ -144,48 +122,80 @@ class TelegramBot:
 
     async def post_init(self, app: Application) -> None:
         """Open the store, load the knowledge base, register the command menu, start jobs."""
-        self.assistant = await build(self.settings)
+        self.assistant = await build(self.settings, self.now)
+        self.inbox.store = self.assistant.store
+        # Updates a crash left unanswered, before any new one; long polling allows only one
+        # instance, so every claim found is a dead process's.
+        await self.inbox.take_over(app.bot, only_instance=not self.settings.webhook_url)
         for lang, commands in COMMANDS.items():
             await app.bot.set_my_commands(
                 [BotCommand(c, d) for c, d in commands], scope=BotCommandScopeDefault(),
                 language_code=None if lang == "en" else lang)
         self.pushes.start()
+        if self.settings.xapi:
+            self.xapi = XapiSender(self.settings, self.assistant.store)
+            self.xapi.start()
+        self.strangers.start()
         if app.job_queue is not None:
             app.job_queue.run_repeating(self.on_tick, interval=TICK_SECONDS, first=1)
         log.info("bot started as @%s", app.bot.username)
 
     async def post_shutdown(self, app: Application) -> None:
         await self.pushes.stop()
+        if self.xapi is not None:
+            await self.xapi.stop()
+        await self.strangers.stop()
         if self.assistant is not None:
             await self.assistant.store.close()
 
     # --- updates, pushes and errors ------------------------------------------------------
 
     async def on_update(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-        """Convert, ask the assistant, render."""
-        assert self.assistant is not None and self.replies is not None
-        if not await self.assistant.first_delivery(f"u{update.update_id}"):
-            return
+        """An update from the inbox: convert, ask the assistant, render (once)."""
+        if not self.inbox.ours(update.update_id):
+            return  # being handled, finished, or another instance's
+        assert self.replies is not None
         # Answering the button press overlaps with the work below; it is always awaited.
         answered = (asyncio.ensure_future(self.replies.answer(update))
                     if update.callback_query is not None else None)
         try:
-            inbound = to_inbound(update, context.bot.username)
-            if inbound is None:
-                return
-            replies = await self.assistant.handle(inbound)
-            for push in self.assistant.take_pushes():  # e.g. /nudge: paced like every push
-                self.pushes.queue.put_nowait(push)
-            await self.replies.render(update, replies)
+            await self.inbox.process(update.update_id,
+                                     partial(self.decide, update, context.bot.username),
+                                     partial(self.deliver, update))
         finally:
             if answered is not None:
                 await answered
 
-    async def on_tick(self, context: ContextTypes.DEFAULT_TYPE) -> None:
-        """JobQueue: ask the assistant what is due and queue it."""
+    async def decide(self, update: Update, bot_name: str) -> list[Reply]:
         assert self.assistant is not None
-        for push in await self.assistant.tick(datetime.now(UTC)):
+        inbound = to_inbound(update, bot_name)
+        if inbound is None:
+            return []
+        replies = await self.assistant.handle(inbound)
+        for push in self.assistant.take_pushes():  # e.g. /nudge: paced like every push
             self.pushes.queue.put_nowait(push)
+        return replies
+
+    async def deliver(self, update: Update, replies: list[Reply]) -> None:
+        assert self.replies is not None
+        chat = update.effective_chat
+        if chat is not None and replies and all(r.low_priority for r in replies):
+            if not all([self.strangers.offer(Push(chat.id, r)) for r in replies]):
+                log.info("stranger replies: queue full, one dropped")
+            return
+        await self.replies.render(update, replies)
+
+    async def on_tick(self, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """JobQueue: ask the assistant what is due and queue it; take over updates an
+        instance left (with several instances, once its claims run out)."""
+        assert self.assistant is not None
+        for push in await self.assistant.tick(self.now()):
+            self.pushes.queue.put_nowait(push)
+        await self.inbox.take_over(context.bot, only_instance=False)
+
+    async def send_stranger(self, push: Push) -> None:
+        assert self.replies is not None
+        await self.replies.send(push.user_id, push.reply)
 
     async def send_push(self, push: Push) -> None:
         assert self.assistant is not None and self.replies is not None

@@ -16,9 +16,12 @@ from bot.store.base import (
     StoreUnavailable,
     Tx,
 )
-from bot.store.people import PeopleStore
+from bot.store.inbox import Delivery, InboxStore, State
+from bot.store.people import PeopleStore, RosterChange
 from bot.store.questions import QuestionStore
 from bot.store.reports import ReportStore
+from bot.store.sqlite import accepted_questions, backup
+from bot.store.strangers import StrangerStore
 from bot.store.training import (
     DrillAnswer,
     DrillHistory,
@@ -27,10 +30,13 @@ from bot.store.training import (
     Spacing,
     TrainingStore,
 )
+from bot.store.xapi import OutboxStatus, Outgoing, XapiStore
 
-__all__ = ["AnswerRow", "DrillAnswer", "DrillHistory", "Lookup", "Press", "QuestionRow",
-           "SchemaError", "Spacing", "Store", "StoreError", "StoreUnavailable", "Tx"]
+__all__ = ["AnswerRow", "Delivery", "DrillAnswer", "DrillHistory", "Lookup", "OutboxStatus",
+           "Outgoing", "Press", "QuestionRow", "RosterChange", "SchemaError", "Spacing", "State",
+           "Store", "StoreError", "StoreUnavailable", "Tx", "accepted_questions", "backup"]
 
 
-class Store(PeopleStore, QuestionStore, TrainingStore, ReportStore, StoreBase):
+class Store(PeopleStore, QuestionStore, TrainingStore, ReportStore, XapiStore, InboxStore,
+            StrangerStore, StoreBase):
     """Async access to the bot's database; `await Store.open(path or postgresql:// URL)`."""

@@ -263,4 +263,5 @@ def _person(row: Row, supervises: frozenset[str] = frozenset()) -> Person:
         active=bool(row["active"]),
         remind_at=row["remind_at"],
         paused_until=date.fromisoformat(row["paused_until"]) if row["paused_until"] else None,
+        staff_no=row["staff_no"],
     )

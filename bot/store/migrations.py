@@ -195,6 +195,73 @@ MIGRATIONS: list[tuple[str, ...]] = [
     (
         "CREATE INDEX deliveries_time ON deliveries (seen_at)",
     ),
+    # 7: staff numbers (unique; NULL for none), and the xAPI outbox: each statement frozen
+    # (id and body) in the transaction that stores the answer, sent later by the sender
+    (
+        "ALTER TABLE people ADD COLUMN staff_no TEXT",
+        "CREATE UNIQUE INDEX people_staff_no ON people (staff_no)",
+        """
+        CREATE TABLE xapi_outbox (
+            id           INTEGER PRIMARY KEY,
+            statement_id TEXT NOT NULL UNIQUE,
+            user_id      INTEGER NOT NULL,
+            verb         TEXT NOT NULL,
+            body         TEXT NOT NULL,
+            queued_at    TEXT NOT NULL,
+            state        TEXT NOT NULL DEFAULT 'queued'
+                         CHECK (state IN ('queued', 'sent', 'parked')),
+            tries        INTEGER NOT NULL DEFAULT 0,
+            next_at      TEXT NOT NULL,
+            sent_at      TEXT,
+            error        TEXT NOT NULL DEFAULT ''
+        )
+        """,
+        "CREATE INDEX xapi_outbox_due ON xapi_outbox (state, next_at)",
+        "CREATE INDEX xapi_outbox_user ON xapi_outbox (user_id)",
+    ),
+    # 8: the update inbox: an update is stored before Telegram is told it arrived and kept
+    # until its replies are sent; effects note the update that made them, so handling it
+    # again finds them instead of repeating them
+    (
+        """
+        CREATE TABLE inbox (
+            update_id     INTEGER PRIMARY KEY,
+            user_id       INTEGER NOT NULL,
+            body          TEXT,
+            received_at   TEXT NOT NULL,
+            state         TEXT NOT NULL DEFAULT 'new'
+                          CHECK (state IN ('new', 'done', 'sent', 'failed')),
+            replies       TEXT,
+            claimed_by    TEXT,
+            claimed_until TEXT,
+            attempts      INTEGER NOT NULL DEFAULT 0
+        )
+        """,
+        "CREATE INDEX inbox_person ON inbox (user_id, update_id)",
+        "CREATE INDEX inbox_open ON inbox (state, update_id)",
+        "CREATE INDEX inbox_time ON inbox (received_at)",
+        "ALTER TABLE answers ADD COLUMN update_id INTEGER",
+        "ALTER TABLE questions ADD COLUMN update_id INTEGER",
+        "CREATE UNIQUE INDEX questions_update ON questions (update_id)",
+        "DROP TABLE deliveries",
+    ),
+    # 9: strangers (not enrolled): a keyed hash of the Telegram id and the day they were
+    # answered, and replies to strangers per minute; both forgotten daily
+    (
+        """
+        CREATE TABLE strangers (
+            who TEXT NOT NULL,
+            day TEXT NOT NULL,
+            PRIMARY KEY (who, day)
+        )
+        """,
+        """
+        CREATE TABLE stranger_minutes (
+            minute  TEXT PRIMARY KEY,
+            replies INTEGER NOT NULL
+        )
+        """,
+    ),
 ]
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from bot.models import Lang, Person, Role
@@ -135,7 +136,7 @@ class PeopleStore(StoreBase):
             if tx.run("DELETE FROM people WHERE user_id = ?", (user_id,)) != 1:
                 return False
             for table in ("supervisors", "drills", "topic_state", "item_state", "pushes",
-                          "notices", "pauses"):
+                          "notices", "pauses", "xapi_outbox"):
                 tx.run(f"DELETE FROM {table} WHERE user_id = ?", (user_id,))
             tx.run("UPDATE answers SET user_id = 0 WHERE user_id = ?", (user_id,))
             tx.run("UPDATE questions SET user_id = 0 WHERE user_id = ?", (user_id,))
@@ -164,10 +165,13 @@ class PeopleStore(StoreBase):
         return int(row["value"]) if row else 0
 
     async def purge(self, before: datetime) -> int:
-        """Delete answer and question logs older than `before` (retention); rows deleted."""
+        """Delete answer and question logs, and xAPI statements sent, older than `before`
+        (retention); rows deleted."""
         return await self.transaction(
             lambda tx: tx.run("DELETE FROM answers WHERE answered_at < ?", (_ts(before),))
-            + tx.run("DELETE FROM questions WHERE asked_at < ?", (_ts(before),)))
+            + tx.run("DELETE FROM questions WHERE asked_at < ?", (_ts(before),))
+            + tx.run("DELETE FROM xapi_outbox WHERE state = 'sent' AND sent_at < ?",
+                     (_ts(before),)))
 
     async def set_active(self, user_id: int, active: bool) -> None:
         await self.write("UPDATE people SET active = ? WHERE user_id = ?", (int(active), user_id))
@@ -200,6 +204,84 @@ class PeopleStore(StoreBase):
             (user_id, kind, day, _ts(now)))
 
 
+    # --- staff numbers and the roster ---------------------------------------------------
+
+    async def set_staff_no(self, user_id: int, staff_no: str | None, actor: int,
+                           now: datetime) -> int | None:
+        """Set (or clear) a person's staff number, audited; the id of someone else who
+        already has that number (nothing changed then), else None."""
+
+        def work(tx: Tx) -> int | None:
+            holder = tx.row("SELECT user_id FROM people WHERE staff_no = ? AND user_id != ?",
+                            (staff_no, user_id)) if staff_no else None
+            if holder is not None:
+                return int(holder["user_id"])
+            tx.run("UPDATE people SET staff_no = ? WHERE user_id = ?", (staff_no, user_id))
+            tx.run(_AUDIT, (_ts(now), actor, "staffno", f"user={user_id} staff_no={staff_no or '-'}"))
+            return None
+
+        return await self.transaction(work)
+
+    async def people_page(self, team: str | None, offset: int,
+                          limit: int) -> tuple[list[Person], int]:
+        """One page of everyone (or of a team's members and supervisors) by name; the total."""
+        where, args = "", []
+        if team is not None:
+            where = (" WHERE lower(team) = lower(?)"
+                     " OR user_id IN (SELECT user_id FROM supervisors WHERE team = ?)")
+            args = [team, team]
+
+        def work(tx: Tx) -> tuple[list[Person], int]:
+            total = tx.row(f"SELECT COUNT(*) FROM people{where}", args)
+            ids = [r["user_id"] for r in tx.rows(
+                f"SELECT user_id FROM people{where} ORDER BY name, user_id LIMIT ? OFFSET ?",
+                [*args, limit, offset])]
+            marks = ", ".join("?" * len(ids))
+            found = tx.rows(f"{_WITH_TEAMS} WHERE people.user_id IN ({marks})"
+                            " ORDER BY people.name, people.user_id", ids) if ids else []
+            return _people(found), int(total[0]) if total else 0
+
+        return await self.engine.run(work, atomic=False)
+
+    async def apply_roster(self, changes: list[RosterChange], teams: list[str], actor: int,
+                           now: datetime) -> None:
+        """`people import`: new teams, new people and changed ones, all or nothing, audited.
+        Staff numbers that move between people are cleared first (the column is unique)."""
+
+        def work(tx: Tx) -> None:
+            tx.many("INSERT INTO teams VALUES (?, ?) ON CONFLICT DO NOTHING",
+                    [(team, _ts(now)) for team in teams])
+            tx.many("UPDATE people SET staff_no = NULL WHERE user_id = ?",
+                    [(c.user_id,) for c in changes if c.staff_no is not None and not c.new])
+            for c in changes:
+                if c.new:
+                    tx.run("INSERT INTO people (user_id, name, roles, created_at)"
+                           " VALUES (?, ?, 'staff', ?)", (c.user_id, c.name, _ts(now)))
+                tx.run("UPDATE people SET name = COALESCE(?, name), team = COALESCE(?, team),"
+                       " staff_no = COALESCE(?, staff_no) WHERE user_id = ?",
+                       (c.name, c.team, c.staff_no, c.user_id))
+                tx.run(_AUDIT, (_ts(now), actor, "people.import", c.detail()))
+
+        await self.transaction(work)
+
+
+@dataclass(frozen=True)
+class RosterChange:
+    """One person's change from `people import`; None = that field is left as it is."""
+
+    user_id: int
+    new: bool
+    name: str | None
+    team: str | None
+    staff_no: str | None
+
+    def detail(self) -> str:
+        parts = [f"user={self.user_id}"] + ["new"] * self.new
+        parts += [f"{k}={v}" for k, v in (("team", self.team), ("staff_no", self.staff_no)) if v]
+        return " ".join(parts)
+
+
+_AUDIT = "INSERT INTO audit (at, actor, action, detail) VALUES (?, ?, ?, ?)"
 _SUPERVISE = "INSERT INTO supervisors VALUES (?, ?) ON CONFLICT DO NOTHING"
 _BUMP = ("INSERT INTO counters VALUES (?, 1) ON CONFLICT(name)"
          " DO UPDATE SET value = counters.value + 1")

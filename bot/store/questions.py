@@ -1,38 +1,35 @@
-"""Questions asked, knowledge gaps, once-a-day notices and handled updates"""
+"""Questions asked, knowledge gaps and once-a-day notices"""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from bot.store.base import QuestionRow, StoreBase, Tx, _ts
-
-DELIVERIES_KEPT = timedelta(days=1)  # Telegram keeps an unconfirmed update 24 hours at most
+from bot.store.inbox import HANDLING
 
 
 class QuestionStore(StoreBase):
-    """Questions asked, knowledge gaps, once-a-day notices and handled updates."""
-
-    async def first_delivery(self, key: str, now: datetime) -> bool:
-        """True the first time an update key is seen; keys older than a day are forgotten
-        in the same trip (an index range, usually empty)."""
-
-        def work(tx: Tx) -> bool:
-            first = tx.run("INSERT INTO deliveries VALUES (?, ?) ON CONFLICT DO NOTHING",
-                           (key, _ts(now))) == 1
-            tx.run("DELETE FROM deliveries WHERE seen_at < ?", (_ts(now - DELIVERIES_KEPT),))
-            return first
-
-        return await self.transaction(work)
+    """Questions asked, knowledge gaps and once-a-day notices."""
 
     # --- questions and knowledge gaps ---------------------------------------------
 
     async def log_question(self, user_id: int, now: datetime, text: str, outcome: str,
                            card_id: str | None, score: float, offered: list[str]) -> int:
-        """Record a question; `text` must already be masked of customer data."""
-        return await self.engine.run(lambda tx: tx.insert(
-            "INSERT INTO questions (user_id, asked_at, text, outcome, card_id, score, offered)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?)",
-            (user_id, _ts(now), text, outcome, card_id, score, ",".join(offered))), atomic=False)
+        """Record a question; `text` must already be masked of customer data. The update
+        being handled is noted: handled again after a crash, it finds its question."""
+        update = HANDLING.get()
+
+        def work(tx: Tx) -> int:
+            if update is not None:
+                row = tx.row("SELECT id FROM questions WHERE update_id = ?", (update,))
+                if row is not None:
+                    return int(row["id"])
+            return tx.insert(
+                "INSERT INTO questions (user_id, asked_at, text, outcome, card_id, score,"
+                " offered, update_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (user_id, _ts(now), text, outcome, card_id, score, ",".join(offered), update))
+
+        return await self.transaction(work)
 
     async def question(self, question_id: int, user_id: int) -> QuestionRow | None:
         row = await self.row(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from datetime import datetime
 
-from bot.models import TopicState
+from bot.models import ChoiceCount, TopicState
 from bot.store.base import StoreBase, _dt, _topic_state, _ts
 
 
@@ -53,3 +53,16 @@ class ReportStore(StoreBase):
         for r in found:
             out[r["user_id"]][r["card_id"]] = _topic_state(r)
         return out
+
+    async def choice_counts(self, user_ids: list[int] | None, since: datetime
+                            ) -> list[ChoiceCount]:
+        """How often each option of each drill item was chosen since `since`, by card
+        version; everyone's answers (anonymised ones of people who left too) when None."""
+        where = "" if user_ids is None else f" AND user_id IN ({_in(user_ids)})"
+        found = await self.rows(
+            "SELECT item_id, card_version, chosen, is_correct, COUNT(*) AS n FROM answers"
+            f" WHERE answered_at >= ?{where} GROUP BY item_id, card_version, chosen, is_correct",
+            [_ts(since), *(user_ids or [])],
+        )
+        return [ChoiceCount(r["item_id"], r["card_version"], r["chosen"], bool(r["is_correct"]),
+                            r["n"]) for r in found]

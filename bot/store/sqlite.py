@@ -115,3 +115,22 @@ def backup(source: Path, target: Path) -> int:
     finally:
         dst.close()
         src.close()
+
+
+def accepted_questions(source: Path) -> dict[str, list[str]]:
+    """Accepted suggestions (card id -> questions), read without writing anything (`ask --db`).
+    A database from before suggestions existed has none."""
+    db = sqlite3.connect(f"file:{source}?mode=ro", uri=True)
+    try:
+        rows = db.execute("SELECT card_id, question FROM suggestions WHERE status = 'accepted' "
+                          "ORDER BY id").fetchall()
+    except sqlite3.OperationalError as err:
+        if "no such table" in str(err):
+            return {}
+        raise
+    finally:
+        db.close()
+    out: dict[str, list[str]] = {}
+    for card_id, question in rows:
+        out.setdefault(str(card_id), []).append(str(question))
+    return out

@@ -20,6 +20,8 @@ from bot.store.base import (
     _topic_state,
     _ts,
 )
+from bot.store.inbox import HANDLING
+from bot.store.xapi import Report, pass_before, queue_answer
 
 # How an answer changes an item's spacing: (state before, correct, item, now) -> state after.
 Spacing = Callable[[ItemState | None, bool, DrillItem, datetime], ItemState | None]
@@ -93,9 +95,13 @@ class TrainingStore(StoreBase):
         return _drill(row) if row else None
 
     async def answer_drill(self, user_id: int, drill_id: int, position: int, chosen: str,
-                           now: datetime, lookup: Lookup, spacing: Spacing) -> DrillAnswer:
+                           now: datetime, lookup: Lookup, spacing: Spacing,
+                           report: Report | None = None) -> DrillAnswer:
         """A pressed option: the answer, the topic and item state it changes and the drill's
-        next position, stored in one transaction; whether it is right is decided here only."""
+        next position, stored in one transaction; whether it is right is decided here only.
+        With `report` (xAPI on), the answer's statements are queued in the same transaction.
+        The same update handled again (after a crash) gets the stored answer back."""
+        update = HANDLING.get()
 
         def work(tx: Tx) -> DrillAnswer:
             row = tx.row("SELECT * FROM drills WHERE id = ? AND user_id = ?", (drill_id, user_id))
@@ -103,7 +109,7 @@ class TrainingStore(StoreBase):
                 return DrillAnswer(Press.STALE)
             drill = _drill(row)
             if position < drill.position:
-                return DrillAnswer(Press.ALREADY)
+                return _again(tx, drill, position, update, lookup)
             if drill.done or position != drill.position or position >= len(drill.items):
                 return DrillAnswer(Press.ENDED)
             found = lookup(drill.items[position][0])
@@ -113,12 +119,13 @@ class TrainingStore(StoreBase):
             correct = item.correct.id == chosen
             if tx.run(  # the unique (drill, position) stops a second answer from any instance
                 "INSERT INTO answers (user_id, drill_id, position, item_id, card_id, card_version,"
-                " chosen, correct_option, is_correct, answered_at)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+                " chosen, correct_option, is_correct, answered_at, update_id)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
                 (user_id, drill_id, position, item.id, item.card_id, version, chosen,
-                 item.correct.id, int(correct), _ts(now)),
+                 item.correct.id, int(correct), _ts(now), update),
             ) != 1:
                 return DrillAnswer(Press.ALREADY)
+            prior = pass_before(tx, user_id, item.card_id, version) if report else None
             passed = (_ts(now), version) if correct else (None, None)
             tx.run(
                 "INSERT INTO topic_state VALUES (?, ?, ?, ?, ?, ?, 1, ?)"
@@ -147,6 +154,8 @@ class TrainingStore(StoreBase):
                    " finished_at = ? WHERE id = ?",
                    (int(correct), _ts(now) if last else None, drill_id))
             after = _drill(_one(tx, "SELECT * FROM drills WHERE id = ?", drill_id))
+            if report is not None:
+                queue_answer(tx, report, after, item, version, chosen, correct, now, prior)
             return DrillAnswer(Press.STORED, after, item, correct)
 
         return await self.transaction(work)
@@ -179,6 +188,18 @@ class TrainingStore(StoreBase):
 
 _OPEN_DRILL = ("SELECT * FROM drills WHERE user_id = ? AND finished_at IS NULL"
                " ORDER BY id DESC LIMIT 1")
+
+
+def _again(tx: Tx, drill: Drill, position: int, update: int | None,
+           lookup: Lookup) -> DrillAnswer:
+    """A question already answered: by this very update (handled again after a crash),
+    the stored answer; otherwise a double tap."""
+    row = tx.row("SELECT item_id, is_correct FROM answers WHERE drill_id = ? AND position = ?"
+                 " AND update_id = ?", (drill.id, position, update)) if update else None
+    found = lookup(row["item_id"]) if row else None
+    if row is None or found is None:
+        return DrillAnswer(Press.ALREADY)
+    return DrillAnswer(Press.STORED, drill, found[0], bool(row["is_correct"]))
 
 
 def _one(tx: Tx, sql: str, key: object) -> Row:

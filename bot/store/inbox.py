@@ -1,0 +1,154 @@
+"""The update inbox: no update is lost between Telegram and the reply.
+
+An update is stored (state `new`) before Telegram is told it arrived, claimed by
+one instance until a time, and handled; its effects and then its replies are
+stored (`done`), and once the replies are sent the row keeps only its id (`sent`).
+A row left `new` or `done` by a crash is claimed again (at start-up, or by any
+instance once the claim has run out) and handled again: the use cases with an
+effect note the update that made it (`HANDLING`), so handling it again finds
+that effect instead of repeating it, and a `done` row is answered with the
+replies stored for it. One person's updates are claimed in `update_id` order.
+The SQL is portable, so every engine and every instance share the same inbox.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from contextvars import ContextVar
+from dataclasses import asdict, dataclass
+from datetime import datetime, timedelta
+from enum import StrEnum
+
+from bot.models import Button, Reply, ReplyKind
+from bot.store.base import Row, StoreBase, Tx, _ts
+
+# The update the current task is handling (None outside one, e.g. the console); set by
+# the adapter, read by the use cases whose effect must not happen twice.
+HANDLING: ContextVar[int | None] = ContextVar("handling", default=None)
+KEPT = timedelta(days=1)  # Telegram redelivers an update for 24 hours at most
+MAX_ATTEMPTS = 3  # an update that failed to finish this often is given up (a poison pill)
+_OPEN = "('new', 'done')"
+
+
+class State(StrEnum):
+    NEW = "new"  # stored; nothing committed for it yet, or not all of it
+    DONE = "done"  # handled: its effects and its replies are stored
+    SENT = "sent"  # its replies were delivered
+    FAILED = "failed"  # given up: the error handler told the person
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """An inbox row claimed for handling."""
+
+    update_id: int
+    user_id: int
+    body: str  # the update as Telegram sent it (JSON)
+    replies: list[Reply] | None  # stored when handled: send these, handle nothing again
+    attempts: int
+
+
+class InboxStore(StoreBase):
+    """Updates from arrival to the reply; every method is one trip."""
+
+    async def receive(self, update_id: int, user_id: int, body: str, owner: str,
+                      now: datetime, until: datetime) -> bool:
+        """Store a new update, claimed by `owner` until `until`; False when it was stored
+        before (a redelivery) or an earlier update of the same person is another
+        instance's (then it waits to be claimed in order)."""
+
+        def work(tx: Tx) -> bool:
+            if tx.run("INSERT INTO inbox (update_id, user_id, body, received_at)"
+                      " VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
+                      (update_id, user_id, body, _ts(now))) != 1:
+                return False
+            if tx.row(f"SELECT 1 FROM inbox WHERE user_id = ? AND update_id < ? AND state IN"
+                      f" {_OPEN} AND (claimed_by IS NULL OR claimed_by != ?) LIMIT 1",
+                      (user_id, update_id, owner)):
+                return False
+            tx.run("UPDATE inbox SET claimed_by = ?, claimed_until = ?, attempts = 1"
+                   " WHERE update_id = ?", (owner, _ts(until), update_id))
+            return True
+
+        return await self.transaction(work)
+
+    async def release_claims(self) -> int:
+        """Forget every claim: for an instance that knows it is the only one (long polling
+        allows one), claims found at start-up are a dead process's."""
+        return await self.write(f"UPDATE inbox SET claimed_by = NULL, claimed_until = NULL"
+                                f" WHERE state IN {_OPEN}")
+
+    async def claim_unfinished(self, owner: str, now: datetime, until: datetime,
+                               limit: int = 1000) -> tuple[list[Delivery], int]:
+        """Claim rows nobody holds (or whose claim ran out), oldest first, one person's in
+        order; rows tried `MAX_ATTEMPTS` times are given up. Returns the claimed rows and
+        how many were given up."""
+
+        def work(tx: Tx) -> tuple[list[Delivery], int]:
+            claimed: list[Delivery] = []
+            failed = 0
+            for row in tx.rows(f"SELECT * FROM inbox WHERE state IN {_OPEN} AND"
+                               f" (claimed_until IS NULL OR claimed_until < ?)"
+                               f" ORDER BY update_id LIMIT ?", (_ts(now), limit)):
+                if row["attempts"] >= MAX_ATTEMPTS:
+                    failed += tx.run(_FINISH, (State.FAILED.value, row["update_id"]))
+                    continue
+                if tx.row(f"SELECT 1 FROM inbox WHERE user_id = ? AND update_id < ? AND state"
+                          f" IN {_OPEN} AND claimed_by != ? AND claimed_until >= ? LIMIT 1",
+                          (row["user_id"], row["update_id"], owner, _ts(now))):
+                    continue  # an earlier update of this person is still in another's hands
+                if tx.run("UPDATE inbox SET claimed_by = ?, claimed_until = ?,"
+                          " attempts = attempts + 1 WHERE update_id = ? AND"
+                          " (claimed_until IS NULL OR claimed_until < ?)",
+                          (owner, _ts(until), row["update_id"], _ts(now))) == 1:
+                    claimed.append(_delivery(row))
+            return claimed, failed
+
+        return await self.transaction(work)
+
+    async def handled(self, update_id: int, replies: list[Reply]) -> None:
+        """The update's effects are stored; store its replies, so they are what a crash
+        before sending them leads to, not a second handling."""
+        await self.write("UPDATE inbox SET state = 'done', replies = ? WHERE update_id = ?",
+                         (encode_replies(replies), update_id))
+
+    async def finish(self, update_id: int, state: State, now: datetime) -> None:
+        """Sent or given up: keep the id (a redelivery is then ignored), drop the text.
+        Rows older than a day go in the same trip (an index range, usually empty)."""
+
+        def work(tx: Tx) -> None:
+            tx.run(_FINISH, (state.value, update_id))
+            tx.run("DELETE FROM inbox WHERE received_at < ? AND state IN ('sent', 'failed')",
+                   (_ts(now - KEPT),))
+
+        await self.transaction(work)
+
+
+_FINISH = ("UPDATE inbox SET state = ?, body = NULL, replies = NULL, claimed_by = NULL,"
+           " claimed_until = NULL WHERE update_id = ?")
+
+
+def _delivery(row: Row) -> Delivery:
+    replies = decode_replies(row["replies"]) if row["replies"] else None
+    return Delivery(row["update_id"], row["user_id"], row["body"] or "{}", replies,
+                    row["attempts"] + 1)
+
+
+def encode_replies(replies: list[Reply]) -> str:
+    out = []
+    for reply in replies:
+        fields = asdict(reply)
+        fields["data"] = base64.b64encode(reply.data).decode()
+        out.append(fields)
+    return json.dumps(out, ensure_ascii=False)
+
+
+def decode_replies(text: str) -> list[Reply]:
+    out = []
+    for fields in json.loads(text):
+        buttons = tuple(tuple(Button(**b) for b in row) for row in fields.pop("buttons"))
+        data = base64.b64decode(fields.pop("data"))
+        kind = ReplyKind(fields.pop("kind"))
+        out.append(Reply(**fields, buttons=buttons, data=data, kind=kind))
+    return out
