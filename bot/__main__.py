@@ -1,4 +1,4 @@
-"""Command line: `python -m bot [run|chat|ask|kb|report|people|xapi|backup]`; one-line
+"""Command line: `python -m bot [run|chat|ask|kb|report|people|xapi|backup|migrate|copy-db]`; one-line
 start-up errors."""
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from typing import Any
 from bot import __version__, suggestions_cli
 from bot.app import StartupError
 from bot.authoring import card_problems, drill_stats, verdict
-from bot.config import ConfigError, Settings, load_settings
+from bot.config import ConfigError, Settings, hide_password, load_settings, parse_db
 from bot.knowledge import Problem, check
 from bot.models import BASE_LANGS, Card, Lang, Reply
 from bot.text import has_cjk, valid
@@ -73,8 +73,9 @@ def _parser() -> argparse.ArgumentParser:
     report = sub.add_parser("report", help="a team summary at the server (administrators)",
                             description="Print or save a supervisor summary for one team; "
                             "without --team, list the teams in the database.")
-    report.add_argument("--db", type=Path, help="database file (default COACH_DB, else "
-                        "data/coach.db; the console chat's demo is data/demo.db); never created")
+    report.add_argument("--db", type=_database, help="database file or postgresql:// URL "
+                        "(default COACH_DB, else data/coach.db; the console chat's demo is "
+                        "data/demo.db); never created")
     report.add_argument("--team", help="team name (omit to list the teams)")
     report.add_argument("--period", choices=["7d", "30d", "90d"], default="30d")
     report.add_argument("--format", choices=["text", "csv", "png"], default="text")
@@ -102,9 +103,28 @@ def _parser() -> argparse.ArgumentParser:
                       help="status: queued/sent/parked; resend: queue parked statements again; "
                       "send: send what is due now (the bot does this by itself while it runs)")
     backup = sub.add_parser("backup", help="consistent copy of the database, safe while running",
-                            description="Copy COACH_DB to FILE with SQLite's online backup.")
+                            description="Copy COACH_DB to FILE with SQLite's online backup "
+                            "(PostgreSQL: use pg_dump).")
     backup.add_argument("file", type=Path, help="where to write the copy")
+    sub.add_parser("migrate", help="bring COACH_DB's schema up to this version",
+                   description="Apply pending migrations to COACH_DB (PostgreSQL needs this "
+                   "before the bot starts; SQLite is migrated on open).")
+    copy = sub.add_parser("copy-db", help="copy a SQLite database into an empty PostgreSQL one",
+                          description="Copy every table, then compare row counts. Stop the bot "
+                          "first. The target must be empty; a password may come from "
+                          "COACH_DB_PASSWORD or a libpq passfile.")
+    copy.add_argument("--from", dest="source", required=True, type=_database,
+                      help="sqlite:///data/coach.db (or a file path)")
+    copy.add_argument("--to", dest="target", required=True, type=_database,
+                      help="postgresql://USER@HOST:5432/DATABASE")
     return parser
+
+
+def _database(value: str) -> Path | str:
+    try:
+        return parse_db(value)
+    except ValueError as err:
+        raise argparse.ArgumentTypeError(f"expected {err}") from None
 
 
 def _kb_check(cards: list[Card], problems: list[Problem], settings: Settings) -> int:
@@ -205,6 +225,9 @@ def _ask(args: argparse.Namespace, settings: Settings) -> int:
 
     extra: dict[str, list[str]] = {}
     if args.db is not None:
+        if str(args.db).startswith(("postgresql:", "postgres:")):
+            raise StartupError("--db: ask reads a SQLite file only; PostgreSQL is not supported "
+                               "here (copy the suggestions' database with pg_dump first)")
         if not args.db.is_file():
             raise StartupError(f"--db: no database at {args.db}")
         extra = accepted_questions(args.db)
@@ -237,8 +260,8 @@ async def _report(args: argparse.Namespace, settings: Settings) -> int:
     from bot.chart import chart_png, find_cjk_font
     from bot.reports import render_text
 
-    db: Path = args.db or settings.db
-    if not db.is_file():  # opening it would create an empty database
+    db: Path | str = args.db or settings.db
+    if isinstance(db, Path) and not db.is_file():  # opening it would create an empty database
         raise StartupError(f"no database at {db} (nothing created); the console chat's demo "
                            "data is in data/demo.db; choose one with --db FILE")
     if args.format == "png" and args.out is None:
@@ -283,11 +306,45 @@ async def _report(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+async def _migrate(settings: Settings) -> int:
+    from bot.app import open_store
+
+    store = await open_store(settings, migrate=True)
+    version = await store.schema_version()
+    await store.close()
+    print(f"{store.path}: schema at version {version}", file=sys.stderr)
+    return 0
+
+
+async def _copy_db(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.app import open_store
+    from bot.store import StoreError
+    from bot.store.copy import copy_database
+
+    if isinstance(args.source, Path) and not args.source.is_file():
+        raise StartupError(f"copy-db: --from: no database at {args.source}")
+    source = await open_store(replace(settings, db=args.source))
+    try:
+        target = await open_store(replace(settings, db=args.target), migrate=True)
+        try:
+            copied = await copy_database(source, target, lambda table, rows: print(
+                f"{table}: {rows} rows", file=sys.stderr))
+        except StoreError as err:
+            raise StartupError(str(err)) from None
+        finally:
+            await target.close()
+    finally:
+        await source.close()
+    shown = hide_password(args.target) if isinstance(args.target, str) else args.target
+    print(f"copied {sum(copied.values())} rows in {len(copied)} tables to {shown}; "
+          "row counts match", file=sys.stderr)
+    return 0
+
+
 async def _people(args: argparse.Namespace, settings: Settings) -> int:
     """`people import FILE [--dry-run]`: every change and every failing row, one a line."""
-    from bot.app import utc_now
+    from bot.app import open_store, utc_now
     from bot.roster import Roster
-    from bot.store import Store
 
     try:
         text = args.file.read_bytes().decode("utf-8-sig")
@@ -295,13 +352,14 @@ async def _people(args: argparse.Namespace, settings: Settings) -> int:
         raise StartupError(f"{args.file}: {err.strerror}") from None
     except UnicodeDecodeError:
         raise StartupError(f"{args.file}: not UTF-8 text (in Excel: save as \"CSV UTF-8\")") from None
-    store = await Store.open(settings.db)
+    store = await open_store(settings)
     try:
         roster = Roster(settings, store)
         plan = await roster.plan_import(text)
         for line in plan.lines():
             print(line)
-        summary = f"{settings.db}: {plan.counts()}"
+        where = hide_password(settings.db) if isinstance(settings.db, str) else settings.db
+        summary = f"{where}: {plan.counts()}"
         if plan.failed:
             print(f"{summary}; nothing changed: fix the failing rows and run again", file=sys.stderr)
             return 1
@@ -317,12 +375,11 @@ async def _people(args: argparse.Namespace, settings: Settings) -> int:
 
 async def _xapi(args: argparse.Namespace, settings: Settings) -> int:
     """`xapi status|resend|send`."""
-    from bot.app import utc_now
-    from bot.store import Store
+    from bot.app import open_store, utc_now
 
     if args.xapi_command == "send" and not settings.xapi:
         raise StartupError("COACH_XAPI_ENDPOINT: not set, so there is no LRS to send to")
-    store = await Store.open(settings.db)
+    store = await open_store(settings)
     try:
         if args.xapi_command == "resend":
             print(f"{await store.requeue_parked(utc_now())} parked statement(s) queued again")
@@ -380,13 +437,20 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
     if command == "xapi":
         return asyncio.run(_xapi(args, settings))
     if command == "backup":
-        from bot.store import backup
+        from bot.store.sqlite import backup
 
+        if isinstance(settings.db, str):
+            raise StartupError("backup: COACH_DB is PostgreSQL; back it up with pg_dump "
+                               "(see deploy/README.md)")
         if not settings.db.exists():
             raise StartupError(f"COACH_DB: no database at {settings.db}")
         pages = backup(settings.db, args.file)
         print(f"backed up {settings.db} to {args.file} ({pages} pages)", file=sys.stderr)
         return 0
+    if command == "migrate":
+        return asyncio.run(_migrate(settings))
+    if command == "copy-db":
+        return asyncio.run(_copy_db(args, settings))
     if command == "chat":
         from bot.adapters.console import chat
 

@@ -12,7 +12,7 @@ from bot.config import Settings
 from bot.embeddings import Embedder
 from bot.knowledge import KnowledgeError, load
 from bot.models import Now
-from bot.store import Store
+from bot.store import Store, StoreError
 
 DEMO_DB = Path("data/demo.db")
 DEMO_USER = 1
@@ -49,10 +49,18 @@ def load_library(settings: Settings, write_cache: bool = True, background: bool 
         raise StartupError(f"knowledge base: {first}{more if len(err.problems) > 1 else ''}") from None
 
 
+async def open_store(settings: Settings, migrate: bool | None = None) -> Store:
+    """The store at COACH_DB, or StartupError with the store's one line."""
+    try:
+        return await Store.open(settings.db, settings.db_password, settings.db_pool, migrate)
+    except StoreError as err:
+        raise StartupError(str(err)) from None
+
+
 async def build(settings: Settings, now: Now = utc_now) -> Assistant:
     """Open the store and load the knowledge base; the caller closes `assistant.store`."""
     library = load_library(settings, background=True)
-    store = await Store.open(settings.db)
+    store = await open_store(settings)
     assistant = Assistant(settings, store, library, now)
     await assistant.start()
     return assistant

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from datetime import tzinfo
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote, urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 
@@ -16,12 +17,13 @@ class ConfigError(Exception):
     """A setting has a bad value; `str()` is the one line shown at start-up."""
 
     def __init__(self, key: str, expected: str, value: str) -> None:
-        shown = "(hidden)" if key in HIDDEN else repr(value)
+        shown = "(hidden)" if key in HIDDEN else repr(hide_password(value))
         super().__init__(f"{key}: expected {expected}, got {shown}")
         self.key = key
 
 
-HIDDEN = {"TELEGRAM_BOT_TOKEN", "COACH_XAPI_PASSWORD"}  # never echoed in an error line
+# never echoed in an error line
+HIDDEN = {"TELEGRAM_BOT_TOKEN", "COACH_XAPI_PASSWORD", "COACH_DB_PASSWORD"}
 # xAPI reporting needs all of these, or none
 XAPI_KEYS = ("COACH_XAPI_ENDPOINT", "COACH_XAPI_USER", "COACH_XAPI_PASSWORD", "COACH_XAPI_HOMEPAGE")
 
@@ -90,6 +92,46 @@ def _path(value: str) -> Path:
     return Path(value)
 
 
+_DB_FORMS = "a SQLite file path, sqlite:///FILE or postgresql://USER@HOST:PORT/DATABASE"
+
+
+def parse_db(value: str) -> Path | str:
+    """A SQLite file (a path, or sqlite:///relative, sqlite:////absolute) as a Path; a
+    PostgreSQL URL as it is (a str; libpq reads it, with sslmode, passfile … parameters)."""
+    value = value.strip()
+    scheme = value.partition("://")[0].lower() if "://" in value else ""
+    if scheme == "sqlite":
+        rest = value[len("sqlite://"):]
+        if not rest.startswith("/") or len(rest) < 2:
+            raise ValueError(_DB_FORMS)
+        return Path(rest[1:])
+    if scheme in ("postgresql", "postgres"):
+        try:
+            parts = urlsplit(value)
+            parts.port  # noqa: B018 - raises on a port that is not a number
+        except ValueError:
+            raise ValueError(_DB_FORMS) from None
+        if not parts.path.strip("/") and "dbname=" not in parts.query:
+            raise ValueError(_DB_FORMS + " (the database name is missing)")
+        return value
+    if scheme or not value:
+        raise ValueError(_DB_FORMS)
+    return Path(value)
+
+
+def hide_password(value: str) -> str:
+    """A database URL as it may be shown: its password replaced by ***."""
+    if "://" not in value:
+        return value
+    try:
+        password = urlsplit(value).password
+    except ValueError:
+        password = None
+    if password:
+        value = value.replace(f":{password}@", ":***@", 1)
+    return re.sub(r"(?i)(password=)[^&\s]*", r"\1***", value)
+
+
 def _optional_path(value: str) -> Path | None:
     return Path(value) if value.strip() else None
 
@@ -114,7 +156,13 @@ SPEC: dict[str, tuple[str, str, Callable[[str], Any], str]] = {
         "base_file_url", "https://api.telegram.org/file/bot", _url,
         "Bot API file URL (self-hosted server: its /file/bot URL)"),
     "TELEGRAM_PROXY": ("proxy", "", _optional_url, "Proxy for reaching Telegram, e.g. http://proxy:8080"),
-    "COACH_DB": ("db", "data/coach.db", _path, "SQLite database file"),
+    "COACH_DB": (
+        "db", "data/coach.db", parse_db,
+        "SQLite file (or sqlite:///FILE), or postgresql://USER@HOST:5432/DB for several instances"),
+    "COACH_DB_PASSWORD": (
+        "db_password", "", _text, "PostgreSQL password, if not in COACH_DB or a libpq passfile"),
+    "COACH_DB_POOL": (
+        "db_pool", "10", _int_between(1, 200), "PostgreSQL connections per instance"),
     "COACH_KNOWLEDGE": ("knowledge", "knowledge/", _path, "Folder of knowledge cards (YAML)"),
     "COACH_ADMINS": ("admins", "", _ids, "Comma-separated Telegram user ids of administrators"),
     "COACH_TIMEZONE": ("timezone", "Asia/Shanghai", _zone, "IANA time zone for schedules and reports"),
@@ -162,7 +210,9 @@ class Settings:
     base_url: str = "https://api.telegram.org/bot"
     base_file_url: str = "https://api.telegram.org/file/bot"
     proxy: str = ""
-    db: Path = Path("data/coach.db")
+    db: Path | str = Path("data/coach.db")  # a str is a PostgreSQL URL
+    db_password: str = ""
+    db_pool: int = 10
     knowledge: Path = Path("knowledge/")
     admins: frozenset[int] = frozenset()
     timezone: tzinfo = field(default_factory=lambda: ZoneInfo("Asia/Shanghai"))
@@ -188,7 +238,7 @@ class Settings:
     explicit: frozenset[str] = frozenset()  # keys that were set, not defaulted
 
     # settings whose values the log filter redacts (add each new secret setting here)
-    SECRETS = ("token", "webhook_secret", "xapi_password")
+    SECRETS = ("token", "webhook_secret", "db_password", "xapi_password")
 
     @property
     def xapi(self) -> bool:
@@ -196,7 +246,11 @@ class Settings:
         return bool(self.xapi_endpoint)
 
     def secret_values(self) -> list[str]:
-        return [str(getattr(self, name)) for name in self.SECRETS if getattr(self, name)]
+        values = [str(getattr(self, name)) for name in self.SECRETS if getattr(self, name)]
+        if isinstance(self.db, str):  # and the password inside a PostgreSQL URL
+            password = urlsplit(self.db).password
+            values += [password, unquote(password)] if password else []
+        return values
 
 
 def read_env_file(path: Path) -> dict[str, str]:

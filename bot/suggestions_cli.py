@@ -27,7 +27,7 @@ def add_parser(kb_sub: argparse._SubParsersAction) -> None:
 
 
 async def run(args: argparse.Namespace, settings: Settings) -> int:
-    if not settings.db.exists():
+    if isinstance(settings.db, Path) and not settings.db.exists():
         raise StartupError(f"COACH_DB: no database at {settings.db}")
     store = await Store.open(settings.db)
     try:

@@ -1,9 +1,12 @@
-"""Shared fixtures: a fresh SQLite file per test, a movable clock, the real knowledge base."""
+"""Shared fixtures: a fresh database per test (a SQLite file; and for tests marked
+`both_engines`, also a database on a throwaway PostgreSQL started once per session), a
+movable clock, the real knowledge base."""
 
 from __future__ import annotations
 
+import asyncio
 import os
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -17,12 +20,62 @@ from bot.knowledge import load
 from bot.models import Inbound, Reply
 from bot.store import Store
 from tests.cards import REAL_KB
+from tests.pg_server import ThrowawayPostgres, find_bin
 
 # Words-only matching unless a test asks for the model (tests/test_embeddings.py): the
 # suite stays quick, and subprocesses that inherit the environment do the same.
 os.environ.setdefault("COACH_EMBEDDINGS", "off")
 
 ADMIN = 900
+ENGINES = ["sqlite", "postgresql"]
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """Tests marked `both_engines` run once on each engine (through the `engine` fixture)."""
+    if "engine" in metafunc.fixturenames and metafunc.definition.get_closest_marker(
+            "both_engines"):
+        metafunc.parametrize("engine", ENGINES, indirect=True)
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[ThrowawayPostgres]:
+    """One throwaway PostgreSQL server for the session; skipped (saying why) only where the
+    server binaries are not installed (.ci/run installs them)."""
+    bin_dir = find_bin()
+    if bin_dir is None:
+        pytest.skip("PostgreSQL is not installed (no initdb/pg_ctl on PATH or under "
+                    "/usr/lib/postgresql/*/bin; apt-get install postgresql)")
+    server = ThrowawayPostgres(bin_dir).start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+def pg_shared(postgres: ThrowawayPostgres) -> str:
+    """One schema migrated by the store once per session, emptied for each test."""
+    url = postgres.create_schema()
+
+    async def migrate() -> None:
+        await (await Store.open(url, migrate=True)).close()
+
+    asyncio.run(migrate())
+    return url
+
+
+@pytest.fixture
+def engine(request: pytest.FixtureRequest) -> str:
+    return str(getattr(request, "param", "sqlite"))
+
+
+@pytest.fixture
+def db(engine: str, tmp_path: Path, request: pytest.FixtureRequest) -> Path | str:
+    """Where this test's fresh database is: a SQLite file, or an emptied PostgreSQL schema."""
+    if engine == "sqlite":
+        return tmp_path / "coach.db"
+    server: ThrowawayPostgres = request.getfixturevalue("postgres")
+    return server.empty(request.getfixturevalue("pg_shared"))
 
 
 class FakeClock:
@@ -44,9 +97,9 @@ def clock() -> FakeClock:
 
 
 @pytest.fixture
-def settings(tmp_path: Path) -> Settings:
+def settings(tmp_path: Path, db: Path | str) -> Settings:
     base = load_settings({}, env_file=tmp_path / "no.env")
-    return replace(base, db=tmp_path / "coach.db", knowledge=REAL_KB, admins=frozenset({ADMIN}),
+    return replace(base, db=db, db_pool=2, knowledge=REAL_KB, admins=frozenset({ADMIN}),
                    embeddings="off")
 
 
@@ -59,7 +112,7 @@ def real_library() -> Library:
 @pytest.fixture
 async def assistant(settings: Settings, clock: FakeClock,
                     real_library: Library) -> AsyncIterator[Assistant]:
-    a = Assistant(settings, await Store.open(settings.db), real_library, clock)
+    a = Assistant(settings, await Store.open(settings.db, migrate=True), real_library, clock)
     await a.start()
     try:
         yield a

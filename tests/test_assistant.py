@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import pytest
+
 from bot.assistant import Assistant, _lang_for
 from bot.i18n import t
 from bot.models import Inbound, Lang, Reply
 from bot.text import is_traditional, to_traditional
 from tests.conftest import ADMIN, Chat
+
+pytestmark = pytest.mark.both_engines  # the store's SQL on SQLite and PostgreSQL
 
 
 async def count(assistant: Assistant, sql: str) -> int:

@@ -12,6 +12,8 @@ from bot.assistant import Assistant
 from bot.models import Inbound
 from tests.conftest import ADMIN, Chat
 
+pytestmark = pytest.mark.both_engines  # the store's SQL on SQLite and PostgreSQL
+
 TABLES = ("people", "drills", "answers", "topic_state", "item_state", "teams", "invites",
           "supervisors", "pushes")
 LONG = ("客户说手续费多扣了" * 500)[:4096]

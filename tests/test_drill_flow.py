@@ -17,6 +17,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import chinese_calendar
+import pytest
 
 from bot.adapters.console import converse
 from bot.app import build
@@ -27,6 +28,8 @@ from bot.models import SECTIONS, Button, DrillItem, Lang, Push, Reply, Role
 from bot.schedule import Status, bump_delay
 from tests.cards import REAL_CARDS
 from tests.conftest import ADMIN, Chat, FakeClock
+
+pytestmark = pytest.mark.both_engines  # the store's SQL on SQLite and PostgreSQL
 
 SH = ZoneInfo("Asia/Shanghai")
 BERLIN = ZoneInfo("Europe/Berlin")

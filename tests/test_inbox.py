@@ -24,9 +24,12 @@ NOW = datetime(2026, 11, 30, 1, 0, tzinfo=UTC)
 CLAIM = timedelta(minutes=2)
 
 
+pytestmark = pytest.mark.both_engines  # the inbox's SQL on SQLite and PostgreSQL
+
+
 @pytest.fixture
-async def store(tmp_path: Path) -> AsyncIterator[Store]:
-    opened = await Store.open(tmp_path / "coach.db")
+async def store(db: Path | str) -> AsyncIterator[Store]:
+    opened = await Store.open(db, pool=2, migrate=True)
     yield opened
     await opened.close()
 

@@ -7,10 +7,11 @@ from fnmatch import fnmatch
 from pathlib import Path
 
 BOT = Path(__file__).resolve().parent.parent / "bot"
-# store/ is a package (it outgrew one module); its driver stays in its base module.
+# store/ is a package (it outgrew one module); each driver stays in its engine's module.
 ONLY_IN = {"telegram": ("adapters/telegram.py", "adapters/telegram_run.py",
                         "adapters/telegram_inbox.py", "adapters/telegram_http.py"),
-           "sqlite3": ("store/base.py",), "yaml": ("knowledge.py",)}
+           "sqlite3": ("store/sqlite.py",), "psycopg": ("store/postgres.py",),
+           "psycopg_pool": ("store/postgres.py",), "yaml": ("knowledge.py",)}
 
 # DESIGN.md's layer table, layer 0 first; each row left to right. A module imports only
 # modules in lower layers, or to its right in its own row. An entry is a path under bot/

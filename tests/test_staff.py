@@ -28,8 +28,11 @@ from bot.privacy import mask, pseudonym
 from bot.reports import TeamSummary
 from bot.schedule import after_answer
 from bot.store import Press
+from bot.store.migrations import tables
 from tests.cards import REAL_CARDS
 from tests.conftest import ADMIN, Chat, FakeClock
+
+pytestmark = pytest.mark.both_engines  # the store's SQL on SQLite and PostgreSQL
 
 ROOT = Path(__file__).resolve().parent.parent
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
@@ -60,10 +63,8 @@ async def table(assistant: Assistant, sql: str, *args: object) -> list[tuple[Any
 
 async def snapshot(assistant: Assistant) -> dict[str, list[tuple[Any, ...]]]:
     """Every row of every table, to prove a refused command stored nothing."""
-    names = [r[0] for r in await table(
-        assistant, "SELECT name FROM sqlite_master WHERE type = 'table'"
-                   " AND name NOT LIKE 'sqlite_%' ORDER BY name")]
-    return {n: sorted(await table(assistant, f"SELECT * FROM {n}"), key=repr) for n in names}
+    return {n: sorted(await table(assistant, f"SELECT * FROM {n}"), key=repr)
+            for n in tables()}  # the schema's tables, on either engine
 
 
 def ts(moment: datetime) -> str:
@@ -842,7 +843,7 @@ async def test_retention_purges_old_answers_and_questions_once_a_day(
 # --- 11. python -m bot report ---------------------------------------------------------------------
 
 
-def report(db: Path, *args: str) -> subprocess.CompletedProcess[bytes]:
+def report(db: Path | str, *args: str) -> subprocess.CompletedProcess[bytes]:
     env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "COACH_DB": str(db),
            "COACH_KNOWLEDGE": str(ROOT / "knowledge"), "COACH_EMBEDDINGS": "off"}
     return subprocess.run([sys.executable, "-m", "bot", "report", *args], cwd=ROOT, env=env,

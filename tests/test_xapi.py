@@ -37,7 +37,8 @@ def with_xapi(settings: Settings, endpoint: str = "http://127.0.0.1:9/xapi/") ->
 @pytest.fixture
 async def xassistant(settings: Settings, clock: FakeClock,
                      real_library: Library) -> Any:
-    a = Assistant(with_xapi(settings), await Store.open(settings.db), real_library, clock)
+    a = Assistant(with_xapi(settings), await Store.open(settings.db, migrate=True), real_library,
+                  clock)
     await a.start()
     try:
         yield a
@@ -65,6 +66,7 @@ def bodies(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
 # --- statements made with the answer --------------------------------------------------------
 
 
+@pytest.mark.both_engines
 async def test_a_drill_queues_answered_completed_and_passed(xassistant: Assistant,
                                                             clock: FakeClock) -> None:
     chat = Chat(xassistant, ADMIN, "Admin")
@@ -104,6 +106,7 @@ async def test_a_drill_queues_answered_completed_and_passed(xassistant: Assistan
     assert "Admin" not in text
 
 
+@pytest.mark.both_engines
 async def test_staff_number_names_new_statements_only(xassistant: Assistant) -> None:
     """A statement is frozen when its answer is stored: a staff number set later shows in
     the statements made after it, not in those already queued."""
@@ -121,6 +124,7 @@ async def test_staff_number_names_new_statements_only(xassistant: Assistant) -> 
     assert names == [str(ADMIN)] * len(before) + ["E12345"] * (len(after) - len(before))
 
 
+@pytest.mark.both_engines
 async def test_a_double_tap_or_an_old_button_queues_nothing(xassistant: Assistant) -> None:
     chat = Chat(xassistant, ADMIN, "Admin")
     await chat.say("/start")
@@ -185,6 +189,7 @@ def test_passed_only_when_the_card_is_passed_anew() -> None:
 # --- retention and erasure ---------------------------------------------------------------
 
 
+@pytest.mark.both_engines
 async def test_sent_statements_are_purged_after_retention(xassistant: Assistant,
                                                           clock: FakeClock) -> None:
     await admin_drill(xassistant, [True, True, True])
@@ -197,6 +202,7 @@ async def test_sent_statements_are_purged_after_retention(xassistant: Assistant,
     assert [r["id"] for r in left] == [r["id"] for r in rows[2:]]  # parked and queued stay
 
 
+@pytest.mark.both_engines
 async def test_leaving_erases_the_persons_statements(xassistant: Assistant) -> None:
     chat = await admin_drill(xassistant, [True, True, True])
     assert await outbox(xassistant)

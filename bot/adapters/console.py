@@ -115,7 +115,8 @@ async def converse(assistant: Assistant, lines: TextIO, out: TextIO, user_id: in
 async def chat(settings: Settings) -> int:
     """`python -m bot chat`: the demo user (every role) talks to the assistant."""
     settings = demo_settings(settings)
-    files = settings.db.parent / "console"
+    # beside the database file; for a PostgreSQL COACH_DB, under data/
+    files = (settings.db.parent if isinstance(settings.db, Path) else Path("data")) / "console"
     remove_old_files(files, time.time())
     assistant = await build(settings)
     try:

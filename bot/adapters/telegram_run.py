@@ -282,8 +282,8 @@ class TelegramBot:
                 self.set_status(200)
 
         class Health(tornado.web.RequestHandler):
-            def get(self) -> None:
-                ok = bot.assistant is not None
+            async def get(self) -> None:  # loaded, and the database answers
+                ok = bot.assistant is not None and await bot.assistant.store.ping()
                 self.set_status(200 if ok else 503)
                 self.write({"ok": ok})
 

@@ -1,126 +1,123 @@
-"""The store's engine: where every statement runs, migrations, and row conversion.
+"""The store's interface: where every statement runs, migrations, and row conversion.
 
-Only this module imports the database driver (sqlite3). Every statement runs
-through `Engine.run`: a use case hands it a plain function of a `Tx`, which runs
-whole on the database thread — one trip, however many statements. SQL stays
-portable (`?` parameters, `ON CONFLICT`, no `INSERT OR …`), so a second engine
-can implement `Engine` and `Tx` behind the same store methods.
+Two engines implement `Engine` and `Tx`: SQLite (`sqlite.py`, the embedded default) and
+PostgreSQL (`postgres.py`, several instances on one database); only they import a driver.
+A use case hands `Engine.run` a plain function of a `Tx`, which runs whole in one trip to
+the database, however many statements. SQL stays portable (`?` parameters, `ON CONFLICT`,
+no `INSERT OR …`, timestamps passed in as ISO text), so the same store methods run on both.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
-import sqlite3
-from collections.abc import Callable, Iterable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
-from functools import partial
 from pathlib import Path
-from typing import Self, TypeVar
+from typing import Any, Protocol, Self, TypeVar
 
+from bot.config import hide_password
 from bot.models import Drill, ItemState, Lang, Person, Role, TopicState
-from bot.store.migrations import MIGRATIONS
+from bot.store.migrations import MIGRATIONS, for_engine
 
-Row = sqlite3.Row
 T = TypeVar("T")
 
 
-class Tx:
-    """The statements of one use case, run on the database thread."""
+class Row(Protocol):
+    """A result row: by column name or position (sqlite3.Row, or the PostgreSQL engine's)."""
 
-    def __init__(self, conn: sqlite3.Connection) -> None:
-        self.conn = conn
+    def __getitem__(self, key: int | str, /) -> Any: ...
 
-    def rows(self, sql: str, args: Sequence[object] = ()) -> list[Row]:
-        return self.conn.execute(sql, args).fetchall()
+    def __iter__(self) -> Iterator[Any]: ...
 
-    def row(self, sql: str, args: Sequence[object] = ()) -> Row | None:
-        found = self.rows(sql, args)  # fetchall: a half-read statement would block COMMIT
-        return found[0] if found else None
+    def __len__(self) -> int: ...
+
+    def keys(self) -> list[str]: ...
+
+
+class Tx(Protocol):
+    """The statements of one use case, run in one trip to the database."""
+
+    def rows(self, sql: str, args: Sequence[object] = ()) -> list[Row]: ...
+
+    def row(self, sql: str, args: Sequence[object] = ()) -> Row | None: ...
 
     def run(self, sql: str, args: Sequence[object] = ()) -> int:
         """A writing statement; the number of rows it changed."""
-        return self.conn.execute(sql, args).rowcount
+        ...
 
-    def many(self, sql: str, args: Iterable[Sequence[object]]) -> int:
-        return self.conn.executemany(sql, args).rowcount
+    def many(self, sql: str, args: Iterable[Sequence[object]]) -> int: ...
 
     def insert(self, sql: str, args: Sequence[object] = ()) -> int:
-        """An INSERT into a table with an `id` key; the new row's id (SQLite's lastrowid;
-        an engine without one adds RETURNING id)."""
-        return int(self.conn.execute(sql, args).lastrowid or 0)
+        """An INSERT into a table with an `id` key; the new row's id."""
+        ...
 
 
-class Engine:
-    """SQLite: one connection on one thread, so use cases run one at a time, whole.
-
-    That thread is the store's lock: a read queues behind a transaction like a
-    write does, so nothing ever sees a write that is later rolled back.
-    """
-
-    def __init__(self, conn: sqlite3.Connection, thread: ThreadPoolExecutor) -> None:
-        self.conn = conn
-        self.thread = thread
-        self.trips = 0  # trips to the database thread (read by the tests and the bench)
-        self.closed = False
-
-    @classmethod
-    async def open(cls, path: Path) -> Engine:
-        thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="store")
-        conn = await asyncio.get_running_loop().run_in_executor(thread, _connect, path)
-        return cls(conn, thread)
+class Engine(Protocol):
+    name: str  # "sqlite" or "postgresql": which migration statements apply
+    trips: int  # calls of `run` (read by the tests and the bench)
 
     async def run(self, work: Callable[[Tx], T], atomic: bool = True) -> T:
         """`work` in one trip: a transaction when `atomic` (rolled back if it raises),
         else statements that each commit by themselves (reads, or a single write)."""
-        self.trips += 1
-        job = partial(self._atomic, work) if atomic else partial(work, Tx(self.conn))
-        return await asyncio.get_running_loop().run_in_executor(self.thread, job)
+        ...
 
-    def _atomic(self, work: Callable[[Tx], T]) -> T:
-        self.conn.execute("BEGIN IMMEDIATE")  # other processes' writers queue (busy timeout)
-        try:
-            result = work(Tx(self.conn))
-            self.conn.execute("COMMIT")
-        except BaseException:
-            if self.conn.in_transaction:  # also when COMMIT itself failed
-                self.conn.execute("ROLLBACK")
-            raise
-        return result
-
-    async def close(self) -> None:
-        """Close the connection once queued work is done; closing again does nothing."""
-        if self.closed:
-            return
-        self.closed = True
-        await asyncio.get_running_loop().run_in_executor(self.thread, self.conn.close)
-        self.thread.shutdown()
+    async def close(self) -> None: ...
 
 
-def _connect(path: Path) -> sqlite3.Connection:
-    if str(path) != ":memory:":
-        path.parent.mkdir(parents=True, exist_ok=True)
-    conn = sqlite3.connect(str(path), isolation_level=None)  # we BEGIN ourselves
-    conn.row_factory = sqlite3.Row
-    for pragma in ("journal_mode=WAL", "busy_timeout=5000", "foreign_keys=ON",
-                   "synchronous=NORMAL"):
-        conn.execute(f"PRAGMA {pragma}")
-    return conn
+class StoreError(Exception):
+    """The database cannot be used; `str()` is one line for the operator, no password."""
+
+
+class SchemaError(StoreError):
+    """The database's schema is not the one this code expects."""
+
+
+class StoreUnavailable(StoreError):
+    """No connection to the database (refused, wrong password, lost and not regained)."""
+
+
+async def open_engine(where: Path | str, password: str = "", pool: int = 10) -> Engine:
+    """A path: SQLite; a postgresql:// URL (a str): PostgreSQL with a pool of `pool`."""
+    if isinstance(where, str):
+        from bot.store.postgres import PgEngine
+
+        return await PgEngine.open(where, password, pool)
+    from bot.store.sqlite import SqliteEngine
+
+    return await SqliteEngine.open(where)
+
+
+_HAS_TABLE = {
+    "sqlite": "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = ?",
+    "postgresql": "SELECT COUNT(*) FROM information_schema.tables"
+                  " WHERE table_schema = current_schema() AND table_name = ?",
+}
 
 
 class StoreBase:
     """The engine and the one-statement helpers; the table groups extend it."""
 
-    def __init__(self, engine: Engine, path: Path) -> None:
+    def __init__(self, engine: Engine, path: Path | str) -> None:
         self.engine = engine
-        self.path = path
+        self.path = path  # where the data is, as shown to people (a URL without its password)
 
     @classmethod
-    async def open(cls, path: Path) -> Self:
-        store = cls(await Engine.open(path), path)
-        await store.migrate()
+    async def open(cls, where: Path | str, password: str = "", pool: int = 10,
+                   migrate: bool | None = None) -> Self:
+        """SQLite (a path) is migrated on open; PostgreSQL (a URL) only when `migrate`
+        (`python -m bot migrate`): otherwise a schema that is behind is refused."""
+        engine = await open_engine(where, password, pool)
+        store = cls(engine, hide_password(where) if isinstance(where, str) else where)
+        try:
+            if migrate or (migrate is None and engine.name == "sqlite"):
+                await store.migrate()
+            else:
+                await store.check_schema()
+        except BaseException:
+            await engine.close()
+            raise
         return store
 
     async def close(self) -> None:
@@ -144,22 +141,65 @@ class StoreBase:
         """One writing statement; True if it changed exactly one row."""
         return await self.write(sql, args) == 1
 
+    async def ping(self, timeout: float = 5.0) -> bool:
+        """The database answers within `timeout` seconds (the health check)."""
+        try:
+            return await asyncio.wait_for(self.row("SELECT 1"), timeout) is not None
+        except (StoreError, TimeoutError):
+            return False
+
+    async def schema_version(self) -> int:
+        """The last migration applied; 0 for an empty database."""
+
+        def work(tx: Tx) -> int:
+            return _version(tx, self.engine.name)
+
+        return await self.engine.run(work, atomic=False)
+
+    async def check_schema(self) -> int:
+        """The schema version if it is this code's; else SchemaError (what to do, one line)."""
+        current = await self.schema_version()
+        _not_newer(current)
+        if current < len(MIGRATIONS):
+            raise SchemaError(
+                f"COACH_DB: the database schema is at version {current}, this code needs "
+                f"{len(MIGRATIONS)}: run `python -m bot migrate` first")
+        return current
+
     async def migrate(self) -> int:
         """Apply pending migrations in one transaction; return the schema version."""
         stamp = _ts(datetime.now(UTC))
+        name = self.engine.name
 
         def work(tx: Tx) -> int:
+            if name == "postgresql":  # instances starting together migrate one at a time
+                tx.row("SELECT pg_advisory_xact_lock(7263540)")
             tx.run("CREATE TABLE IF NOT EXISTS schema_migrations"
                    " (number INTEGER PRIMARY KEY, applied_at TEXT)")
-            found = tx.row("SELECT COALESCE(MAX(number), 0) FROM schema_migrations")
-            current = int(found[0]) if found else 0
+            current = _version(tx, name)
+            _not_newer(current)
             for number, statements in enumerate(MIGRATIONS[current:], current + 1):
-                for statement in statements:
+                for statement in for_engine(statements, name):
                     tx.run(statement)
                 tx.run("INSERT INTO schema_migrations VALUES (?, ?)", (number, stamp))
-            return max(current, len(MIGRATIONS))
+            return len(MIGRATIONS)
 
         return await self.transaction(work)
+
+
+def _version(tx: Tx, engine: str) -> int:
+    found = tx.row(_HAS_TABLE[engine], ("schema_migrations",))
+    if not found or not found[0]:
+        return 0
+    latest = tx.row("SELECT COALESCE(MAX(number), 0) FROM schema_migrations")
+    return int(latest[0]) if latest else 0
+
+
+def _not_newer(current: int) -> None:
+    if current > len(MIGRATIONS):
+        raise SchemaError(
+            f"COACH_DB: the database schema is at version {current}, newer than this code's "
+            f"{len(MIGRATIONS)}: run the newer version of the bot")
 
 
 @dataclass(frozen=True)
@@ -178,39 +218,6 @@ class QuestionRow:
     offered: tuple[str, ...]
     feedback: int | None
     text: str = ""  # masked
-
-
-def backup(source: Path, target: Path) -> int:
-    """A consistent copy of a live database (SQLite online backup); pages copied."""
-    target.parent.mkdir(parents=True, exist_ok=True)
-    src = sqlite3.connect(f"file:{source}?mode=ro", uri=True)
-    dst = sqlite3.connect(str(target))
-    try:
-        src.backup(dst)
-        row = dst.execute("PRAGMA page_count").fetchone()
-        return int(row[0]) if row else 0
-    finally:
-        dst.close()
-        src.close()
-
-
-def accepted_questions(source: Path) -> dict[str, list[str]]:
-    """Accepted suggestions (card id -> questions), read without writing anything (`ask --db`).
-    A database from before suggestions existed has none."""
-    db = sqlite3.connect(f"file:{source}?mode=ro", uri=True)
-    try:
-        rows = db.execute("SELECT card_id, question FROM suggestions WHERE status = 'accepted' "
-                          "ORDER BY id").fetchall()
-    except sqlite3.OperationalError as err:
-        if "no such table" in str(err):
-            return {}
-        raise
-    finally:
-        db.close()
-    out: dict[str, list[str]] = {}
-    for card_id, question in rows:
-        out.setdefault(str(card_id), []).append(str(question))
-    return out
 
 
 def _ts(value: datetime) -> str:

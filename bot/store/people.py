@@ -43,7 +43,7 @@ class PeopleStore(StoreBase):
     async def note_lang(self, user_id: int, lang: Lang) -> None:
         """Remember the language a person last wrote in (for replies to button presses)."""
         await self.write("UPDATE people SET last_lang = ? WHERE user_id = ? AND"
-                         " last_lang IS NOT ?", (lang.value, user_id, lang.value))
+                         " (last_lang IS NULL OR last_lang != ?)", (lang.value, user_id, lang.value))
 
 
     # --- reminders ------------------------------------------------------------------
@@ -83,12 +83,12 @@ class PeopleStore(StoreBase):
                                       (name, _ts(now)))
 
     async def teams(self) -> list[str]:
-        found = await self.rows("SELECT name FROM teams ORDER BY name")
+        found = await self.rows("SELECT name FROM teams ORDER BY lower(name), name")
         return [r["name"] for r in found]
 
     async def team(self, name: str) -> str | None:
         """The team's name as created (names match case-insensitively)."""
-        row = await self.row("SELECT name FROM teams WHERE name = ?", (name,))
+        row = await self.row("SELECT name FROM teams WHERE lower(name) = lower(?)", (name,))
         return row["name"] if row else None
 
     async def create_invite(self, code: str, team: str, role: Role, by: int, now: datetime,
@@ -101,12 +101,13 @@ class PeopleStore(StoreBase):
         """Enrol with a single-use code; the team joined, or None if the code is not valid now."""
 
         def work(tx: Tx) -> str | None:
-            invite = tx.row("SELECT * FROM invites WHERE code = ? AND used_by IS NULL"
-                            " AND expires_at > ?", (code, _ts(now)))
-            if invite is None:
+            # the guarded UPDATE, not a read first: two people using one code at once
+            if tx.run("UPDATE invites SET used_by = ?, used_at = ? WHERE code = ?"
+                      " AND used_by IS NULL AND expires_at > ?",
+                      (user_id, _ts(now), code, _ts(now))) != 1:
                 return None
-            tx.run("UPDATE invites SET used_by = ?, used_at = ? WHERE code = ?",
-                   (user_id, _ts(now), code))
+            invite = tx.row("SELECT team, role FROM invites WHERE code = ?", (code,))
+            assert invite is not None
             tx.run("INSERT INTO people (user_id, name, roles, created_at) VALUES (?, ?, 'staff', ?)"
                    " ON CONFLICT(user_id) DO UPDATE SET name = excluded.name",
                    (user_id, name, _ts(now)))
@@ -193,7 +194,7 @@ class PeopleStore(StoreBase):
             sent = {r["user_id"] for r in tx.rows(
                 "SELECT user_id FROM pushes WHERE kind = ? AND day = ?", (kind, day))}
             new = [u for u in dict.fromkeys(user_ids) if u not in sent]
-            tx.many("INSERT INTO pushes VALUES (?, ?, ?, ?)",
+            tx.many("INSERT INTO pushes VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
                     [(u, kind, day, _ts(now)) for u in new])
             return new
 

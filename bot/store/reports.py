@@ -34,13 +34,13 @@ class ReportStore(StoreBase):
             f" WHERE user_id IN ({_in(user_ids)}) AND answered_at >= ? GROUP BY user_id, card_id",
             [*user_ids, _ts(since)],
         )
-        return [(r["user_id"], r["card_id"], r["n"], r["ok"]) for r in found]
+        return [(r["user_id"], r["card_id"], r["n"], int(r["ok"])) for r in found]
 
     async def last_active(self, user_ids: list[int]) -> dict[int, datetime]:
         """Last answer or question of each person."""
         found = await self.rows(
             f"SELECT user_id, MAX(t) AS t FROM (SELECT user_id, answered_at AS t FROM answers"
-            f" UNION ALL SELECT user_id, asked_at FROM questions) WHERE user_id IN"
+            f" UNION ALL SELECT user_id, asked_at FROM questions) AS times WHERE user_id IN"
             f" ({_in(user_ids)}) GROUP BY user_id", user_ids,
         )
         return {r["user_id"]: _dt(r["t"]) for r in found}

@@ -1,0 +1,221 @@
+"""The PostgreSQL engine: several instances on one database. The only psycopg import.
+
+The same interface as the SQLite engine: a use case is a plain function of a `Tx`, run
+whole in a worker thread on a connection borrowed from a pool (psycopg 3, synchronous API,
+`psycopg_pool.ConnectionPool`) for that use case, in one transaction. Synchronous psycopg
+in threads rather than its async API because the use cases are plain functions shared with
+SQLite (bench/README.md has the measured cost of the thread hop). Isolation is PostgreSQL's
+default, READ COMMITTED: the store's writes are guarded (ON CONFLICT, conditional UPDATE),
+not serialised. A connection lost before COMMIT is retried on a fresh one (the server rolled
+the transaction back); lost during COMMIT, the outcome is unknown and the use case fails.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import threading
+import time
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from functools import lru_cache
+from typing import Any, TypeVar
+
+import psycopg
+from psycopg.conninfo import conninfo_to_dict
+from psycopg.rows import RowMaker
+from psycopg_pool import ConnectionPool, PoolTimeout
+
+from bot.config import hide_password
+from bot.store.base import Row, StoreUnavailable, Tx
+
+T = TypeVar("T")
+RETRY_PAUSES = (0.05, 0.5, 2.0)  # seconds before each retry after a lost connection
+WAIT = 5.0  # seconds a use case waits for a pooled connection before failing
+# A dead connection is replaced with backoff (1, 2, 4 s …) for this long; then the pool
+# starts again on demand, so recovery after an outage never lags it by more than a few s.
+RECONNECT = 10.0
+# Keepalives stop a load balancer or NAT from silently dropping an idle pooled connection.
+DEFAULTS = {"keepalives": 1, "keepalives_idle": 60, "keepalives_interval": 10,
+            "keepalives_count": 3}
+# The server says it ended the session (shutdown, restart, pg_terminate_backend): met on the
+# first statement, the pool had handed over a connection that was already dead.
+ENDED = {"57P01", "57P02", "57P03"}
+
+
+class PgRow(tuple[Any, ...]):
+    """A row by position or by column name, like sqlite3.Row."""
+
+    positions: dict[str, int]
+
+    def __getitem__(self, key: Any) -> Any:
+        if isinstance(key, str):
+            return tuple.__getitem__(self, self.positions[key])
+        return tuple.__getitem__(self, key)
+
+    def keys(self) -> list[str]:
+        return list(self.positions)
+
+
+def _row_factory(cursor: Any) -> RowMaker[PgRow]:
+    result = cursor.pgresult  # its raw names: cursor.description builds objects (40 µs)
+    return _row_class(tuple(result.fname(i) for i in range(result.nfields)) if result else ())
+
+
+@lru_cache(maxsize=1024)
+def _row_class(names: tuple[bytes, ...]) -> type[PgRow]:
+    """One class per set of column names, holding their positions."""
+    positions = {n.decode(): i for i, n in enumerate(names)}
+    return type("PgRow", (PgRow,), {"positions": positions})
+
+
+@lru_cache(maxsize=4096)
+def _pg(sql: str) -> str:
+    """The store's `?` parameters as psycopg's `%s`; a literal % doubled."""
+    parts = sql.split("'")  # even parts are outside string literals
+    return "'".join(p.replace("%", "%%").replace("?", "%s") if i % 2 == 0
+                    else p.replace("%", "%%") for i, p in enumerate(parts))
+
+
+class PgTx:
+    """The statements of one use case, on one connection."""
+
+    def __init__(self, conn: psycopg.Connection[PgRow]) -> None:
+        self.cur = conn.cursor()
+        self.trips = 0  # round trips to the server
+        self.wrote = False  # a statement other than SELECT was sent
+
+    def _execute(self, sql: str, args: Sequence[object]) -> psycopg.Cursor[PgRow]:
+        self.trips += 1
+        self.wrote = self.wrote or not sql.lstrip().upper().startswith("SELECT")
+        return self.cur.execute(_pg(sql), tuple(args))
+
+    def rows(self, sql: str, args: Sequence[object] = ()) -> list[Row]:
+        cur = self._execute(sql, args)
+        result = cur.pgresult  # (not cur.description, which builds objects)
+        return list(cur.fetchall()) if result is not None and result.nfields else []
+
+    def row(self, sql: str, args: Sequence[object] = ()) -> Row | None:
+        found = self.rows(sql, args)
+        return found[0] if found else None
+
+    def run(self, sql: str, args: Sequence[object] = ()) -> int:
+        return self._execute(sql, args).rowcount
+
+    def many(self, sql: str, args: Iterable[Sequence[object]]) -> int:
+        batch = [tuple(a) for a in args]
+        if not batch:
+            return 0
+        self.trips += 1  # executemany pipelines the batch
+        self.wrote = True
+        self.cur.executemany(_pg(sql), batch)
+        return self.cur.rowcount
+
+    def insert(self, sql: str, args: Sequence[object] = ()) -> int:
+        found = self._execute(sql + " RETURNING id", args).fetchone()
+        return int(found[0]) if found else 0
+
+
+class _Lost(Exception):
+    def __init__(self, committing: bool) -> None:
+        self.committing = committing
+
+
+class PgEngine:
+    """A connection pool and as many worker threads as connections."""
+
+    name = "postgresql"
+
+    def __init__(self, pool: ConnectionPool[psycopg.Connection[PgRow]], size: int,
+                 shown: str) -> None:
+        self.pool = pool
+        self.shown = shown  # the URL without its password, for messages
+        self.thread = ThreadPoolExecutor(max_workers=size, thread_name_prefix="store")
+        self.trips = 0  # calls of run
+        self.round_trips = 0  # statements, BEGIN and COMMIT sent to the server
+        self.lock = threading.Lock()
+        self.closed = False
+
+    @classmethod
+    async def open(cls, url: str, password: str = "", size: int = 10) -> PgEngine:
+        """Connect once to report a refusal plainly (a pool only times out), then fill the
+        pool; StoreUnavailable names COACH_DB, never the password."""
+        shown = hide_password(url)
+        try:
+            given = conninfo_to_dict(url)
+            kwargs: dict[str, Any] = {k: v for k, v in DEFAULTS.items() if k not in given}
+            kwargs |= {"autocommit": True, "row_factory": _row_factory,
+                       "connect_timeout": given.get("connect_timeout", 10),
+                       "application_name": given.get("application_name", "counter-coach")}
+            if password:
+                kwargs["password"] = password
+            await asyncio.to_thread(_probe, url, kwargs)
+        except psycopg.Error as err:
+            reason = _first_line(err).replace(password or "\0", "***")
+            raise StoreUnavailable(f"COACH_DB: cannot connect to {shown}: "
+                                   f"{hide_password(reason)}") from None
+        pool: ConnectionPool[psycopg.Connection[PgRow]] = ConnectionPool(
+            url, kwargs=kwargs, min_size=size, max_size=size, open=False, timeout=WAIT,
+            reconnect_timeout=RECONNECT, name="coach")
+        await asyncio.to_thread(pool.open, True, 30.0)
+        return cls(pool, size, shown)
+
+    async def run(self, work: Callable[[Tx], T], atomic: bool = True) -> T:
+        self.trips += 1
+        return await asyncio.get_running_loop().run_in_executor(
+            self.thread, self._call, work, atomic)
+
+    def _call(self, work: Callable[[Tx], T], atomic: bool) -> T:
+        for pause in (*RETRY_PAUSES, None):
+            try:
+                return self._once(work, atomic)
+            except _Lost as lost:
+                if lost.committing or pause is None:
+                    what = "while committing" if lost.committing else "and not regained"
+                    raise StoreUnavailable(f"COACH_DB: the connection to {self.shown} was "
+                                           f"lost {what}; nothing more was done") from None
+                self.pool.check()  # drop the pool's other dead connections too
+                time.sleep(pause)
+            except PoolTimeout:
+                raise StoreUnavailable(f"COACH_DB: no connection to {self.shown} within "
+                                       f"{WAIT:.0f} s") from None
+        raise AssertionError("unreachable")
+
+    def _once(self, work: Callable[[Tx], T], atomic: bool) -> T:
+        with self.pool.connection() as conn:
+            tx, committing = PgTx(conn), False
+            try:
+                if not atomic:
+                    return work(tx)
+                tx.trips += 2  # BEGIN, COMMIT
+                with conn.transaction():
+                    result = work(tx)
+                    committing = True
+                return result
+            except psycopg.OperationalError as err:
+                if conn.broken:  # not atomic: a write sent by itself commits by itself
+                    dead_before = tx.trips <= 1 and err.sqlstate in ENDED
+                    raise _Lost(committing or (not atomic and tx.wrote and not dead_before)
+                                ) from err
+                raise
+            finally:
+                with self.lock:
+                    self.round_trips += tx.trips
+
+    async def close(self) -> None:
+        """Close the pool once running work is done; closing again does nothing."""
+        if self.closed:
+            return
+        self.closed = True
+        await asyncio.get_running_loop().run_in_executor(self.thread, self.pool.close)
+        self.thread.shutdown()
+
+
+def _probe(url: str, kwargs: dict[str, Any]) -> None:
+    psycopg.connect(url, **kwargs).close()
+
+
+def _first_line(err: Exception) -> str:
+    lines = [line.strip() for line in str(err).splitlines() if line.strip()]
+    text = lines[-1] if lines else type(err).__name__  # libpq puts the cause last
+    return re.sub(r"^(FATAL|ERROR):\s*", "", text)
