@@ -180,3 +180,22 @@ async def test_an_invite_is_used_once_even_by_two_people_at_once(store: Store) -
                                     for i in range(6)))
     assert sorted(j or "-" for j in joined) == ["-"] * 5 + ["A"]
     assert (await store.rows("SELECT COUNT(*) FROM people"))[0][0] == 1
+
+
+async def test_each_engine_keeps_the_tx_contract(store: Store) -> None:
+    """`?` parameters (and a literal `%` or `?` inside quotes), the new id from `insert`,
+    rows changed from `run` and `many`, rows by name and by position."""
+
+    def work(tx: Tx) -> tuple[int, int, int, int, list[tuple[object, ...]]]:
+        first = tx.insert("INSERT INTO audit (at, actor, action, detail) VALUES (?, ?, ?, ?)",
+                          ("t", 1, "a", "100% sure?"))
+        second = tx.insert("INSERT INTO audit (at, actor, action) VALUES (?, ?, 'b')", ("t", 2))
+        many = tx.many("INSERT INTO counters VALUES (?, ?)", [("x", 1), ("y", 2), ("z", 3)])
+        changed = tx.run("UPDATE counters SET value = value + 1 WHERE name LIKE '%' AND"
+                         " value >= ?", (2,))
+        found = tx.rows("SELECT id, detail FROM audit WHERE detail LIKE '%?' ORDER BY id")
+        return first, second, many, changed, [(r["id"], r[1]) for r in found]
+
+    first, second, many, changed, found = await store.transaction(work)
+    assert (second - first, many, changed) == (1, 3, 2)
+    assert found == [(first, "100% sure?")]
