@@ -75,3 +75,39 @@ def test_env_example_lists_every_setting() -> None:
             assert lines[i - 1].startswith("# "), f"{line} has no comment"
     fields = {name for name, *_ in SPEC.values()}
     assert fields == set(Settings.__dataclass_fields__) - {"explicit"}
+
+
+@pytest.mark.parametrize(("value", "expected"), [
+    ("data/coach.db", Path("data/coach.db")),
+    ("sqlite:///data/coach.db", Path("data/coach.db")),
+    ("sqlite:////var/lib/coach/coach.db", Path("/var/lib/coach/coach.db")),
+    ("postgresql://coach@db:5432/coach?sslmode=verify-full",
+     "postgresql://coach@db:5432/coach?sslmode=verify-full"),
+    ("postgres://coach:pw@db/coach", "postgres://coach:pw@db/coach"),
+])
+def test_coach_db_is_a_sqlite_file_or_a_postgresql_url(tmp_path: Path, value: str,
+                                                       expected: Path | str) -> None:
+    assert load_settings({"COACH_DB": value}, env_file=tmp_path / "none").db == expected
+
+
+@pytest.mark.parametrize("value", ["mysql://coach@db/coach", "sqlite://", "postgresql://db:x/c",
+                                   "postgresql://coach:s3cr3t-pw@db:5432/", " "])
+def test_a_bad_coach_db_names_the_key_and_hides_the_password(tmp_path: Path,
+                                                             value: str) -> None:
+    with pytest.raises(ConfigError) as err:
+        load_settings({"COACH_DB": value}, env_file=tmp_path / "none")
+    assert str(err.value).startswith("COACH_DB: expected a SQLite file path, sqlite:///FILE"
+                                      " or postgresql://USER@HOST:PORT/DATABASE")
+    assert "s3cr3t-pw" not in str(err.value)
+
+
+def test_database_passwords_are_secrets(tmp_path: Path) -> None:
+    """The log filter redacts every secret value: COACH_DB_PASSWORD and a password inside
+    the URL (as written and percent-decoded)."""
+    s = load_settings({"COACH_DB": "postgresql://coach:p%40ss-1@db/coach",
+                       "COACH_DB_PASSWORD": "other-pw", "COACH_DB_POOL": "4"},
+                      env_file=tmp_path / "none")
+    assert {"p%40ss-1", "p@ss-1", "other-pw"} <= set(s.secret_values())
+    assert s.db_pool == 4
+    with pytest.raises(ConfigError):
+        load_settings({"COACH_DB_POOL": "0"}, env_file=tmp_path / "none")

@@ -11,13 +11,17 @@ import threading
 import urllib.error
 import urllib.request
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from bot.models import Role
+from bot.app import open_store
+from bot.config import load_settings
+from bot.i18n import t
+from bot.models import Lang, Role
 from bot.store import SchemaError, Store, StoreUnavailable, Tx
 from bot.store.migrations import MIGRATIONS
 from tests.cards import REAL_KB
@@ -186,12 +190,38 @@ def test_start_up_errors_name_coach_db_and_hide_the_password(
         assert "password authentication failed" in lines[0]
 
 
-def test_the_password_may_come_from_its_own_setting(postgres: ThrowawayPostgres,
-                                                    fresh: str) -> None:
+def test_the_password_may_come_from_its_setting_or_a_passfile(
+        postgres: ThrowawayPostgres, tmp_path: Path) -> None:
     url = postgres.url(user=GUARDED, password="").replace(":@", "@")
     assert cli("migrate", COACH_DB=url).returncode == 2
     done = cli("migrate", COACH_DB=url, COACH_DB_PASSWORD=PASSWORD)
     assert done.returncode == 0, done.stderr
+    passfile = tmp_path / "pgpass"
+    passfile.write_text(f"127.0.0.1:{postgres.port}:*:{GUARDED}:{PASSWORD}\n")
+    passfile.chmod(0o600)  # libpq ignores a passfile others can read
+    done = cli("migrate", COACH_DB=f"{url}?passfile={passfile}")
+    assert done.returncode == 0, done.stderr
+
+
+def test_tls_settings_reach_libpq(postgres: ThrowawayPostgres) -> None:
+    """sslmode in the URL: this throwaway server has no TLS, so requiring it is refused."""
+    done = cli("migrate", COACH_DB=postgres.url() + "?sslmode=require")
+    assert done.returncode == 2
+    assert "server does not support SSL" in done.stderr, done.stderr
+
+
+async def test_coach_db_pool_sizes_the_pool(postgres: ThrowawayPostgres, fresh: str,
+                                            tmp_path: Path) -> None:
+    settings = load_settings({"COACH_DB": fresh, "COACH_DB_POOL": "3"},
+                             env_file=tmp_path / "none")
+    store = await open_store(replace(settings, db=fresh), migrate=True)
+    try:
+        found = postgres.admin.execute(
+            "SELECT COUNT(*) FROM pg_stat_activity WHERE application_name = 'counter-coach'"
+        ).fetchone()
+        assert found == (3,)
+    finally:
+        await store.close()
 
 
 # --- copy-db ----------------------------------------------------------------------------------

@@ -8,6 +8,7 @@ import threading
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -82,8 +83,10 @@ async def test_a_button_press_takes_at_most_six_trips_to_the_database(
     """Counted as the Telegram adapter handles a press: stored in the inbox, handled, its
     replies stored, finished once they are sent."""
     store = assistant.store
+    engine: Any = store.engine
     await assistant.handle(Inbound(ADMIN, "Admin", text="/start"))
     trips: dict[str, list[int]] = {"drill:start": [], "a": []}
+    network: list[int] = []
     payload, update = "drill:start", 0
     while payload:
         update += 1
@@ -95,11 +98,13 @@ async def test_a_button_press_takes_at_most_six_trips_to_the_database(
         await store.handled(update, replies)
         await store.finish(update, State.SENT, NOW)
         trips["a" if payload.startswith("a:") else payload].append(store.engine.trips - before)
+        network.append(getattr(engine, "round_trips", 0) - sent)
         found = _option_payloads(replies)
         payload = found[0] if found else ""
     assert len(trips["a"]) == assistant.settings.drill_size  # every question answered
     assert (await store.rows("SELECT COUNT(*) FROM answers"))[0][0] == len(trips["a"])
     assert max(trips["drill:start"] + trips["a"]) <= TRIPS_PER_PRESS, trips
+    assert max(network) <= ROUND_TRIPS_PER_PRESS, network
 
 
 async def make_schema(where: Path | str, version: int) -> None:
@@ -179,3 +184,22 @@ async def test_an_invite_is_used_once_even_by_two_people_at_once(store: Store) -
                                     for i in range(6)))
     assert sorted(j or "-" for j in joined) == ["-"] * 5 + ["A"]
     assert (await store.rows("SELECT COUNT(*) FROM people"))[0][0] == 1
+
+
+async def test_each_engine_keeps_the_tx_contract(store: Store) -> None:
+    """`?` parameters (and a literal `%` or `?` inside quotes), the new id from `insert`,
+    rows changed from `run` and `many`, rows by name and by position."""
+
+    def work(tx: Tx) -> tuple[int, int, int, int, list[tuple[object, ...]]]:
+        first = tx.insert("INSERT INTO audit (at, actor, action, detail) VALUES (?, ?, ?, ?)",
+                          ("t", 1, "a", "100% sure?"))
+        second = tx.insert("INSERT INTO audit (at, actor, action) VALUES (?, ?, 'b')", ("t", 2))
+        many = tx.many("INSERT INTO counters VALUES (?, ?)", [("x", 1), ("y", 2), ("z", 3)])
+        changed = tx.run("UPDATE counters SET value = value + 1 WHERE name LIKE '%' AND"
+                         " value >= ?", (2,))
+        found = tx.rows("SELECT id, detail FROM audit WHERE detail LIKE '%?' ORDER BY id")
+        return first, second, many, changed, [(r["id"], r[1]) for r in found]
+
+    first, second, many, changed, found = await store.transaction(work)
+    assert (second - first, many, changed) == (1, 3, 2)
+    assert found == [(first, "100% sure?")]

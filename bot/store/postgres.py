@@ -23,6 +23,7 @@ from typing import Any, TypeVar
 
 import psycopg
 from psycopg.conninfo import conninfo_to_dict
+from psycopg.pq import TransactionStatus
 from psycopg.rows import RowMaker
 from psycopg_pool import ConnectionPool, PoolTimeout
 
@@ -69,26 +70,55 @@ def _row_class(names: tuple[bytes, ...]) -> type[PgRow]:
     return type("PgRow", (PgRow,), {"positions": positions})
 
 
+# A statement that only reads: it may run before the transaction is opened
+_READ = re.compile(r"\s*SELECT\b(?!.*\b(FOR\s+(NO\s+KEY\s+)?UPDATE|FOR\s+(KEY\s+)?SHARE|"
+                   r"pg_advisory))", re.IGNORECASE | re.DOTALL)
+
+
 @lru_cache(maxsize=4096)
-def _pg(sql: str) -> str:
-    """The store's `?` parameters as psycopg's `%s`; a literal % doubled."""
+def _pg(sql: str) -> tuple[str, bool]:
+    """The store's `?` parameters as psycopg's `%s` (a literal % doubled); whether the
+    statement only reads."""
     parts = sql.split("'")  # even parts are outside string literals
-    return "'".join(p.replace("%", "%%").replace("?", "%s") if i % 2 == 0
-                    else p.replace("%", "%%") for i, p in enumerate(parts))
+    query = "'".join(p.replace("%", "%%").replace("?", "%s") if i % 2 == 0
+                     else p.replace("%", "%%") for i, p in enumerate(parts))
+    return query, bool(_READ.match(sql))
 
 
 class PgTx:
-    """The statements of one use case, on one connection."""
+    """The statements of one use case, on one connection.
 
-    def __init__(self, conn: psycopg.Connection[PgRow]) -> None:
+    In a use case that must be atomic the transaction opens with its first statement that
+    is not a plain SELECT (a write, FOR UPDATE / SHARE, an advisory lock), and BEGIN travels
+    with it in one round trip. Under READ COMMITTED each statement reads the latest
+    committed rows inside a transaction or not, so reads before it see the same; a use
+    case that only reads costs no BEGIN or COMMIT at all.
+    """
+
+    def __init__(self, conn: psycopg.Connection[PgRow], atomic: bool = False) -> None:
+        self.conn = conn
         self.cur = conn.cursor()
+        self.pending = atomic  # BEGIN not sent yet
+        self.began = False
         self.trips = 0  # round trips to the server
-        self.wrote = False  # a statement other than SELECT was sent
+        self.wrote = False  # a statement other than a plain SELECT was sent
 
     def _execute(self, sql: str, args: Sequence[object]) -> psycopg.Cursor[PgRow]:
         self.trips += 1
-        self.wrote = self.wrote or not sql.lstrip().upper().startswith("SELECT")
-        return self.cur.execute(_pg(sql), tuple(args))
+        query, reads = _pg(sql)
+        if reads or not self.pending:
+            self.wrote = self.wrote or not reads
+            return self.cur.execute(query, tuple(args))
+        self.pending, self.began, self.wrote = False, True, True
+        with self.conn.pipeline():  # BEGIN and this statement in one round trip
+            self.conn.execute("BEGIN")
+            self.cur.execute(query, tuple(args))
+        return self.cur
+
+    def commit(self) -> None:
+        if self.began:
+            self.trips += 1
+            self.conn.execute("COMMIT")
 
     def rows(self, sql: str, args: Sequence[object] = ()) -> list[Row]:
         cur = self._execute(sql, args)
@@ -106,9 +136,13 @@ class PgTx:
         batch = [tuple(a) for a in args]
         if not batch:
             return 0
+        if self.pending:
+            self.trips += 1
+            self.pending, self.began = False, True
+            self.conn.execute("BEGIN")
         self.trips += 1  # executemany pipelines the batch
         self.wrote = True
-        self.cur.executemany(_pg(sql), batch)
+        self.cur.executemany(_pg(sql)[0], batch)
         return self.cur.rowcount
 
     def insert(self, sql: str, args: Sequence[object] = ()) -> int:
@@ -183,20 +217,20 @@ class PgEngine:
 
     def _once(self, work: Callable[[Tx], T], atomic: bool) -> T:
         with self.pool.connection() as conn:
-            tx, committing = PgTx(conn), False
+            tx, committing = PgTx(conn, atomic), False
             try:
-                if not atomic:
-                    return work(tx)
-                tx.trips += 2  # BEGIN, COMMIT
-                with conn.transaction():
-                    result = work(tx)
-                    committing = True
+                result = work(tx)
+                committing = True
+                tx.commit()
                 return result
-            except psycopg.OperationalError as err:
-                if conn.broken:  # not atomic: a write sent by itself commits by itself
+            except BaseException as err:
+                if conn.broken and isinstance(err, psycopg.OperationalError):
+                    # not atomic, a write sent by itself commits by itself
                     dead_before = tx.trips <= 1 and err.sqlstate in ENDED
                     raise _Lost(committing or (not atomic and tx.wrote and not dead_before)
                                 ) from err
+                if not conn.broken and conn.info.transaction_status != TransactionStatus.IDLE:
+                    conn.execute("ROLLBACK")
                 raise
             finally:
                 with self.lock:
