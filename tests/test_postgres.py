@@ -20,8 +20,7 @@ import pytest
 
 from bot.app import open_store
 from bot.config import load_settings
-from bot.i18n import t
-from bot.models import Lang, Role
+from bot.models import Role
 from bot.store import SchemaError, Store, StoreUnavailable, Tx
 from bot.store.migrations import MIGRATIONS
 from tests.cards import REAL_KB
