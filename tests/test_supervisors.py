@@ -170,6 +170,7 @@ async def test_nudge_export_and_remove_over_telegram(api: FakeBotApi, settings: 
         assert nudge.params["text"] == t("nudge", Lang.ZH, n=1)
         assert nudge.params["reply_markup"] == {"inline_keyboard": [[
             {"text": "开始小测", "callback_data": "drill:start"}]]}
+        await api.wait_for(lambda cs: len(api.sent_texts(ADMIN)) == 1)  # the nudge may come first
         assert api.sent_texts(ADMIN)[-1] == t("nudged", Lang.ZH, n=1)
         await api.send_text(ADMIN, "/nudge A")
         await api.wait_for(lambda cs: len(api.sent_texts(ADMIN)) == 2)
