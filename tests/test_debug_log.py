@@ -92,6 +92,6 @@ async def test_no_card_number_reaches_the_debug_log(api: FakeBotApi, tmp_path: P
     print(f"\nDEBUG log: {len(log.splitlines())} lines, {len(cards)} card numbers in "
           f"{len(SHAPES)} shapes sent, {len(leaked)} readable")
     assert leaked == []
-    assert log.count(" DEBUG ") > 200 and f"(message, user {PROCESS_ADMIN})" in log
+    assert log.count(" DEBUG ") > 50 and f"(message, user {PROCESS_ADMIN})" in log
     # the check itself finds every card in the messages as they were sent
     assert all(readable(card, m) for card, m in zip(cards, messages, strict=True))
