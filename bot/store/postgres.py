@@ -3,8 +3,9 @@
 The same interface as the SQLite engine: a use case is a plain function of a `Tx`, run
 whole in a worker thread on a connection borrowed from a pool (psycopg 3, synchronous API,
 `psycopg_pool.ConnectionPool`) for that use case, in one transaction. Synchronous psycopg
-in threads rather than its async API because the use cases are plain functions shared with
-SQLite (bench/README.md has the measured cost of the thread hop). Isolation is PostgreSQL's
+in threads rather than its async API: the use cases stay plain functions shared with
+SQLite, and it measured about twice the use cases per second at less CPU
+(bench/pg_driver_bench.py, numbers in bench/README.md). Isolation is PostgreSQL's
 default, READ COMMITTED: the store's writes are guarded (ON CONFLICT, conditional UPDATE),
 not serialised. A connection lost before COMMIT is retried on a fresh one (the server rolled
 the transaction back); lost during COMMIT, the outcome is unknown and the use case fails.
@@ -191,7 +192,13 @@ class PgEngine:
         pool: ConnectionPool[psycopg.Connection[PgRow]] = ConnectionPool(
             url, kwargs=kwargs, min_size=size, max_size=size, open=False, timeout=WAIT,
             reconnect_timeout=RECONNECT, name="coach")
-        await asyncio.to_thread(pool.open, True, 30.0)
+        try:
+            await asyncio.to_thread(pool.open, True, 30.0)
+        except PoolTimeout:
+            await asyncio.to_thread(pool.close)
+            raise StoreUnavailable(f"COACH_DB: could not open {size} connections to {shown}"
+                                   " in 30 s (COACH_DB_POOL against the server's"
+                                   " max_connections?)") from None
         return cls(pool, size, shown)
 
     async def run(self, work: Callable[[Tx], T], atomic: bool = True) -> T:
@@ -250,6 +257,8 @@ def _probe(url: str, kwargs: dict[str, Any]) -> None:
 
 
 def _first_line(err: Exception) -> str:
+    """libpq's cause, e.g. 'connection to server at "db", port 5432 failed: Connection
+    refused' (the hint lines after it are left out)."""
     lines = [line.strip() for line in str(err).splitlines() if line.strip()]
-    text = lines[-1] if lines else type(err).__name__  # libpq puts the cause last
-    return re.sub(r"^(FATAL|ERROR):\s*", "", text)
+    text = lines[0] if lines else type(err).__name__
+    return re.sub(r"(FATAL|ERROR):\s+", "", text.removeprefix("connection failed: "))
