@@ -89,6 +89,22 @@ async def test_one_persons_updates_are_claimed_in_order_across_instances(store: 
     assert await states(store) == [(1, "sent", None), (2, "new", "b"), (3, "new", "b")]
 
 
+async def test_finishing_hands_on_the_update_that_waited_for_it(store: Store) -> None:
+    """2 reached b while a had 1: a, finishing 1, takes 2 at once (no waiting for a tick);
+    3 waits behind 2, and another person's waiting update is not a's to take."""
+    assert await receive(store, 1, 7, "a")
+    assert not await receive(store, 2, 7, "b")
+    assert not await receive(store, 3, 7, "c")
+    assert await receive(store, 4, 8, "c") and not await receive(store, 5, 8, "b")
+    after = await store.finish(1, State.SENT, NOW, "a", NOW + CLAIM)
+    assert after is not None and (after.update_id, after.user_id, after.attempts) == (2, 7, 1)
+    assert after.body == '{"update_id": 2}' and after.replies is None
+    assert await store.finish(2, State.FAILED, NOW, "a", NOW + CLAIM) is not None  # 3
+    assert await store.finish(3, State.SENT, NOW, "a", NOW + CLAIM) is None
+    assert await states(store) == [(1, "sent", None), (2, "failed", None), (3, "sent", None),
+                                   (4, "new", "c"), (5, "new", None)]
+
+
 async def test_handled_replies_are_stored_and_sent_rows_keep_only_their_id(
         store: Store) -> None:
     replies = [Reply("答", title="标题", buttons=((Button("👍", "fb:1:up"),),), edit=True),

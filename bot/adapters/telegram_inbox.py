@@ -45,6 +45,7 @@ class Inbox(asyncio.Queue[object]):
         self.arrived: dict[int, bool] = {}  # stored, not queued yet: is it this process's?
         self.mine: dict[int, Delivery] = {}  # claimed by this process, not finished yet
         self.running: set[int] = set()
+        self.bot: Bot | None = None  # rebuilds stored updates; set by take_over at start-up
 
     async def put(self, item: object) -> None:
         if isinstance(item, Update):
@@ -80,6 +81,7 @@ class Inbox(asyncio.Queue[object]):
         instance (long polling allows one) first drops every claim: they are a dead
         process's; with several instances a claim must run out first."""
         assert self.store is not None
+        self.bot = bot
         if only_instance:
             await self.store.release_claims()
         now = self.now()
@@ -116,10 +118,10 @@ class Inbox(asyncio.Queue[object]):
                 if replies:
                     await self.store.handled(update_id, replies)
             await send(replies)
-            await self.store.finish(update_id, State.SENT, self.now())
+            await self.finish(update_id, State.SENT)
         except Exception:
             try:
-                await self.store.finish(update_id, State.FAILED, self.now())
+                await self.finish(update_id, State.FAILED)
             except Exception:  # the store is down: the claim runs out, it is tried again
                 log.warning("inbox: could not mark an update as failed")
             raise
@@ -127,6 +129,15 @@ class Inbox(asyncio.Queue[object]):
             HANDLING.reset(token)
             self.running.discard(update_id)
             self.mine.pop(update_id, None)
+
+    async def finish(self, update_id: int, state: State) -> None:
+        """Finish the row; queue the sender's next update if it waited for this one."""
+        assert self.store is not None
+        now = self.now()
+        after = await self.store.finish(update_id, state, now, self.owner, now + self.claim)
+        if after is not None:
+            self.mine[after.update_id] = after
+            super().put_nowait(Update.de_json(json.loads(after.body), self.bot))
 
 
 class InboxBot(ExtBot[None]):

@@ -59,6 +59,8 @@ class InboxStore(StoreBase):
         (a redelivery), or one whose sender has an earlier update in another instance's
         hands (it waits, unclaimed, to be claimed in order)."""
 
+        lock = " FOR UPDATE" if self.engine.name == "postgresql" else ""  # SQLite: one writer
+
         def work(tx: Tx) -> set[int]:
             mine = set()
             for update_id, user_id, body in sorted(updates):
@@ -66,9 +68,12 @@ class InboxStore(StoreBase):
                           " VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
                           (update_id, user_id, body, _ts(now))) != 1:
                     continue
+                # Locked on PostgreSQL: an instance finishing that earlier update holds
+                # its row, so this waits and then sees it closed; or `finish` waits for
+                # this and then sees this update waiting, and hands it on. Never neither.
                 if tx.row(f"SELECT 1 FROM inbox WHERE user_id = ? AND update_id < ? AND state"
-                          f" IN {_OPEN} AND (claimed_by IS NULL OR claimed_by != ?) LIMIT 1",
-                          (user_id, update_id, owner)):
+                          f" IN {_OPEN} AND (claimed_by IS NULL OR claimed_by != ?) LIMIT 1"
+                          f"{lock}", (user_id, update_id, owner)):
                     continue
                 tx.run("UPDATE inbox SET claimed_by = ?, claimed_until = ?, attempts = 1"
                        " WHERE update_id = ?", (owner, _ts(until), update_id))
@@ -117,16 +122,33 @@ class InboxStore(StoreBase):
         await self.write("UPDATE inbox SET state = 'done', replies = ? WHERE update_id = ?",
                          (encode_replies(replies), update_id))
 
-    async def finish(self, update_id: int, state: State, now: datetime) -> None:
+    async def finish(self, update_id: int, state: State, now: datetime, owner: str = "",
+                     until: datetime | None = None) -> Delivery | None:
         """Sent or given up: keep the id (a redelivery is then ignored), drop the text.
-        Rows older than a day go in the same trip (an index range, usually empty)."""
+        Rows older than a day go in the same trip (an index range, usually empty). With an
+        `owner`, the sender's next update, if it waits unclaimed (it reached another
+        instance while this one was open), is claimed for `owner` and returned: it is
+        handled now, not when some instance's minute tick looks for left-over updates."""
 
-        def work(tx: Tx) -> None:
+        def work(tx: Tx) -> Delivery | None:
             tx.run(_FINISH, (state.value, update_id))
             tx.run("DELETE FROM inbox WHERE received_at < ? AND state IN ('sent', 'failed')",
                    (_ts(now - KEPT),))
+            if not owner or until is None:
+                return None
+            row = tx.row(f"UPDATE inbox SET claimed_by = ?, claimed_until = ?,"
+                         f" attempts = attempts + 1 WHERE claimed_by IS NULL AND update_id ="
+                         f" (SELECT MIN(update_id) FROM inbox WHERE state IN {_OPEN} AND"
+                         f" user_id = (SELECT user_id FROM inbox WHERE update_id = ?))"
+                         f" RETURNING update_id, user_id, body, replies, attempts",
+                         (owner, _ts(until), update_id))
+            if row is None:
+                return None
+            replies = decode_replies(row["replies"]) if row["replies"] else None
+            return Delivery(row["update_id"], row["user_id"], row["body"] or "{}", replies,
+                            row["attempts"])
 
-        await self.transaction(work)
+        return await self.transaction(work)
 
 
 _FINISH = ("UPDATE inbox SET state = ?, body = NULL, replies = NULL, claimed_by = NULL,"
