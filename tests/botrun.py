@@ -11,7 +11,9 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
+import aiohttp
 from telegram import Update
 
 from bot.adapters.telegram import Retry
@@ -61,6 +63,72 @@ class BotProcess:
         await asyncio.wait_for(self.proc.wait(), timeout)
         self.stderr = self.log.read_text(encoding="utf-8", errors="replace")
         return int(self.proc.returncode or 0)
+
+
+class Webhooks:
+    """Telegram and a load balancer in front of instances in webhook mode: each update is
+    POSTed, with the secret header, to one instance, a person's updates to each instance in
+    turn (so one person's are split between them). An instance that does not answer 200 is
+    skipped for the next, as a load balancer skips a dead upstream and Telegram retries."""
+
+    PATH, SECRET = "/hook", "multi-instance-secret"
+
+    def __init__(self, ports: list[int]) -> None:
+        self.ports = ports
+        self.turns: dict[int, int] = {}  # person -> updates of theirs posted
+        self.posted: dict[int, list[dict[str, Any]]] = {}  # person -> their updates, in order
+        self.taken: dict[int, int] = {}  # update id -> the port of the instance that took it
+        self.session: aiohttp.ClientSession | None = None
+
+    def env(self, port: int) -> dict[str, str]:
+        """The settings of the instance listening on `port`."""
+        return {"COACH_WEBHOOK_URL": f"https://coach.bank.example{self.PATH}",
+                "COACH_WEBHOOK_LISTEN": "127.0.0.1", "COACH_WEBHOOK_PORT": str(port),
+                "COACH_WEBHOOK_SECRET": self.SECRET}
+
+    async def __aenter__(self) -> Webhooks:
+        self.session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30))
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        assert self.session is not None
+        await self.session.close()
+
+    async def ready(self, timeout: float = 120) -> None:
+        """Wait until every instance answers /healthz with 200."""
+        assert self.session is not None
+        deadline = asyncio.get_running_loop().time() + timeout
+        for port in self.ports:
+            while True:
+                try:
+                    async with self.session.get(f"http://127.0.0.1:{port}/healthz") as r:
+                        if r.status == 200:
+                            break
+                except aiohttp.ClientError:
+                    pass
+                if asyncio.get_running_loop().time() > deadline:
+                    raise TimeoutError(f"the instance on port {port} never became healthy")
+                await asyncio.sleep(0.2)
+
+    async def post(self, update: dict[str, Any]) -> None:
+        assert self.session is not None
+        kind = next(k for k in update if k != "update_id")
+        person = int(update[kind]["from"]["id"])
+        turn = self.turns.get(person, 0)
+        self.turns[person] = turn + 1
+        self.posted.setdefault(person, []).append(update)
+        for step in range(2 * len(self.ports)):
+            port = self.ports[(person + turn + step) % len(self.ports)]
+            try:
+                async with self.session.post(
+                        f"http://127.0.0.1:{port}{self.PATH}", json=update,
+                        headers={"X-Telegram-Bot-Api-Secret-Token": self.SECRET}) as r:
+                    if r.status == 200:
+                        self.taken[update["update_id"]] = port
+                        return
+            except aiohttp.ClientError:
+                pass
+        raise AssertionError(f"no instance took update {update['update_id']}")
 
 
 @asynccontextmanager

@@ -23,7 +23,7 @@ import mimetypes
 import re
 import time
 from collections import Counter, defaultdict, deque
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -149,6 +149,13 @@ class FakeBotApi:
         self.webhook: JSON = {}  # the last setWebhook params (url, secret_token, ...)
         self.commands: dict[str, list[JSON]] = {}  # setMyCommands by language_code ("" = all)
         self.allowed_updates: list[str] | None = None
+        # Webhook mode: each new update is handed to this (which POSTs it to a webhook, as
+        # Telegram does) instead of waiting for getUpdates.
+        self.deliver: Callable[[JSON], Awaitable[None]] | None = None
+        # sendMessage calls carried out, by chat: {"params": ..., "message": ...} (the
+        # simulated people of tests and benches wait on these, see `next_message`)
+        self.inbox: defaultdict[int, list[JSON]] = defaultdict(list)
+        self._arrived: defaultdict[int, asyncio.Event] = defaultdict(asyncio.Event)
         self._calls: list[Call] = []
         self._queue: list[_Queued] = []
         self._last_update_id = 1000
@@ -222,7 +229,7 @@ class FakeBotApi:
             entities = [{"type": "bot_command", "offset": 0, "length": len(m.group())}]
         if entities:
             msg["entities"] = entities
-        return self._enqueue({"message": self._user_message(user, chat_id, chat_type, msg)})
+        return await self._enqueue({"message": self._user_message(user, chat_id, chat_type, msg)})
 
     async def send_callback(self, user_id: int, data: str, message_id: int,
                             chat_id: int | None = None) -> str:
@@ -233,7 +240,7 @@ class FakeBotApi:
             raise KeyError(f"no message {message_id} in chat {chat_id}; known ids: {known}")
         query_id = str(4_000_000_000 + next(self._seq))
         self._callback_ids.add(query_id)
-        self._enqueue({"callback_query": {
+        await self._enqueue({"callback_query": {
             "id": query_id, "from": self._user(user_id), "message": dict(msg),
             "chat_instance": str(abs(chat_id) * 31), "data": data}})
         return query_id
@@ -242,7 +249,7 @@ class FakeBotApi:
         sticker = {**self._file(b"RIFF-WEBP"), "width": 512, "height": 512, "emoji": "👍",
                    "is_animated": False, "is_video": False, "type": "regular"}
         msg = self._user_message(self._user(user_id), chat_id, "private", {"sticker": sticker})
-        return self._enqueue({"message": msg})
+        return await self._enqueue({"message": msg})
 
     async def send_photo(self, user_id: int, caption: str | None = None,
                          chat_id: int | None = None) -> int:
@@ -250,13 +257,17 @@ class FakeBotApi:
         if caption is not None:
             content["caption"] = caption
         msg = self._user_message(self._user(user_id), chat_id, "private", content)
-        return self._enqueue({"message": msg})
+        return await self._enqueue({"message": msg})
 
     async def send_update(self, raw: JSON) -> int:
         """Queue any raw update. A given old update_id is delivered once more (a duplicate)."""
         if "update_id" not in raw:
-            return self._enqueue(raw)
+            return await self._enqueue(raw)
         update_id = int(raw["update_id"])
+        if self.deliver is not None:
+            self._last_update_id = max(self._last_update_id, update_id)
+            await self.deliver({**raw, "update_id": update_id})
+            return update_id
         self._queue.append(_Queued({**raw, "update_id": update_id},
                                    forced=update_id <= self._last_update_id))
         self._last_update_id = max(self._last_update_id, update_id)
@@ -271,6 +282,13 @@ class FakeBotApi:
         """Texts of the sendMessage calls Telegram carried out for `chat_id`, in order."""
         return [c.params.get("text", "") for c in self.calls("sendMessage")
                 if c.ok and c.params.get("chat_id") == chat_id]
+
+    async def next_message(self, chat_id: int, seen: int, timeout: float = 60) -> JSON:
+        """The chat's sendMessage number `seen` (from 0), waiting for it if need be."""
+        while len(self.inbox[chat_id]) <= seen:
+            self._arrived[chat_id].clear()
+            await asyncio.wait_for(self._arrived[chat_id].wait(), timeout)
+        return self.inbox[chat_id][seen]
 
     def message(self, chat_id: int, message_id: int) -> JSON:
         """A message as it stands now (after edits)."""
@@ -432,7 +450,11 @@ class FakeBotApi:
         content = {"text": text, **_inline_markup(params)}
         if params.get("entities"):
             content["entities"] = params["entities"]
-        return self._bot_message(params, content)
+        message = self._bot_message(params, content)
+        chat = self._chat_id(params)
+        self.inbox[chat].append({"params": params, "message": message})
+        self._arrived[chat].set()
+        return message
 
     def _edit_text(self, params: JSON, files: Files) -> JSON | bool:
         _check_text(str(params.get("text") or ""), params.get("parse_mode"))
@@ -505,11 +527,15 @@ class FakeBotApi:
         self._changed.set()
         self._changed = asyncio.Event()
 
-    def _enqueue(self, update: JSON) -> int:
+    async def _enqueue(self, update: JSON) -> int:
         self._last_update_id += 1
-        self._queue.append(_Queued({"update_id": self._last_update_id, **update}))
+        update_id = self._last_update_id
+        if self.deliver is not None:
+            await self.deliver({"update_id": update_id, **update})
+            return update_id
+        self._queue.append(_Queued({"update_id": update_id, **update}))
         self._notify()
-        return self._last_update_id
+        return update_id
 
     def _user(self, user_id: int, first_name: str | None = None,
               language_code: str | None = None) -> JSON:
