@@ -38,9 +38,13 @@ TICK = os.sysconf("SC_CLK_TCK")
 
 
 def server_cpu(server: ThrowawayPostgres) -> float:
-    """Seconds of CPU used by the server: the postmaster (with the backends it has reaped)
-    and its live children."""
-    pid = int((server.dir / "data" / "postmaster.pid").read_text().split()[0])
+    """Seconds of CPU used by the server: the postmaster and its backends."""
+    return tree_cpu(int((server.dir / "data" / "postmaster.pid").read_text().split()[0]))
+
+
+def tree_cpu(pid: int) -> float:
+    """Seconds of CPU used by a process (with the children it has reaped) and its live
+    children, from /proc."""
     total = 0
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():

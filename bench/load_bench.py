@@ -45,7 +45,7 @@ from telegram.request import HTTPXRequest  # noqa: E402
 from bot.adapters.telegram_http import AiohttpRequest  # noqa: E402
 from bot.adapters.telegram_run import TelegramBot  # noqa: E402
 from bot.config import load_settings  # noqa: E402
-from tests.botrun import running_bot  # noqa: E402
+from tests.botrun import Webhooks, running_bot  # noqa: E402
 from tests.fake_bot_api import FakeBotApi  # noqa: E402
 
 TOKEN = "123456:TEST-TOKEN-abcdefghijklmnopqrstuvwxyz"
@@ -115,19 +115,24 @@ async def measure(api: CountingApi, people: int, drill: bool) -> dict[str, Any]:
 
 
 @asynccontextmanager
-async def staff(people: int, latency: float, drill: bool,
-                apart: bool) -> AsyncIterator[tuple[Any, Callable[[], Awaitable[dict[str, Any]]]]]:
+async def staff(people: int, latency: float, drill: bool, apart: bool,
+                webhooks: list[int] | None = None,
+                ) -> AsyncIterator[tuple[Any, Callable[[], Awaitable[dict[str, Any]]]]]:
     """The fake Bot API and the simulated staff: (its address, start them and wait).
     `apart`: in their own process, as Telegram and the phones are, so that only the bot's
-    own work is on the bot's process; else in the bot's process (and on its core)."""
+    own work is on the bot's process; else in the bot's process (and on its core).
+    `webhooks`: ports of instances in webhook mode (tests.botrun.Webhooks) to POST each
+    update to, a person's to each in turn, instead of answering getUpdates."""
     if not apart:
+        assert webhooks is None
         api = CountingApi(latency)
         async with api:
             yield api, lambda: measure(api, people, drill)
         return
     child = await asyncio.create_subprocess_exec(
         sys.executable, __file__, "--staff-child", "--people", str(people), "--latency",
-        str(latency * 1000), *([] if drill else ["--text-only"]), cwd=ROOT,
+        str(latency * 1000), *([] if drill else ["--text-only"]),
+        *(["--webhooks", ",".join(map(str, webhooks))] if webhooks else []), cwd=ROOT,
         stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE)
     assert child.stdin is not None and child.stdout is not None
     url, file_url = (await child.stdout.readline()).decode().split()
@@ -145,9 +150,11 @@ async def staff(people: int, latency: float, drill: bool,
         await child.wait()
 
 
-async def staff_child(people: int, latency: float, drill: bool) -> None:
+async def staff_child(people: int, latency: float, drill: bool, webhooks: str) -> None:
     api = CountingApi(latency)
-    async with api:
+    async with api, Webhooks([int(p) for p in webhooks.split(",") if p]) as hooks:
+        if webhooks:
+            api.deliver = hooks.post
         print(api.url, api.file_url, flush=True)
         loop = asyncio.get_running_loop()
         if not await loop.run_in_executor(None, sys.stdin.readline):
@@ -274,10 +281,11 @@ async def main() -> None:
                         help="fake server and staff in the bot's process (the old layout)")
     parser.add_argument("--staff-child", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--text-only", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--webhooks", default="", help=argparse.SUPPRESS)
     args = parser.parse_args()
     latency, apart = args.latency / 1000, not args.one_process
     if args.staff_child:
-        return await staff_child(args.people, latency, not args.text_only)
+        return await staff_child(args.people, latency, not args.text_only, args.webhooks)
     await client_costs()
     default = load_settings({}, env_file=Path("/nonexistent")).concurrent_updates
     bots: dict[str, Callable[[], Awaitable[dict[str, Any]]]] = {
