@@ -69,9 +69,9 @@ STRINGS: dict[str, tuple[str, str]] = {
                   "OK, I'll reply in the language of each message from now on."),
     "lang_set": ("好的，以后用中文回复。", "OK, I'll reply in English from now on."),
     "stale_button": ("这个按钮已过期，请重新提问或输入 /help。", "That button has expired - ask again or see /help."),
-    "privacy_warning": ("提醒：请不要在这里粘贴客户的卡号、身份证号、手机号等信息，已自动隐去。",
-                        "Reminder: please don't paste customer card, ID or phone numbers here - "
-                        "I've masked them."),
+    "privacy_warning": ("提醒：请不要在这里粘贴客户的姓名、卡号、身份证号、手机号等信息，已自动隐去。",
+                        "Reminder: please don't paste customer names or card, ID or phone numbers "
+                        "here - I've masked them."),
     "error": ("抱歉，出了点问题，请稍后再试。", "Sorry, something went wrong - please try again."),
     "not_enrolled": ("您还未加入。请向主管索取邀请码，然后发送 /start 邀请码。",
                      "You're not enrolled yet. Ask your supervisor for an invite code, then send /start CODE."),
