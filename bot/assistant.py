@@ -217,7 +217,11 @@ class Assistant:
         return "\n\n".join(parts)
 
     async def set_lang(self, who: Who, args: str, now: datetime) -> list[Reply]:
-        lang = LANG_CHOICES.get(args.strip().lower())
+        choice = args.strip().lower()
+        if choice == "auto":  # back to the language of each message
+            await self.store.set_lang(who.person.user_id, None)
+            return [Reply(t("lang_auto", who.lang))]
+        lang = LANG_CHOICES.get(choice)
         if lang is None:
             return [Reply(t("lang_usage", who.lang))]
         await self.store.set_lang(who.person.user_id, lang)

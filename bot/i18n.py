@@ -60,14 +60,18 @@ STRINGS: dict[str, tuple[str, str]] = {
     "no_card": ("没有这张卡片：{id}。输入 /topics 浏览全部。", "No card {id}. See /topics for all cards."),
     "topics": ("请选择章节：", "Choose a section:"),
     "section_cards": ("{section} 的卡片：", "Cards in {section}:"),
-    "lang_usage": ("用法：/lang zh（简体）、/lang zh-Hant（繁体，香港）、/lang zh-TW（繁体，台湾）或 /lang en",
+    "lang_usage": ("用法：/lang zh（简体）、/lang zh-Hant（繁体，香港）、/lang zh-TW（繁体，台湾）、/lang en，"
+                   "或 /lang auto（按每条消息的语言回复）",
                    "Usage: /lang zh (simplified Chinese), /lang zh-Hant (traditional, Hong Kong), "
-                   "/lang zh-TW (traditional, Taiwan) or /lang en"),
+                   "/lang zh-TW (traditional, Taiwan), /lang en, or /lang auto (reply in the "
+                   "language of each message)"),
+    "lang_auto": ("好的，以后按您每条消息的语言回复。",
+                  "OK, I'll reply in the language of each message from now on."),
     "lang_set": ("好的，以后用中文回复。", "OK, I'll reply in English from now on."),
     "stale_button": ("这个按钮已过期，请重新提问或输入 /help。", "That button has expired - ask again or see /help."),
-    "privacy_warning": ("提醒：请不要在这里粘贴客户的卡号、身份证号、手机号等信息，已自动隐去。",
-                        "Reminder: please don't paste customer card, ID or phone numbers here - "
-                        "I've masked them."),
+    "privacy_warning": ("提醒：请不要在这里粘贴客户的姓名、卡号、身份证号、手机号等信息，已自动隐去。",
+                        "Reminder: please don't paste customer names or card, ID or phone numbers "
+                        "here - I've masked them."),
     "error": ("抱歉，出了点问题，请稍后再试。", "Sorry, something went wrong - please try again."),
     "not_enrolled": ("您还未加入。请向主管索取邀请码，然后发送 /start 邀请码。",
                      "You're not enrolled yet. Ask your supervisor for an invite code, then send /start CODE."),

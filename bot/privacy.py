@@ -7,7 +7,9 @@ characters, a line break) is judged on the joined digits — a Luhn-valid card, 
 ID number with its check character, a mainland mobile — whatever the group sizes.
 The "long account number" rule only joins groups of three or more digits, so
 dates, times and money stay readable. Secrets after a keyword (PIN, password),
-passports, Hong Kong and Taiwan IDs and travel permits are masked whole.
+passports, Hong Kong and Taiwan IDs and travel permits are masked whole; a
+customer's name after a word that introduces it ("户名", "name is", "Mr") keeps only
+its first character or surname.
 """
 
 from __future__ import annotations
@@ -40,6 +42,14 @@ _PASSPORT = re.compile(rf"(护照|passport){_NO}([A-Za-z]{{1,2}}\d{{7,8}})", re.
 _PERMIT = re.compile(rf"(通行证|回乡证|台胞证|permit){_NO}([A-Za-z]?\d{{8,10}})", re.I)
 _HK_ID = re.compile(r"(?<![A-Za-z0-9])[A-Z]{1,2}\d{6}\s?\(\s?[0-9A]\s?\)")
 _TW_ID = re.compile(r"(?<![A-Za-z0-9])[A-Z][12]\d{8}(?!\d)")
+# A name after a word that introduces one; the surname (first character or word) is kept.
+# Chinese: only a run that starts with a common surname, so "名字写错了" stays a question.
+_SURNAMES = ("王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡"
+             "余杜叶程苏魏吕丁任沈姚卢姜崔钟谭陆汪范金石廖贾夏韦付方白邹孟熊秦邱江尹薛闫段雷侯"
+             "龙史陶黎贺顾毛郝龚邵万钱严覃武戴莫孔向汤欧区")
+_NAME_ZH = re.compile(rf"(姓名|名字|户名|名叫|叫做)(\s*[：:是为叫]?\s*)([{_SURNAMES}][\u4e00-\u9fff]{{1,2}})")
+_NAME_EN = re.compile(r"(?<![A-Za-z])((?:[Nn]ame(?:d| is|:))|(?:Mr|Mrs|Ms|Miss|MR|MRS|MS)\.?)"
+                      r"(\s+)([A-Z][a-z]+(?:[ -][A-Z][a-z]+)?)")
 _EPOCH = range(1_000_000_000, 4_102_444_800)  # 2001-2100, in seconds (or ms / 1000)
 
 
@@ -112,8 +122,13 @@ def _stars(m: re.Match[str]) -> str:
     return m.group(1) + m.group(2) + "*" * len(m.group(3))
 
 
+def _initial(m: re.Match[str]) -> str:
+    name = m.group(3)
+    return m.group(1) + m.group(2) + name[0] + "".join(c if c in " -" else "*" for c in name[1:])
+
+
 def mask(text: str) -> str:
-    """The text with customer numbers, secrets and e-mail addresses masked."""
+    """The text with customer numbers, secrets, names and e-mail addresses masked."""
     text = unicodedata.normalize("NFKC", text)
     while True:  # until stable: chained addresses ("a@b.cc@d.ee") need a second pass
         masked = _EMAIL.sub(lambda m: m.group(0)[0] + "***@" + m.group(0).split("@")[1], text)
@@ -122,6 +137,8 @@ def mask(text: str) -> str:
         text = masked
     for pattern in (_SECRET, _SECRET_SAID, _PASSPORT, _PERMIT):
         text = pattern.sub(_stars, text)
+    for pattern in (_NAME_ZH, _NAME_EN):
+        text = pattern.sub(_initial, text)
     text = _HK_ID.sub(lambda m: m.group(0)[0] + "*" * (len(m.group(0)) - 1), text)
     text = _TW_ID.sub(lambda m: m.group(0)[0] + "*" * 9, text)
     return _mask_runs(text)

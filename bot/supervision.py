@@ -85,6 +85,16 @@ class Supervising:
                 return Reply(t("period_bad" if bad else usage, lang))
         return team, period or days
 
+    async def request(self, actor: Who, args: str, usage: str, days: int = 7
+                      ) -> tuple[str | None, list[str], int] | Reply:
+        """The team named, the teams a report covers and its period; else the reply."""
+        parsed = await self.team_and_period(args, actor.lang, usage, days)
+        if isinstance(parsed, Reply):
+            return parsed
+        name, days = parsed
+        teams, error = await self.resolve_teams(actor, name)
+        return Reply(error) if error else (name, teams, days)
+
     def span(self, days: int, now: datetime) -> tuple[date, date, datetime]:
         """First and last day of a period ending today, and its first moment."""
         today = now.astimezone(self.settings.timezone).date()
@@ -153,13 +163,10 @@ class Supervising:
         return count
 
     async def summary_cmd(self, actor: Who, args: str, now: datetime) -> list[Reply]:
-        parsed = await self.team_and_period(args, actor.lang, "summary_usage")
-        if isinstance(parsed, Reply):
-            return [parsed]
-        name, days = parsed
-        teams, error = await self.resolve_teams(actor, name)
-        if error:
-            return [Reply(error)]
+        asked = await self.request(actor, args, "summary_usage")
+        if isinstance(asked, Reply):
+            return [asked]
+        _, teams, days = asked
         replies = []
         font = find_cjk_font(self.settings.chart_font)
         for team in teams:
@@ -203,13 +210,10 @@ class Supervising:
 
     async def export_cmd(self, actor: Who, args: str, now: datetime) -> list[Reply]:
         """Two files: each person's topics now, and completion per person over the period."""
-        parsed = await self.team_and_period(args, actor.lang, "export_usage", EXPORT_DAYS)
-        if isinstance(parsed, Reply):
-            return [parsed]
-        name, days = parsed
-        teams, error = await self.resolve_teams(actor, name)
-        if error:
-            return [Reply(error)]
+        asked = await self.request(actor, args, "export_usage", EXPORT_DAYS)
+        if isinstance(asked, Reply):
+            return [asked]
+        name, teams, days = asked
         lang = actor.lang
         topics = await self.export_csv(teams, now, lang)
         people = await self.people_csv(teams, days, now, lang)

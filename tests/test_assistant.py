@@ -165,6 +165,14 @@ async def test_language_choice_wins(admin: Chat) -> None:
     assert replies[-1].title == "Fee disputes"
     await admin.say("/lang xx")
     assert "Usage" in admin.text()
+    await admin.say("/lang auto")  # back to following each message
+    assert admin.last[0].text == "OK, I'll reply in the language of each message from now on."
+    replies = await admin.say("客户说手续费多扣了")
+    assert replies[-1].title == "手续费争议"
+    replies = await admin.say("customer says we overcharged a fee")
+    assert replies[-1].title == "Fee disputes"
+    await admin.say("/whoami")
+    assert "Language: auto" in admin.text()
 
 
 async def test_the_script_follows_the_writing_and_stays_for_buttons(

@@ -7,6 +7,7 @@ from __future__ import annotations
 import copy
 import html
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -129,12 +130,20 @@ class Person:
         await self.api.wait_for(handled, timeout=60)
 
 
-async def test_glance_then_each_section_by_button_back_and_double_tap(
-        api: FakeBotApi, settings: Settings, kb: Path) -> None:
-    async with running_bot(api, replace(settings, knowledge=kb)):
+@asynccontextmanager
+async def asked(api: FakeBotApi, settings: Settings, question: str
+                ) -> AsyncIterator[tuple[Person, int]]:
+    """The bot running, the administrator started and `question` asked: the person and the
+    id of the card's message."""
+    async with running_bot(api, settings):
         me = Person(api, ADMIN)
         await me.say("/start", until="Counter Coach")
-        mid = await me.ask("客户说手续费多扣了怎么办")
+        yield me, await me.ask(question)
+
+
+async def test_glance_then_each_section_by_button_back_and_double_tap(
+        api: FakeBotApi, settings: Settings, kb: Path) -> None:
+    async with asked(api, replace(settings, knowledge=kb), "客户说手续费多扣了怎么办") as (me, mid):
         first = me.message(mid)
         glance = plain(first)
         assert glance == "手续费争议\n现在先做：\n1. 先致谢，请客户说明是哪一笔、哪一天\n2. 调出交易记录"
@@ -182,10 +191,7 @@ async def test_glance_then_each_section_by_button_back_and_double_tap(
 
 async def test_an_old_message_after_reload_shows_the_card_as_it_is_now(
         api: FakeBotApi, settings: Settings, kb: Path) -> None:
-    async with running_bot(api, replace(settings, knowledge=kb)):
-        me = Person(api, ADMIN)
-        await me.say("/start", until="Counter Coach")
-        mid = await me.ask("客户说手续费多扣了怎么办")
+    async with asked(api, replace(settings, knowledge=kb), "客户说手续费多扣了怎么办") as (me, mid):
         old = me.message(mid)
         changed = fee_card(version=2, steps={"zh": ["新的第一步：先查收费标准"],
                                              "en": ["New first step"]})
@@ -207,10 +213,7 @@ async def test_an_old_message_after_reload_shows_the_card_as_it_is_now(
 
 async def test_a_cantonese_writer_reads_hong_kong_forms_everywhere(
         api: FakeBotApi, settings: Settings, kb: Path) -> None:
-    async with running_bot(api, replace(settings, knowledge=kb)):
-        me = Person(api, ADMIN)
-        await me.say("/start", until="Counter Coach")
-        mid = await me.ask("客人話手續費扣多咗，點算？")
+    async with asked(api, replace(settings, knowledge=kb), "客人話手續費扣多咗，點算？") as (me, mid):
         first = me.message(mid)
         assert plain(first) == "手續費爭議\n現在先做：\n1. 先致謝，請客户説明是哪一筆、哪一天\n2. 調出交易記錄"
         assert [label for label, _ in keyboard(first)] == [

@@ -15,7 +15,7 @@ from bot.i18n import t
 from bot.models import Lang
 from tests.botrun import PROCESS_ADMIN, TOKEN, BotProcess
 from tests.fake_bot_api import FakeBotApi
-from tests.test_telegram import option_buttons, reply_after, texts_to
+from tests.test_telegram import drill_started, option_buttons, reply_after, texts_to
 
 ADMIN = PROCESS_ADMIN
 
@@ -48,14 +48,7 @@ def answered(api: FakeBotApi, message_id: int) -> bool:
 
 async def test_a_press_survives_sigkill_after_the_ack_and_after_the_handling(
         api: FakeBotApi, tmp_path: Path) -> None:
-    bot = BotProcess(api, tmp_path, COACH_LOG_LEVEL="INFO")
-    await bot.start()
-    await api.send_text(ADMIN, "/start", first_name="Admin")
-    await reply_after(api, ADMIN, 0)
-    n = len(texts_to(api, ADMIN))
-    await api.send_text(ADMIN, "/drill")
-    await reply_after(api, ADMIN, n)
-    payloads, first_question = option_buttons(api, ADMIN)
+    bot, payloads, first_question = await drill_started(api, tmp_path)
 
     # 1. Killed after the acknowledgement, before the handling: the press waits behind the
     # same person's /help, whose reply Telegram never carries out.

@@ -405,6 +405,19 @@ async def test_missed_item_comes_back_first_one_day_later_not_before(
         (missed.id, 2, ts(clock() + timedelta(days=3)))]
 
 
+async def due_then_overdue(chat: Chat, clock: FakeClock, title: str, due_at: datetime,
+                           grace_days: int) -> None:
+    """/due lists the topic as due from `due_at` to the end of the grace days, then overdue."""
+    since = due_at.astimezone(SH).date().isoformat()
+    grace_end = due_at + timedelta(days=grace_days)
+    for moment, line in ((due_at, f"• {title} — 到期，{since} 起"),
+                         (grace_end, f"• {title} — 到期，{since} 起"),
+                         (grace_end + timedelta(minutes=1), f"⚠️ {title} — 逾期，{since} 起")):
+        clock.current = moment
+        await chat.say("/due")
+        assert line in chat.text()
+
+
 async def test_passed_topic_is_current_until_retrain_days_then_due_then_overdue(
         admin: Chat, assistant: Assistant, clock: FakeClock, settings: Settings) -> None:
     t0 = clock()
@@ -422,20 +435,11 @@ async def test_passed_topic_is_current_until_retrain_days_then_due_then_overdue(
 
     soonest = min(cards, key=lambda c: c.retrain_days)
     due_at = t0 + timedelta(days=soonest.retrain_days)
-    since = due_at.astimezone(SH).date().isoformat()
     clock.current = due_at - timedelta(minutes=1)
     await admin.say("/due")
     assert soonest.title.zh not in admin.text()
-    clock.current = due_at
-    await admin.say("/due")
-    assert f"• {soonest.title.zh} — 到期，{since} 起" in admin.text()
+    await due_then_overdue(admin, clock, soonest.title.zh, due_at, settings.grace_days)
     assert admin.last[0].buttons == ((Button("开始小测", "drill:start"),),)
-    clock.current = due_at + timedelta(days=settings.grace_days)
-    await admin.say("/due")
-    assert f"• {soonest.title.zh} — 到期，{since} 起" in admin.text()
-    clock.current = due_at + timedelta(days=settings.grace_days, minutes=1)
-    await admin.say("/due")
-    assert f"⚠️ {soonest.title.zh} — 逾期，{since} 起" in admin.text()
 
 
 async def test_card_version_bump_makes_a_passed_topic_due_then_overdue(
@@ -462,22 +466,12 @@ async def test_card_version_bump_makes_a_passed_topic_due_then_overdue(
         due = bumped_at + bump_delay(bumped)
         statuses = await a2.training.statuses(ADMIN, clock())
         assert statuses[bumped.id].due_at == due
-        clock.current = due
-        await chat.say("/due")
-        since = due.astimezone(SH).date().isoformat()
-        assert f"• {bumped.title.zh} — 到期，{since} 起" in chat.text()
-        assert all(c.title.zh not in chat.text() for c in others)
-        statuses = await a2.training.statuses(ADMIN, clock())
+        statuses = await a2.training.statuses(ADMIN, due)
         assert statuses[bumped.id].status is Status.DUE
         assert all(statuses[c.id].status is Status.CURRENT for c in others)
-        assert (await a2.training.statuses(2002, clock()))[bumped.id].status is Status.NEW
-
-        clock.current = due + timedelta(days=settings.grace_days)
-        await chat.say("/due")
-        assert f"• {bumped.title.zh} — 到期，{since} 起" in chat.text()
-        clock.current = due + timedelta(days=settings.grace_days, minutes=1)
-        await chat.say("/due")
-        assert f"⚠️ {bumped.title.zh} — 逾期，{since} 起" in chat.text()
+        assert (await a2.training.statuses(2002, due))[bumped.id].status is Status.NEW
+        await due_then_overdue(chat, clock, bumped.title.zh, due, settings.grace_days)
+        assert all(c.title.zh not in chat.text() for c in others)
 
         await chat.say("/drill")  # the overdue topic comes first; passing it at v2 clears it
         assert (await drill_items(a2, ADMIN))[0].startswith(f"{bumped.id}.d")

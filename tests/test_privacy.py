@@ -10,6 +10,7 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
+from bot import privacy
 from bot.privacy import has_customer_data, id_number_ok, luhn_ok, mask
 from tests.conftest import Chat
 
@@ -119,6 +120,12 @@ def _no_at(ch: str) -> bool:
     return "@" not in unicodedata.normalize("NFKC", ch)
 
 
+def _no_name(text: str) -> bool:
+    """No word that introduces a name ("户名", "Mr"): such a name is masked too."""
+    text = unicodedata.normalize("NFKC", text)
+    return not (privacy._NAME_ZH.search(text) or privacy._NAME_EN.search(text))
+
+
 digit_heavy = st.text(
     alphabet=st.one_of(
         st.characters().filter(_no_at),
@@ -182,7 +189,7 @@ def test_email_after_markup_is_masked(text: str, address: str) -> None:
 
 @PROPS
 @given(text=st.text(alphabet=st.characters(blacklist_categories=NOT_DIGITS).filter(_no_at),
-                    max_size=60))
+                    max_size=60).filter(_no_name))
 def test_text_without_digits_or_at_is_only_normalised(text: str) -> None:
     assert mask(text) == unicodedata.normalize("NFKC", text)
     assert not has_customer_data(text)
@@ -359,6 +366,20 @@ def test_secrets_and_documents_after_keywords(text: str, gone: str) -> None:
     assert gone not in mask(text)
 
 
+@pytest.mark.parametrize(("text", "masked"), [
+    ("户名张三丰要改", "户名张**要改"),
+    ("客户姓名：王芳，卡丢了", "客户姓名:王*,卡丢了"),
+    ("客户名叫李建国", "客户名叫李**"),
+    ("name is John Smith", "name is J*** *****"),
+    ("Mr. Wong wants cash", "Mr. W*** wants cash"),
+    ("customer named Peter wants a refund", "customer named P**** wants a refund"),
+])
+def test_a_name_after_a_word_that_introduces_it_keeps_its_first_letter(
+        text: str, masked: str) -> None:
+    assert mask(text) == masked
+    assert has_customer_data(text)
+
+
 BENIGN = [
     "2026-11-28 10:30", "2026.11.28", "2026/11/28 9:00-17:00", "1,234,567.89 元",
     "营业时间 9:00-17:00", "version 2.3.1", "手续费 0.5%，最高50元", "一共 3 笔，共 12,000 元",
@@ -366,6 +387,7 @@ BENIGN = [
     "客户密码忘了怎么办", "password reset for a customer", "密码是多少位", "PIN码锁了",
     "一二三", "第一二三号窗口", "2026-11-28 至 2026-12-05", "利率 3.45%", "10万元以上",
     "2026-11-28 2026-12-05", "护照过期了怎么办",
+    "客户名字写错了", "名字叫什么", "the name is wrong on the card", "户名不一致",
 ]
 
 

@@ -232,10 +232,9 @@ def option_buttons(api: FakeBotApi, chat_id: int) -> tuple[list[str], int]:
     raise AssertionError(api.dump())
 
 
-async def test_sigkill_mid_drill_then_restart(api: FakeBotApi, tmp_path: Path) -> None:
-    """Killed between answers: after a restart the drill resumes and nothing counts twice."""
-    import sqlite3
-
+async def drill_started(api: FakeBotApi, tmp_path: Path) -> tuple[BotProcess, list[str], int]:
+    """`python -m bot run` with the administrator in a drill: the process, the first
+    question's option payloads and its message id."""
     bot = BotProcess(api, tmp_path, COACH_LOG_LEVEL="INFO")
     await bot.start()
     await api.send_text(ADMIN, "/start", first_name="Admin")
@@ -244,6 +243,14 @@ async def test_sigkill_mid_drill_then_restart(api: FakeBotApi, tmp_path: Path) -
     await api.send_text(ADMIN, "/drill")
     await reply_after(api, ADMIN, n)
     payloads, message_id = option_buttons(api, ADMIN)
+    return bot, payloads, message_id
+
+
+async def test_sigkill_mid_drill_then_restart(api: FakeBotApi, tmp_path: Path) -> None:
+    """Killed between answers: after a restart the drill resumes and nothing counts twice."""
+    import sqlite3
+
+    bot, payloads, message_id = await drill_started(api, tmp_path)
     await api.send_callback(ADMIN, payloads[0], message_id)
     await api.wait_for(lambda _: any("2/3" in t for t in texts_to(api, ADMIN)), timeout=60)
     await bot.stop(signal.SIGKILL)

@@ -37,8 +37,10 @@ class PeopleStore(StoreBase):
 
         return await self.transaction(work)
 
-    async def set_lang(self, user_id: int, lang: Lang) -> None:
-        await self.write("UPDATE people SET lang = ? WHERE user_id = ?", (lang.value, user_id))
+    async def set_lang(self, user_id: int, lang: Lang | None) -> None:
+        """The language replies are in; None: the language of each message."""
+        await self.write("UPDATE people SET lang = ? WHERE user_id = ?",
+                         (lang.value if lang else None, user_id))
 
     async def note_lang(self, user_id: int, lang: Lang) -> None:
         """Remember the language a person last wrote in (for replies to button presses)."""
