@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -102,5 +102,18 @@ async def test_drill_answers_stored_once_in_order_across_instances(cluster: Clus
     # every press answered, once
     answered = Counter(c.params["callback_query_id"] for c in api.calls("answerCallbackQuery"))
     assert len(answered) == 6 * len(PEOPLE) and set(answered.values()) == {1}
-    left = await store.rows("SELECT state, COUNT(*) FROM inbox GROUP BY state")
-    assert {r[0]: r[1] for r in left} == {"sent": 8 * len(PEOPLE)}
+
+    async def all_finished() -> bool:  # a row is finished just after its replies are out
+        left = await store.rows("SELECT state, COUNT(*) FROM inbox GROUP BY state")
+        return {r[0]: r[1] for r in left} == {"sent": 8 * len(PEOPLE)}
+
+    await until(all_finished, "every update's inbox row finished", timeout=30)
+
+
+async def until(check: Callable[[], Awaitable[bool]], what: str, timeout: float = 120) -> None:
+    """Wait for a condition of the cluster (its processes keep real time)."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not await check():
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError(f"not within {timeout} s: {what}")
+        await asyncio.sleep(0.05)
