@@ -58,7 +58,11 @@ async def test_blocked_person_is_marked_inactive_and_skipped(api: FakeBotApi,
         await store.upsert_person(501, "阿明", {Role.STAFF}, monday_9am)
         await store.upsert_person(502, "阿芳", {Role.STAFF}, monday_9am)
         api.fail_next("sendMessage", "403")  # Forbidden: bot was blocked by the user
-        await bot.send_push(Push(501, Reply("今天的小测准备好了")))
+        await store.queue_pushes([Push(501, Reply("今天的小测准备好了"))], "test", "1", monday_9am)
+        for _ in range(300):  # the running sender takes it from the outbox
+            if await store.rows("SELECT 1 FROM outbox WHERE state = 'blocked'"):
+                break
+            await asyncio.sleep(0.02)
         person = await store.person(501)
         assert person is not None and not person.active
         invited = await bot.assistant.training.invitations(monday_9am)
