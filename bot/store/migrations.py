@@ -313,6 +313,7 @@ MIGRATIONS: list[tuple[str, ...]] = [
         )
         """,
         "CREATE INDEX pushes_time ON pushes (sent_at)",
+        "CREATE INDEX pushes_day ON pushes (kind, day)",
     ),
 ]
 

@@ -50,7 +50,10 @@ def _claim(tx: Tx, pushes: Sequence[Push], kind: str, day: str, now: datetime) -
     by_person: dict[int, list[Push]] = {}
     for push in pushes:
         by_person.setdefault(push.user_id, []).append(push)
-    people = sorted(by_person)
+    # those claimed before need no write (a tick re-offers everyone due until 18:00)
+    done = {r[0] for r in tx.rows("SELECT user_id FROM pushes WHERE kind = ? AND day = ?",
+                                  (kind, day))}
+    people = sorted(u for u in by_person if u not in done)
     queued: list[Push] = []
     for start in range(0, len(people), CHUNK):
         chunk = people[start:start + CHUNK]
