@@ -276,7 +276,7 @@ class Training:
                     t("invite", lang),
                     buttons=((Button(t("invite_button", lang), "drill:start"),),)),
                     key=f"invite:{day}"))
-        # claimed and queued in one transaction: once, whichever instance ticks first
+        # each claimed with its push in one transaction: once, whichever instance ticks first
         return await self.store.queue_pushes(due, "invite", day, now) if due else []
 
 

@@ -145,7 +145,7 @@ class TelegramBot:
         self.strangers.start()
         if app.job_queue is not None:
             app.job_queue.run_repeating(self.on_tick, interval=TICK_SECONDS, first=1)
-        log.info("bot started as @%s", app.bot.username)
+        log.info("bot started as @%s (instance %s)", app.bot.username, self.inbox.owner)
 
     async def post_shutdown(self, app: Application) -> None:
         if self.pushes is not None:

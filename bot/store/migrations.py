@@ -303,7 +303,7 @@ MIGRATIONS: list[tuple[str, ...]] = [
             error         TEXT NOT NULL DEFAULT ''
         )
         """,
-        "CREATE INDEX outbox_due ON outbox (state, not_before)",
+        "CREATE INDEX outbox_due ON outbox (state, id)",
         "CREATE INDEX outbox_user ON outbox (user_id, send_at)",
         "CREATE INDEX outbox_time ON outbox (queued_at)",
         """

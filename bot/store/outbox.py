@@ -16,13 +16,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import partial
 
 from bot.models import Push
 from bot.store.base import Row, StoreBase, Tx, _ts
 from bot.store.inbox import decode_replies, encode_replies
 from bot.store.strangers import forget_strangers
 
-CHUNK = 500  # people claimed per statement (well under either engine's parameter limit)
+CHUNK = 500  # people claimed per transaction (well under either engine's parameter limit)
 MAX_TRIES = 5  # a push that failed this often (network, 5xx) is given up
 # Rows this instance may skip (locked by another claimer) on PostgreSQL; SQLite has one
 # writer at a time, so a plain SELECT inside its transaction is enough.
@@ -43,25 +44,15 @@ def _us(value: datetime) -> str:
     return value.astimezone(UTC).isoformat(timespec="microseconds")
 
 
-def _claim(tx: Tx, pushes: Sequence[Push], kind: str, day: str, now: datetime) -> list[Push]:
-    """Claim the push of `kind` on `day` for each person in `pushes` and queue the messages
-    of those claimed here; people in ascending order, so concurrent claimers never
-    deadlock."""
-    by_person: dict[int, list[Push]] = {}
-    for push in pushes:
-        by_person.setdefault(push.user_id, []).append(push)
-    # those claimed before need no write (a tick re-offers everyone due until 18:00)
-    done = {r[0] for r in tx.rows("SELECT user_id FROM pushes WHERE kind = ? AND day = ?",
-                                  (kind, day))}
-    people = sorted(u for u in by_person if u not in done)
-    queued: list[Push] = []
-    for start in range(0, len(people), CHUNK):
-        chunk = people[start:start + CHUNK]
-        marks = ", ".join(["(?, ?, ?, ?)"] * len(chunk))
-        args = [v for u in chunk for v in (u, kind, day, _ts(now))]
-        won = {r[0] for r in tx.rows(f"INSERT INTO pushes VALUES {marks} ON CONFLICT"
-                                     f" DO NOTHING RETURNING user_id", args)}
-        queued += [p for u in chunk if u in won for p in by_person[u]]
+def _claim(tx: Tx, people: list[int], pushes: dict[int, list[Push]], kind: str, day: str,
+           now: datetime) -> list[Push]:
+    """Claim the push of `kind` on `day` for `people` (ascending, so concurrent claimers
+    never deadlock) and queue the pushes of those claimed here."""
+    marks = ", ".join(["(?, ?, ?, ?)"] * len(people))
+    args = [v for u in people for v in (u, kind, day, _ts(now))]
+    won = {r[0] for r in tx.rows(f"INSERT INTO pushes VALUES {marks} ON CONFLICT DO NOTHING"
+                                 f" RETURNING user_id", args)}
+    queued = [p for u in people if u in won for p in pushes[u]]
     tx.many("INSERT INTO outbox (user_id, push_key, body, queued_at, not_before)"
             " VALUES (?, ?, ?, ?, ?)",
             [(p.user_id, p.key, encode_replies([p.reply]), _us(now), _us(now)) for p in queued])
@@ -74,8 +65,19 @@ class OutboxStore(StoreBase):
     async def queue_pushes(self, pushes: Sequence[Push], kind: str, day: str,
                            now: datetime) -> list[Push]:
         """Queue each person's pushes unless a push of `kind` on `day` was claimed for them
-        before (by any instance); the pushes queued. One transaction."""
-        return await self.transaction(lambda tx: _claim(tx, pushes, kind, day, now))
+        before (by any instance); the pushes queued. A transaction per CHUNK people, each
+        claim with its pushes: other use cases are not held up while 100,000 are queued."""
+        by_person: dict[int, list[Push]] = {}
+        for push in pushes:
+            by_person.setdefault(push.user_id, []).append(push)
+        done = await self.claimed(kind, day)  # no writes for them (ticks until 18:00 re-offer)
+        people = sorted(u for u in by_person if u not in done)
+        queued: list[Push] = []
+        for start in range(0, len(people), CHUNK):
+            queued += await self.transaction(partial(
+                _claim, people=people[start:start + CHUNK], pushes=by_person, kind=kind,
+                day=day, now=now))
+        return queued
 
     async def claimed(self, kind: str, day: str) -> set[int]:
         """People whose push of `kind` on `day` is claimed (to skip costly work for them)."""
