@@ -173,6 +173,18 @@ async def test_two_senders_keep_one_global_rate_and_a_second_per_chat(
                for a, b in zip(busy_times, busy_times[1:], strict=False))
 
 
+async def test_slots_are_not_taken_far_ahead(stores: tuple[Store, Store],
+                                             clock: FakeClock) -> None:
+    """Instances hold at most a few seconds of slots between them: a dead one leaves few."""
+    one, two = stores
+    await one.queue_pushes(pushes(list(range(1, 201))), "invite", "d1", clock())
+    claims = [len(await s.claim_outbox(f"i{n}", clock(), 25, 25, HOLD))
+              for n, s in enumerate([one, two, one, two])]
+    assert claims == [25, 25, 25, 0]  # slots up to 3 s ahead; then wait
+    clock.advance(seconds=1)
+    assert len(await two.claim_outbox("i4", clock(), 25, 25, HOLD)) == 25
+
+
 async def test_a_dead_instances_rows_go_once_more_at_most(
         stores: tuple[Store, Store], bot: tuple[FakeBotApi, Bot], clock: FakeClock) -> None:
     api, client = bot

@@ -112,12 +112,13 @@ class OutboxStore(StoreBase):
     # --- the senders' side --------------------------------------------------------------
 
     async def claim_outbox(self, owner: str, now: datetime, rate: float, limit: int,
-                           hold: timedelta, gap: timedelta = timedelta(seconds=1)
-                           ) -> list[Claimed]:
+                           hold: timedelta, gap: timedelta = timedelta(seconds=1),
+                           ahead: timedelta = timedelta(seconds=2)) -> list[Claimed]:
         """Claim up to `limit` due rows for `owner`, oldest first, one per chat, none of a
         chat sent to within `gap`; each gets the next send slot (1/`rate` s apart, shared
-        by every instance) and is held until its slot plus `hold`. A row whose holder let
-        its claim run out is due again."""
+        by every instance) and is held until its slot plus `hold`. Nothing while the
+        slots are taken more than `ahead` from now (by other instances): few rows wait
+        claimed. A row whose holder let its claim run out is due again."""
         skip = SKIP_LOCKED[self.engine.name]
 
         def work(tx: Tx) -> list[Claimed]:
@@ -126,6 +127,8 @@ class OutboxStore(StoreBase):
                           " DO UPDATE SET next_slot = push_pace.next_slot RETURNING next_slot",
                           (_us(now),))
             first = max(now, datetime.fromisoformat(pace[0])) if pace else now
+            if first > now + ahead:
+                return []
             found = tx.rows("SELECT id, user_id, push_key, body FROM outbox"
                             " WHERE state = 'queued' AND not_before <= ? AND"
                             " (claimed_until IS NULL OR claimed_until < ?)"
