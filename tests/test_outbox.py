@@ -213,6 +213,20 @@ async def test_a_dead_instances_rows_go_once_more_at_most(
     assert await table(two, "SELECT COUNT(*) FROM outbox WHERE state = 'sent'") == [(40,)]
 
 
+async def test_a_stopping_instance_gives_back_what_it_did_not_start(
+        stores: tuple[Store, Store], bot: tuple[FakeBotApi, Bot], clock: FakeClock) -> None:
+    api, client = bot
+    one, two = stores
+    await one.queue_pushes(pushes(list(range(1, 11))), "invite", "d1", clock())
+    stopping = sender(one, client, "stopping", clock)
+    await stopping.step()  # holds ten, starts the first
+    await stopping.stop()
+    assert delivered(api) == Counter({1: 1})
+    assert await two.in_flight("stopping") == 0
+    await run_for([sender(two, client, "other", clock)], clock, 1.0)  # at once, no timeout
+    assert delivered(api) == Counter(range(1, 11))
+
+
 async def test_a_429_puts_the_push_back_for_retry_after(
         stores: tuple[Store, Store], bot: tuple[FakeBotApi, Bot], clock: FakeClock) -> None:
     api, client = bot

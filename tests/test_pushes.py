@@ -67,3 +67,5 @@ async def test_blocked_person_is_marked_inactive_and_skipped(api: FakeBotApi,
         assert person is not None and not person.active
         invited = await bot.assistant.training.invitations(monday_9am)
         assert [p.user_id for p in invited] == [502]
+        await api.wait_for(lambda _: api.sent_texts(502) == [invited[0].reply.text])
+        assert await store.rows("SELECT 1 FROM outbox WHERE state = 'queued'") == []

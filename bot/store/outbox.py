@@ -192,8 +192,8 @@ class OutboxStore(StoreBase):
     async def release_pushes(self, rows: list[int]) -> None:
         """Give back claimed rows not sent (an instance stopping): due again at once."""
         await self.transaction(lambda tx: tx.many(
-            "UPDATE outbox SET claimed_by = NULL, claimed_until = NULL WHERE id = ?"
-            " AND state = 'queued'", [(r,) for r in rows]))
+            "UPDATE outbox SET claimed_by = NULL, claimed_until = NULL, send_at = NULL"
+            " WHERE id = ? AND state = 'queued'", [(r,) for r in rows]))
 
     async def drain_pushes(self, now: datetime) -> list[Push]:
         """Take every queued push at once, marked sent, oldest first: for the console,
