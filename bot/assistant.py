@@ -50,13 +50,12 @@ class Assistant:
         self.store = store
         self.library = library
         self.now = now
-        self.outbox: list[Push] = []  # messages for other people, e.g. /nudge
         # strangers are stored as a keyed hash of their id: the token is the key, a secret
         # the database never holds (the console has no token, and no strangers)
         self.stranger_key = (settings.token or secrets.token_hex(16)).encode()
         self.answers = Answers(settings, store, lambda: self.library)
         self.training = Training(settings, store, lambda: self.library.kb)
-        self.staff = Staffing(settings, store, lambda: self.library.kb, self.training, self.outbox)
+        self.staff = Staffing(settings, store, lambda: self.library.kb, self.training)
         self.roster = Roster(settings, store)
         self.learning = Learning(settings, store, lambda: self.library, self._put_library)
         a, tr, st, ro = self.answers, self.training, self.staff, self.roster
@@ -133,25 +132,20 @@ class Assistant:
             return await self.greet(who, "", now)
         return await self.answers.answer(who, text, now)
 
-    def take_pushes(self) -> list[Push]:
-        """Messages for other people produced while handling (e.g. /nudge)."""
-        pushes = list(self.outbox)
-        self.outbox.clear()
-        return pushes
-
     async def tick(self, now: datetime) -> list[Push]:
-        """Scheduled work due by `now`: invitations, weekly summaries, retention purge."""
+        """Scheduled work due by `now`: invitations, weekly summaries, retention purge.
+        Each runs once across every instance; the pushes queued (in the store's outbox,
+        which the adapter's sender drains)."""
         if await self.learning.follow():  # another instance reloaded the cards
             await self.training.sync_versions(now)
         pushes = await self.training.invitations(now)
         pushes += await self.staff.weekly(now)
         day = now.astimezone(self.settings.timezone).date().isoformat()
-        if await self.store.claim_push(0, "purge", day, now):
-            await self.store.forget_strangers(day, now)
-            purged = await self.store.purge(now - timedelta(days=self.settings.retention_days))
-            if purged:
-                log.info("retention: purged %d old answer and question rows", purged)
-        return pushes + self.take_pushes()
+        purged = await self.store.purge_once(
+            day, now - timedelta(days=self.settings.retention_days), now)
+        if purged:
+            log.info("retention: purged %d old rows", purged)
+        return pushes
 
     # --- enrolment ---------------------------------------------------------------------
 

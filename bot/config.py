@@ -185,6 +185,12 @@ SPEC: dict[str, tuple[str, str, Callable[[str], Any], str]] = {
     "COACH_CONCURRENT_UPDATES": (
         "concurrent_updates", "16", _int_between(1, 256),
         "Updates in progress at once (one person's always in order); 1 = one at a time"),
+    "COACH_PUSH_RATE": (
+        "push_rate", "25", _int_between(1, 1000),
+        "Pushes (invitations, summaries, nudges) sent per second by all instances together"),
+    "COACH_CLAIM_TIMEOUT": (
+        "claim_timeout", "60", _int_between(30, 3600),
+        "Seconds a push stays claimed by an instance; then another sends it (a dead one's)"),
     "COACH_WEBHOOK_URL": ("webhook_url", "", _optional_url, "Public HTTPS URL; set = webhook mode, empty = polling"),
     "COACH_WEBHOOK_LISTEN": ("webhook_listen", "0.0.0.0", _text, "Address the webhook server listens on"),
     "COACH_WEBHOOK_PORT": ("webhook_port", "8443", _int_between(1, 65535), "Port the webhook server listens on"),
@@ -226,6 +232,8 @@ class Settings:
     chart_font: Path | None = None
     stranger_replies: int = 60
     concurrent_updates: int = 16
+    push_rate: int = 25
+    claim_timeout: int = 60
     webhook_url: str = ""
     webhook_listen: str = "0.0.0.0"
     webhook_port: int = 8443

@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from bot.config import Settings
 from bot.i18n import t
 from bot.knowledge import KnowledgeBase
-from bot.models import Button, Push, Reply, Role, Who
+from bot.models import Button, Reply, Role, Who
 from bot.privacy import mask
 from bot.store import Store
 from bot.supervision import Supervising
@@ -29,12 +29,11 @@ class Staffing(Supervising):
     """People, teams and (from `Supervising`) reports for the assistant."""
 
     def __init__(self, settings: Settings, store: Store, kb: Callable[[], KnowledgeBase],
-                 training: Training, outbox: list[Push]) -> None:
+                 training: Training) -> None:
         self.settings = settings
         self.store = store
         self.kb = kb
         self.training = training
-        self.outbox = outbox  # messages to other people, sent by the adapter
 
     # --- enrolment ----------------------------------------------------------------------
 

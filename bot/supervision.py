@@ -49,7 +49,6 @@ class Supervising:
     store: Store
     kb: Callable[[], KnowledgeBase]
     training: Training
-    outbox: list[Push]
 
     # --- access -------------------------------------------------------------------------
 
@@ -274,13 +273,10 @@ class Supervising:
                 if late:
                     overdue[p.user_id] = (p.lang or p.last_lang or Lang.ZH, late)
         day = now.astimezone(self.settings.timezone).date().isoformat()
-        fresh = await self.store.claim_pushes(list(overdue), "nudge", day, now)
-        for user_id in fresh:
-            lang, late = overdue[user_id]
-            self.outbox.append(Push(user_id, Reply(
-                t("nudge", lang, n=late),
-                buttons=((Button(t("invite_button", lang), "drill:start"),),)),
-                key=f"nudge:{day}"))
+        pushes = [Push(user_id, Reply(t("nudge", lang, n=late), buttons=(
+            (Button(t("invite_button", lang), "drill:start"),),)), key=f"nudge:{day}")
+            for user_id, (lang, late) in overdue.items()]
+        fresh = await self.store.queue_pushes(pushes, "nudge", day, now) if pushes else []
         await self.store.audit(actor.person.user_id, "nudge",
                                f"teams={','.join(teams)} people={len(fresh)}", now)
         text = t("nudged", actor.lang, n=len(fresh))
@@ -289,22 +285,24 @@ class Supervising:
         return [Reply(text)]
 
     async def weekly(self, now: datetime) -> list[Push]:
-        """Each supervisor's weekly summary, once per ISO week, from Monday 09:00."""
+        """Queue each supervisor's weekly summary, once per ISO week across every instance,
+        from Monday 09:00; the pushes queued."""
         local = now.astimezone(self.settings.timezone)
         monday = local.date() - timedelta(days=local.weekday())
         if local < local_at(monday, WEEKLY_AT, self.settings.timezone):
             return []
         week = f"{local.isocalendar().year}-W{local.isocalendar().week:02d}"
-        pushes = []
+        sent = await self.store.claimed("weekly", week)  # no summaries made for nothing
+        queued = []
         for p in await self.store.people():
-            if not p.active or not p.supervises:
-                continue
-            if not await self.store.claim_push(p.user_id, "weekly", week, now):
+            if not p.active or not p.supervises or p.user_id in sent:
                 continue
             lang = p.lang or p.last_lang or Lang.ZH
-            for team in sorted(p.supervises):
-                s = await self.summary(team, 7, now)
-                pushes.append(Push(p.user_id, Reply(render_text(s, lang, self.settings.timezone)),
-                                   key=f"weekly:{week}:{team}"))
-            await self.store.audit(p.user_id, "report.weekly", f"week={week}", now)
-        return pushes
+            pushes = [Push(p.user_id, Reply(render_text(await self.summary(team, 7, now), lang,
+                                                        self.settings.timezone)),
+                           key=f"weekly:{week}:{team}") for team in sorted(p.supervises)]
+            # claimed and queued together: another instance may have been quicker
+            if mine := await self.store.queue_pushes(pushes, "weekly", week, now):
+                queued += mine
+                await self.store.audit(p.user_id, "report.weekly", f"week={week}", now)
+        return queued

@@ -253,12 +253,14 @@ class Training:
                         back_weekday=weekday(back, lang)))]
 
     async def invitations(self, now: datetime) -> list[Push]:
-        """Today's drill invitations that are due by now; each person at most once a day."""
+        """Queue today's drill invitations that are due by now, each person's at most once
+        a day across every instance; the pushes queued."""
         local = now.astimezone(self.settings.timezone)
         today = local.date()
         if not is_working_day(today):
             return []
-        due: dict[int, Lang] = {}
+        due: list[Push] = []
+        day = today.isoformat()
         for person in await self.store.people():
             if not person.active or person.remind_at is None:
                 continue
@@ -269,14 +271,13 @@ class Training:
             at = local_at(today, time(hour, minute), tz)
             last = max(local_at(today, LAST_INVITE, tz), at + LATE_GRACE)
             if at <= local < last:
-                due[person.user_id] = person.lang or person.last_lang or Lang.ZH
-        pushes = []
-        for user_id in await self.store.claim_pushes(list(due), "invite", today.isoformat(), now):
-            lang = due[user_id]
-            pushes.append(Push(user_id, Reply(
-                t("invite", lang), buttons=((Button(t("invite_button", lang), "drill:start"),),)),
-                key=f"invite:{today.isoformat()}"))
-        return pushes
+                lang = person.lang or person.last_lang or Lang.ZH
+                due.append(Push(person.user_id, Reply(
+                    t("invite", lang),
+                    buttons=((Button(t("invite_button", lang), "drill:start"),),)),
+                    key=f"invite:{day}"))
+        # each claimed with its push in one transaction: once, whichever instance ticks first
+        return await self.store.queue_pushes(due, "invite", day, now) if due else []
 
 
 def _working_day(start: date, n: int) -> date:

@@ -9,7 +9,8 @@ from pathlib import Path
 BOT = Path(__file__).resolve().parent.parent / "bot"
 # store/ is a package (it outgrew one module); each driver stays in its engine's module.
 ONLY_IN = {"telegram": ("adapters/telegram.py", "adapters/telegram_run.py",
-                        "adapters/telegram_inbox.py", "adapters/telegram_http.py"),
+                        "adapters/telegram_inbox.py", "adapters/telegram_http.py",
+                        "adapters/telegram_push.py"),
            "sqlite3": ("store/sqlite.py",), "psycopg": ("store/postgres.py",),
            "psycopg_pool": ("store/postgres.py",), "yaml": ("knowledge.py",)}
 

@@ -20,7 +20,7 @@ import pytest
 
 from bot.app import open_store
 from bot.config import load_settings
-from bot.models import Role
+from bot.models import Push, Reply, Role
 from bot.store import SchemaError, Store, StoreUnavailable, Tx
 from bot.store.migrations import MIGRATIONS
 from tests.cards import REAL_KB
@@ -87,7 +87,10 @@ async def test_ids_pass_two_to_the_31(store: Store) -> None:
     """Telegram user ids do not fit PostgreSQL's INTEGER; the schema uses BIGINT."""
     big = 7_123_456_789
     person = await store.upsert_person(big, "Big", {Role.STAFF}, NOW)
-    assert person.user_id == big and await store.claim_push(big, "invite", "2026-11-30", NOW)
+    push = Push(big, Reply("drill?"), "invite:2026-11-30")
+    assert person.user_id == big
+    assert await store.queue_pushes([push], "invite", "2026-11-30", NOW) == [push]
+    assert await store.drain_pushes(NOW) == [push]
 
 
 # --- connections lost while running ---------------------------------------------------------

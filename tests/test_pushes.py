@@ -1,4 +1,4 @@
-"""The paced push queue and blocked people."""
+"""The strangers' paced queue, and a blocked person (a push through the shared outbox)."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ import pytest
 from bot.adapters.telegram_run import PushQueue
 from bot.config import Settings
 from bot.models import Push, Reply, Role
+from bot.store import Store
 from tests.botrun import TOKEN, running_bot
 from tests.fake_bot_api import FakeBotApi
 
@@ -58,8 +59,20 @@ async def test_blocked_person_is_marked_inactive_and_skipped(api: FakeBotApi,
         await store.upsert_person(501, "阿明", {Role.STAFF}, monday_9am)
         await store.upsert_person(502, "阿芳", {Role.STAFF}, monday_9am)
         api.fail_next("sendMessage", "403")  # Forbidden: bot was blocked by the user
-        await bot.send_push(Push(501, Reply("今天的小测准备好了")))
+        await store.queue_pushes([Push(501, Reply("今天的小测准备好了"))], "test", "1", monday_9am)
+        await outbox_empty(store)  # the running sender took it from the outbox
         person = await store.person(501)
         assert person is not None and not person.active
         invited = await bot.assistant.training.invitations(monday_9am)
         assert [p.user_id for p in invited] == [502]
+        await outbox_empty(store)
+        assert api.sent_texts(502) == [invited[0].reply.text]
+        assert [tuple(r) for r in await store.rows(
+            "SELECT user_id, state FROM outbox ORDER BY id")] == [(501, "blocked"), (502, "sent")]
+
+
+async def outbox_empty(store: Store, timeout: float = 30) -> None:
+    """Wait until every queued push has been sent (or given up) and noted."""
+    async with asyncio.timeout(timeout):
+        while await store.rows("SELECT 1 FROM outbox WHERE state = 'queued'"):
+            await asyncio.sleep(0.02)

@@ -789,20 +789,21 @@ async def test_nudge_pushes_only_people_with_overdue_topics(admin: Chat, assista
     await drill_through(other, [False, False, False])
     clock.advance(days=3)
     assert await boss.say("/nudge A") == [Reply(t("nudged", Lang.ZH, n=0))]  # due, not overdue
-    assert assistant.take_pushes() == []
+    assert await assistant.store.drain_pushes(clock()) == []
     clock.advance(days=5)  # 8 days after the misses: past the 7-day grace
     assert await boss.say("/nudge A") == [Reply(t("nudged", Lang.ZH, n=1))]
-    pushes = [p for p in await assistant.tick(clock()) if p.key.startswith("nudge:")]
+    pushes = await assistant.store.drain_pushes(clock())  # queued in the outbox
     assert [p.user_id for p in pushes] == [201]
     assert pushes[0].key == "nudge:2026-12-08"
     assert pushes[0].reply.text == t("nudge", Lang.ZH, n=3)
     assert [b.payload for row in pushes[0].reply.buttons for b in row] == ["drill:start"]
-    assert [p for p in await assistant.tick(clock()) if p.key.startswith("nudge:")] == []
+    assert [p for p in await assistant.store.drain_pushes(clock())
+            if p.key.startswith("nudge:")] == []
     assert await boss.say("/nudge B") == [Reply(t("not_your_team", Lang.ZH, team="B"))]
-    assert assistant.take_pushes() == []
+    assert await assistant.store.drain_pushes(clock()) == []
     assert texts(await admin.say("/nudge")) == (  # every team; 201 had one today already
         f"\n{t('nudged', Lang.ZH, n=1)}\n{t('nudged_before', Lang.ZH, n=1)}")
-    assert sorted(p.user_id for p in assistant.take_pushes()) == [204]
+    assert sorted(p.user_id for p in await assistant.store.drain_pushes(clock())) == [204]
 
 
 # --- 10. retention ---------------------------------------------------------------------------------

@@ -124,7 +124,7 @@ async def test_nudge_once_a_day_whoever_asks_and_after_a_restart(
     await drill_through(late, [False, False, False])
     clock.advance(days=8)  # past the 7-day grace: three overdue topics
     assert await first.say("/nudge A") == [Reply(t("nudged", Lang.ZH, n=1))]
-    (push,) = assistant.take_pushes()
+    (push,) = await assistant.store.drain_pushes(clock())
     assert push.user_id == 201 and push.key == "nudge:2026-12-08"
     assert push.reply.text == t("nudge", Lang.ZH, n=3)
     assert push.reply.buttons[0][0].label == t("invite_button", Lang.ZH) == "开始小测"
@@ -133,12 +133,12 @@ async def test_nudge_once_a_day_whoever_asks_and_after_a_restart(
     restarted = Assistant(settings, assistant.store, assistant.library, clock)
     await restarted.start()
     assert await restarted.handle(Inbound(301, "王主管", text="/nudge A")) == [before]
-    assert assistant.take_pushes() == [] and restarted.take_pushes() == []
+    assert await assistant.store.drain_pushes(clock()) == []  # one outbox for both
     assert await table(assistant, "SELECT user_id, kind, day FROM pushes WHERE kind = 'nudge'"
                        ) == [(201, "nudge", "2026-12-08")]
     clock.advance(days=1)  # the next day: again
     assert await second.say("/nudge A") == [Reply(t("nudged", Lang.ZH, n=1))]
-    (push,) = assistant.take_pushes()
+    (push,) = await assistant.store.drain_pushes(clock())
     late.last = [push.reply]
     replies = await late.press("开始小测")
     assert replies[0].title == "小测 1/3"

@@ -106,7 +106,8 @@ async def converse(assistant: Assistant, lines: TextIO, out: TextIO, user_id: in
         else:
             inbound = Inbound(user_id=user_id, name=name, text=text)
         shown = render(await assistant.handle(inbound), out, files)
-        for push in assistant.take_pushes():
+        # pushes (/nudge) are shown, not sent: the console takes them from the outbox
+        for push in await assistant.store.drain_pushes(assistant.now()):
             out.write(f"(sent to {push.user_id}) {push.reply.text}\n\n")
         if shown:
             buttons = shown

@@ -1,4 +1,5 @@
-"""Paced sending, apart from interactive replies: pushes, and replies to strangers."""
+"""Paced sending in one process, apart from interactive replies: replies to strangers
+(pushes go through the shared outbox, `telegram_push`)."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
-"""Running the Telegram bot: the Application and its lifecycle, updates in order, paced
-pushes, the error handler; long polling, or a webhook (with a health endpoint) when
+"""Running the Telegram bot: the Application and its lifecycle, updates in order, the
+push sender, the error handler; long polling, or a webhook (with a health endpoint) when
 COACH_WEBHOOK_URL is set. Converting and rendering is `telegram`'s; keeping every update
 until it is answered, `telegram_inbox`'s.
 """
@@ -11,12 +11,13 @@ import logging
 import signal
 import sys
 from collections.abc import Awaitable
+from datetime import timedelta
 from functools import partial
 from typing import Any
 from urllib.parse import urlparse
 
 from telegram import BotCommand, BotCommandScopeDefault, Update
-from telegram.error import BadRequest, Conflict, Forbidden, InvalidToken, NetworkError
+from telegram.error import BadRequest, Conflict, InvalidToken, NetworkError
 from telegram.ext import (
     Application,
     ApplicationBuilder,
@@ -29,6 +30,7 @@ from bot.adapters.telegram import COMMANDS, Replies, Retry, error_text, to_inbou
 from bot.adapters.telegram_http import AiohttpRequest
 from bot.adapters.telegram_inbox import Inbox, InboxBot
 from bot.adapters.telegram_pace import Pace, PushQueue
+from bot.adapters.telegram_push import PushSender
 from bot.adapters.xapi_sender import XapiSender
 from bot.app import build, utc_now
 from bot.assistant import Assistant
@@ -81,7 +83,7 @@ class PersonOrder(BaseUpdateProcessor):
 
 
 class TelegramBot:
-    """Owns the Application, the assistant and the push queue for one process."""
+    """Owns the Application, the assistant and the push sender for one process."""
 
     def __init__(self, settings: Settings, retry: Retry | None = None, now: Now = utc_now,
                  pace: Pace | None = None) -> None:
@@ -90,7 +92,7 @@ class TelegramBot:
         self.now = now
         self.assistant: Assistant | None = None
         self.inbox = Inbox(now)
-        self.pushes = PushQueue(self.send_push, pace=pace)
+        self.pushes: PushSender | None = None  # drains the shared outbox; from post_init
         # Replies to strangers wait in their own slow lane: staff replies never queue behind
         # them, and a flood of strangers takes COACH_STRANGER_REPLIES a minute at most.
         per_minute = max(settings.stranger_replies, 1)
@@ -132,6 +134,10 @@ class TelegramBot:
             await app.bot.set_my_commands(
                 [BotCommand(c, d) for c, d in commands], scope=BotCommandScopeDefault(),
                 language_code=None if lang == "en" else lang)
+        # pushes are tried once per claim: a failed one waits in the outbox, not here
+        self.pushes = PushSender(self.assistant.store, Replies(app.bot, Retry(attempts=1)).send,
+                                 self.inbox.owner, self.settings.push_rate,
+                                 timedelta(seconds=self.settings.claim_timeout), self.now)
         self.pushes.start()
         if self.settings.xapi:
             self.xapi = XapiSender(self.settings, self.assistant.store)
@@ -139,10 +145,11 @@ class TelegramBot:
         self.strangers.start()
         if app.job_queue is not None:
             app.job_queue.run_repeating(self.on_tick, interval=TICK_SECONDS, first=1)
-        log.info("bot started as @%s", app.bot.username)
+        log.info("bot started as @%s (instance %s)", app.bot.username, self.inbox.owner)
 
     async def post_shutdown(self, app: Application) -> None:
-        await self.pushes.stop()
+        if self.pushes is not None:
+            await self.pushes.stop()
         if self.xapi is not None:
             await self.xapi.stop()
         await self.strangers.stop()
@@ -172,10 +179,7 @@ class TelegramBot:
         inbound = to_inbound(update, bot_name)
         if inbound is None:
             return []
-        replies = await self.assistant.handle(inbound)
-        for push in self.assistant.take_pushes():  # e.g. /nudge: paced like every push
-            self.pushes.queue.put_nowait(push)
-        return replies
+        return await self.assistant.handle(inbound)  # pushes (/nudge) go to the outbox
 
     async def deliver(self, update: Update, replies: list[Reply]) -> None:
         assert self.replies is not None
@@ -187,24 +191,15 @@ class TelegramBot:
         await self.replies.render(update, replies)
 
     async def on_tick(self, context: ContextTypes.DEFAULT_TYPE) -> None:
-        """JobQueue: ask the assistant what is due and queue it; take over updates an
-        instance left (with several instances, once its claims run out)."""
+        """JobQueue: the assistant's scheduled work (its pushes go to the outbox); take
+        over updates an instance left (with several instances, once its claims run out)."""
         assert self.assistant is not None
-        for push in await self.assistant.tick(self.now()):
-            self.pushes.queue.put_nowait(push)
+        await self.assistant.tick(self.now())
         await self.inbox.take_over(context.bot, only_instance=False)
 
     async def send_stranger(self, push: Push) -> None:
         assert self.replies is not None
         await self.replies.send(push.user_id, push.reply)
-
-    async def send_push(self, push: Push) -> None:
-        assert self.assistant is not None and self.replies is not None
-        try:
-            await self.replies.send(push.user_id, push.reply)
-        except Forbidden:  # blocked the bot, or deleted the account
-            await self.assistant.store.set_active(push.user_id, False)
-            log.info("a person blocked the bot; marked inactive")
 
     async def on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
         """Log (redacted by the logging filter), tell the person once, keep running."""

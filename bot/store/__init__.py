@@ -17,6 +17,7 @@ from bot.store.base import (
     Tx,
 )
 from bot.store.inbox import Delivery, InboxStore, State
+from bot.store.outbox import Claimed, OutboxStore
 from bot.store.people import PeopleStore, RosterChange
 from bot.store.questions import QuestionStore
 from bot.store.reports import ReportStore
@@ -33,12 +34,12 @@ from bot.store.training import (
 )
 from bot.store.xapi import OutboxStatus, Outgoing, XapiStore
 
-__all__ = ["AnswerRow", "Delivery", "DrillAnswer", "DrillHistory", "Lookup", "OutboxStatus",
+__all__ = ["AnswerRow", "Claimed", "Delivery", "DrillAnswer", "DrillHistory", "Lookup", "OutboxStatus",
            "Outgoing", "Press", "QuestionRow", "RosterChange", "SchemaError", "Spacing", "State",
            "Store", "StoreError", "StoreUnavailable", "Suggestion", "Tx", "accepted_questions",
            "backup"]
 
 
 class Store(PeopleStore, QuestionStore, TrainingStore, ReportStore, XapiStore, InboxStore,
-            StrangerStore, SuggestionStore, StoreBase):
+            OutboxStore, StrangerStore, SuggestionStore, StoreBase):
     """Async access to the bot's database; `await Store.open(path or postgresql:// URL)`."""

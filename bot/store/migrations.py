@@ -282,6 +282,39 @@ MIGRATIONS: list[tuple[str, ...]] = [
         """,
         "CREATE INDEX suggestions_status ON suggestions (status, count)",
     ),
+    # 11: the shared push outbox: a push is queued in the transaction that claims it, sent
+    # by whichever instance claims its row, at one rate for all instances (push_pace)
+    (
+        """
+        CREATE TABLE outbox (
+            id            INTEGER PRIMARY KEY,
+            user_id       INTEGER NOT NULL,
+            push_key      TEXT NOT NULL,
+            body          TEXT,
+            state         TEXT NOT NULL DEFAULT 'queued'
+                          CHECK (state IN ('queued', 'sent', 'blocked', 'failed')),
+            queued_at     TEXT NOT NULL,
+            not_before    TEXT NOT NULL,
+            claimed_by    TEXT,
+            claimed_until TEXT,
+            send_at       TEXT,
+            sent_at       TEXT,
+            tries         INTEGER NOT NULL DEFAULT 0,
+            error         TEXT NOT NULL DEFAULT ''
+        )
+        """,
+        "CREATE INDEX outbox_due ON outbox (state, id)",
+        "CREATE INDEX outbox_user ON outbox (user_id, send_at)",
+        "CREATE INDEX outbox_time ON outbox (queued_at)",
+        """
+        CREATE TABLE push_pace (
+            name      TEXT PRIMARY KEY,
+            next_slot TEXT NOT NULL
+        )
+        """,
+        "CREATE INDEX pushes_time ON pushes (sent_at)",
+        "CREATE INDEX pushes_day ON pushes (kind, day)",
+    ),
 ]
 
 

@@ -138,7 +138,7 @@ class PeopleStore(StoreBase):
             if tx.run("DELETE FROM people WHERE user_id = ?", (user_id,)) != 1:
                 return False
             for table in ("supervisors", "drills", "topic_state", "item_state", "pushes",
-                          "notices", "pauses", "xapi_outbox"):
+                          "notices", "pauses", "xapi_outbox", "outbox"):
                 tx.run(f"DELETE FROM {table} WHERE user_id = ?", (user_id,))
             tx.run("UPDATE answers SET user_id = 0 WHERE user_id = ?", (user_id,))
             tx.run("UPDATE questions SET user_id = 0 WHERE user_id = ?", (user_id,))
@@ -166,18 +166,6 @@ class PeopleStore(StoreBase):
         row = await self.row("SELECT value FROM counters WHERE name = ?", (name,))
         return int(row["value"]) if row else 0
 
-    async def purge(self, before: datetime) -> int:
-        """Delete answer and question logs, xAPI statements sent and undecided suggestions
-        older than `before` (retention); rows deleted."""
-        return await self.transaction(
-            lambda tx: tx.run("DELETE FROM answers WHERE answered_at < ?", (_ts(before),))
-            + tx.run("DELETE FROM questions WHERE asked_at < ?", (_ts(before),))
-            + tx.run("DELETE FROM xapi_outbox WHERE state = 'sent' AND sent_at < ?",
-                     (_ts(before),))
-            # undecided suggestions nobody asked again within the retention period
-            + tx.run("DELETE FROM suggestions WHERE status = 'pending' AND last_at < ?",
-                     (_ts(before),)))
-
     async def set_active(self, user_id: int, active: bool) -> None:
         await self.write("UPDATE people SET active = ? WHERE user_id = ?", (int(active), user_id))
 
@@ -187,27 +175,6 @@ class PeopleStore(StoreBase):
         if team is not None:  # team names match case-insensitively
             sql, args = sql + " WHERE lower(people.team) = lower(?)", [team]
         return _people(await self.rows(sql + " ORDER BY people.name, people.user_id", args))
-
-    async def claim_pushes(self, user_ids: list[int], kind: str, day: str,
-                           now: datetime) -> list[int]:
-        """Reserve one push of `kind` for each person for `day`; those not already sent."""
-
-        def work(tx: Tx) -> list[int]:
-            sent = {r["user_id"] for r in tx.rows(
-                "SELECT user_id FROM pushes WHERE kind = ? AND day = ?", (kind, day))}
-            new = [u for u in dict.fromkeys(user_ids) if u not in sent]
-            tx.many("INSERT INTO pushes VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
-                    [(u, kind, day, _ts(now)) for u in new])
-            return new
-
-        return await self.transaction(work)
-
-    async def claim_push(self, user_id: int, kind: str, day: str, now: datetime) -> bool:
-        """Reserve the one push of `kind` for a person and day; False if already sent."""
-        return await self.changed_one(
-            "INSERT INTO pushes VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
-            (user_id, kind, day, _ts(now)))
-
 
     # --- staff numbers and the roster ---------------------------------------------------
 

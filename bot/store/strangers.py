@@ -34,9 +34,10 @@ class StrangerStore(StoreBase):
 
         return await self.transaction(work)
 
-    async def forget_strangers(self, today: str, now: datetime) -> int:
-        """Drop strangers answered before `today` and minute counts older than a day."""
-        return await self.transaction(
-            lambda tx: tx.run("DELETE FROM strangers WHERE day < ?", (today,))
+
+def forget_strangers(tx: Tx, today: str, now: datetime) -> int:
+    """Drop strangers answered before `today` and minute counts older than a day (in the
+    daily purge's transaction)."""
+    return (tx.run("DELETE FROM strangers WHERE day < ?", (today,))
             + tx.run("DELETE FROM stranger_minutes WHERE minute < ?",
                      (_ts(now - timedelta(days=1))[:16],)))
