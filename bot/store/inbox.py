@@ -7,7 +7,8 @@ A row left `new` or `done` by a crash is claimed again (at start-up, or by any
 instance once the claim has run out) and handled again: the use cases with an
 effect note the update that made it (`HANDLING`), so handling it again finds
 that effect instead of repeating it, and a `done` row is answered with the
-replies stored for it. One person's updates are claimed in `update_id` order.
+replies stored for it. One person's updates are claimed one at a time, in `update_id`
+order, across every instance.
 The SQL is portable, so every engine and every instance share the same inbox.
 """
 
@@ -56,8 +57,8 @@ class InboxStore(StoreBase):
                       until: datetime) -> set[int]:
         """Store new updates (update id, user id, body), in one trip; those `owner` is to
         handle now are claimed until `until` and returned. Not returned: one stored before
-        (a redelivery), or one whose sender has an earlier update in another instance's
-        hands (it waits, unclaimed, to be claimed in order)."""
+        (a redelivery), or one whose sender has an earlier update not finished (it waits,
+        unclaimed, and `finish` of that one hands it on)."""
 
         lock = " FOR UPDATE" if self.engine.name == "postgresql" else ""  # SQLite: one writer
 
@@ -68,12 +69,13 @@ class InboxStore(StoreBase):
                           " VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
                           (update_id, user_id, body, _ts(now))) != 1:
                     continue
-                # Locked on PostgreSQL: an instance finishing that earlier update holds
-                # its row, so this waits and then sees it closed; or `finish` waits for
-                # this and then sees this update waiting, and hands it on. Never neither.
+                # One of a person's updates claimed at a time, even by one instance (two
+                # paths into its queue could swap them). Locked on PostgreSQL: an instance
+                # finishing the earlier update holds its row, so this waits and then sees
+                # it closed; or `finish` waits for this, sees this update waiting and hands
+                # it on. Never neither.
                 if tx.row(f"SELECT 1 FROM inbox WHERE user_id = ? AND update_id < ? AND state"
-                          f" IN {_OPEN} AND (claimed_by IS NULL OR claimed_by != ?) LIMIT 1"
-                          f"{lock}", (user_id, update_id, owner)):
+                          f" IN {_OPEN} LIMIT 1{lock}", (user_id, update_id)):
                     continue
                 tx.run("UPDATE inbox SET claimed_by = ?, claimed_until = ?, attempts = 1"
                        " WHERE update_id = ?", (owner, _ts(until), update_id))
@@ -90,8 +92,8 @@ class InboxStore(StoreBase):
 
     async def claim_unfinished(self, owner: str, now: datetime, until: datetime,
                                limit: int = 1000) -> tuple[list[Delivery], int]:
-        """Claim rows nobody holds (or whose claim ran out), oldest first, one person's in
-        order; rows tried `MAX_ATTEMPTS` times are given up. Returns the claimed rows and
+        """Claim rows nobody holds (or whose claim ran out), oldest first, each person's
+        oldest open one only; rows tried `MAX_ATTEMPTS` times are given up. Returns the claimed rows and
         how many were given up."""
 
         def work(tx: Tx) -> tuple[list[Delivery], int]:
@@ -104,9 +106,9 @@ class InboxStore(StoreBase):
                     failed += tx.run(_FINISH, (State.FAILED.value, row["update_id"]))
                     continue
                 if tx.row(f"SELECT 1 FROM inbox WHERE user_id = ? AND update_id < ? AND state"
-                          f" IN {_OPEN} AND claimed_by != ? AND claimed_until >= ? LIMIT 1",
-                          (row["user_id"], row["update_id"], owner, _ts(now))):
-                    continue  # an earlier update of this person is still in another's hands
+                          f" IN {_OPEN} LIMIT 1", (row["user_id"], row["update_id"])):
+                    continue  # an earlier update of this person is not finished (or was just
+                    # claimed above): its `finish` hands this one on
                 if tx.run("UPDATE inbox SET claimed_by = ?, claimed_until = ?,"
                           " attempts = attempts + 1 WHERE update_id = ? AND"
                           " (claimed_until IS NULL OR claimed_until < ?)",
@@ -126,9 +128,9 @@ class InboxStore(StoreBase):
                      until: datetime | None = None) -> Delivery | None:
         """Sent or given up: keep the id (a redelivery is then ignored), drop the text.
         Rows older than a day go in the same trip (an index range, usually empty). With an
-        `owner`, the sender's next update, if it waits unclaimed (it reached another
-        instance while this one was open), is claimed for `owner` and returned: it is
-        handled now, not when some instance's minute tick looks for left-over updates."""
+        `owner`, the sender's next update, which waited unclaimed for this one, is claimed
+        for `owner` and returned: it is handled now, not when some instance's minute tick
+        looks for left-over updates."""
 
         def work(tx: Tx) -> Delivery | None:
             tx.run(_FINISH, (state.value, update_id))
