@@ -23,7 +23,10 @@ import os
 import signal
 import sys
 import tempfile
+import time
 from collections import defaultdict
+from dataclasses import replace
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +36,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 from db_bench import fresh_pg, server_cpu, tree_cpu  # noqa: E402
 from load_bench import TOKEN, staff  # noqa: E402
+from outbox_bench import NOW, fill  # noqa: E402
 
 from bot.store import Store  # noqa: E402
 from tests.botrun import Webhooks  # noqa: E402
@@ -130,13 +134,12 @@ async def load(args: argparse.Namespace, server: ThrowawayPostgres) -> None:
     rounds: dict[str, list[dict[str, Any]]] = defaultdict(list)
     latency = args.latency / 1000
     for k in range(args.rounds):  # interleaved, so a slow spell of the machine hits all
-        with tempfile.TemporaryDirectory() as tmp:
-            rounds["1 × SQLite"].append(
-                await run(args.people, latency, Path(tmp) / f"c{k}.db", 1, None))
-        rounds["1 × PostgreSQL"].append(
-            await run(args.people, latency, await fresh_pg(server), 1, server))
-        rounds["3 × PostgreSQL"].append(
-            await run(args.people, latency, await fresh_pg(server), 3, server))
+        for layout in args.layouts.split(","):
+            n, engine = int(layout[-1]), layout[:-1]
+            with tempfile.TemporaryDirectory() as tmp:
+                db = Path(tmp) / f"c{k}.db" if engine == "sqlite" else await fresh_pg(server)
+                rounds[f"{n} × {'SQLite' if engine == 'sqlite' else 'PostgreSQL'}"].append(
+                    await run(args.people, latency, db, n, server if engine == "pg" else None))
     print(f"people: {args.people}; Bot API latency {args.latency:g} ms; webhook mode; "
           f"median of {args.rounds} rounds by updates/s; everything on this machine's "
           f"{os.cpu_count()} cores (instances, staff + fake Bot API process, PostgreSQL)")
@@ -157,11 +160,105 @@ async def load(args: argparse.Namespace, server: ThrowawayPostgres) -> None:
               f"{sorted({x['answers'] for x in rs})}; expected {3 * args.people}")
 
 
+class Clock:
+    """The bench's time, moved by hand."""
+
+    def __init__(self, at: datetime) -> None:
+        self.at = at
+
+    def __call__(self) -> datetime:
+        return self.at
+
+
+async def plan(server: ThrowawayPostgres, people: int, rate: int, sample: int) -> None:
+    """The 09:00 plan (outbox_bench.py has the same on both engines, and the senders'
+    headroom): `people` staff on PostgreSQL, all reminded at 09:00. Measured here: the
+    whole minute tick that queues their invitations (and the next minute's, with nothing
+    left to queue), instance and server CPU apart; the senders' database work per push
+    (claim_outbox and push_sent) at three points of the drain. Computed: the drain at
+    `rate`, and what spreading people's reminder times gives."""
+    from bot.answers import Library
+    from bot.assistant import Assistant
+    from bot.config import load_settings
+    from bot.knowledge import load as load_cards
+
+    url = await fresh_pg(server)
+    store = await Store.open(url)
+    at = NOW  # Monday 09:00 in Shanghai
+    await fill(store, people)
+    settings = replace(load_settings({}, env_file=Path("/nonexistent")), db=url,
+                       knowledge=ROOT / "knowledge", embeddings="off")
+    clock = Clock(at)
+    assistant = Assistant(settings, store, Library.build(load_cards(settings.knowledge)), clock)
+    await assistant.start()
+    ticks = []
+    for minute in (0, 1):
+        clock.at = at + timedelta(minutes=minute)
+        wall, cpu, db = time.perf_counter(), time.process_time(), server_cpu(server)
+        queued = len(await assistant.tick(clock.at))
+        ticks.append((queued, time.perf_counter() - wall, time.process_time() - cpu,
+                      server_cpu(server) - db))
+    # the senders' side: claim a second's worth, mark each sent; time moves a second a
+    # round. At three points of the drain: the rows before it marked sent in one statement.
+    costs = []
+    for done in (0.0, 0.5, 0.9):  # (at 0 % the server also vacuums the 100,000 new rows)
+        await store.write("UPDATE outbox SET state = 'sent', sent_at = ?, body = NULL"
+                          " WHERE state = 'queued' AND id <= (SELECT MIN(id) FROM outbox) + ?",
+                          (clock.at.isoformat(), int(done * people)))
+        wall, cpu, db, sent = time.perf_counter(), time.process_time(), server_cpu(server), 0
+        while sent < sample:
+            claimed = await store.claim_outbox("bench", clock.at, rate, rate,
+                                               timedelta(minutes=1))
+            for row in claimed:
+                await store.push_sent(row.row, clock.at)
+            sent += len(claimed)
+            clock.at += timedelta(seconds=1)
+        costs.append((done, (time.perf_counter() - wall) / sent,
+                      (time.process_time() - cpu) / sent, (server_cpu(server) - db) / sent))
+    await store.close()
+    print(f"\nThe 09:00 plan: {people:,} people on PostgreSQL (fsync on), all reminded at 09:00")
+    for (queued, w, c, d), name in zip(ticks, ("09:00 tick", "09:01 tick"), strict=True):
+        print(f"  {name}: {queued:>7,} invitations queued in {w:6.2f} s (instance CPU {c:.2f} s,"
+              f" server CPU {d:.2f} s)")
+    print(f"  senders' database work per push (claim_outbox + push_sent, {sample} pushes; "
+          "the Bot API call not included), by how much of the backlog is sent:")
+    for done, w, c, d in costs:
+        print(f"    {100 * done:3.0f} % sent: {1000 * w:6.2f} ms wall, {1000 * c:5.2f} ms "
+              f"instance CPU, {1000 * d:5.2f} ms server CPU; one sender could pace "
+              f"{1 / w:5.0f} pushes/s")
+    print(f"  drain at COACH_PUSH_RATE={rate}/s (computed; the rate is the limit, not the work): "
+          f"{people / rate / 60:.1f} min")
+    print("  reminder times spread over W minutes, one group a minute from 09:00 (computed, "
+          f"FIFO at {rate}/s): last sent after 09:00 | wait from a person's own time median / p99")
+    for spread in (1, 30, 60, 90, 120):
+        waits, last = stagger(people, spread, rate)
+        print(f"    W = {spread:>3} min: last at +{last / 60:5.1f} min | wait "
+              f"{waits[len(waits) // 2] / 60:5.1f} / {waits[int(0.99 * (len(waits) - 1))] / 60:5.1f} min")
+
+
+def stagger(people: int, minutes: int, rate: int) -> tuple[list[float], float]:
+    """People's reminder times in `minutes` equal groups, one a minute; pushes sent first
+    come first at `rate`: each person's wait (s) from their own time, and the last send."""
+    free, waits = 0.0, []
+    for n in range(people):
+        due = 60.0 * (n * minutes // people)
+        free = max(free, due) + 1 / rate
+        waits.append(free - due)
+    return sorted(waits), free
+
+
 async def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--people", type=int, default=200)
     parser.add_argument("--latency", type=float, default=20.0, help="ms per Bot API call")
     parser.add_argument("--rounds", type=int, default=1, help="runs of each; the median counts")
+    parser.add_argument("--layouts", default="sqlite1,pg1,pg3",
+                        help="engine and number of instances, comma-separated")
+    parser.add_argument("--plan-people", type=int, default=100_000,
+                        help="people in the 09:00 plan (0: skip it)")
+    parser.add_argument("--rate", type=int, default=25, help="COACH_PUSH_RATE for the plan")
+    parser.add_argument("--load", action=argparse.BooleanOptionalAction, default=True,
+                        help="run the load part")
     parser.add_argument("--instance", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     bin_dir = find_bin()
@@ -169,7 +266,10 @@ async def main() -> None:
         sys.exit("PostgreSQL's server binaries are not installed (apt-get install postgresql)")
     server = ThrowawayPostgres(bin_dir, fsync=True).start()
     try:
-        await load(args, server)
+        if args.load:
+            await load(args, server)
+        if args.plan_people:
+            await plan(server, args.plan_people, args.rate, sample=500)
     finally:
         server.stop()
 
