@@ -212,3 +212,21 @@ async def test_an_update_the_store_cannot_take_is_not_queued(tmp_path: Path) -> 
     with pytest.raises(NetworkError):
         await inbox.put(message(8))
     assert inbox.qsize() == 0
+
+
+async def test_an_update_finished_while_the_store_was_down_is_noted_at_the_next(
+        tmp_path: Path) -> None:
+    """Its replies went out, then the store went away: the row is finished when the store
+    is back (at the next update), so the person's next update does not wait behind it."""
+    inbox = Inbox(lambda: NOW)
+    inbox.store = await Store.open(tmp_path / "coach.db")
+    await inbox.put(message(1))
+    await inbox.store.close()
+    with pytest.raises(RuntimeError):  # the closed store's thread takes no more work
+        await inbox.finish(1, State.SENT)
+    assert inbox.unnoted == {1: State.SENT}
+    inbox.store = store = await Store.open(tmp_path / "coach.db")
+    await inbox.put(message(2))
+    assert inbox.unnoted == {} and inbox.ours(2)
+    assert await states(store) == [(1, "sent", None), (2, "new", inbox.owner)]
+    await store.close()

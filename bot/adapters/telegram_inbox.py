@@ -10,6 +10,7 @@ sent, the row finished; after a crash `take_over` queues what was left.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import os
@@ -46,6 +47,9 @@ class Inbox(asyncio.Queue[object]):
         self.mine: dict[int, Delivery] = {}  # claimed by this process, not finished yet
         self.running: set[int] = set()
         self.bot: Bot | None = None  # rebuilds stored updates; set by take_over at start-up
+        # Handled, but the store was down when the row was to be finished: finished at the
+        # next update that reaches the store (the sender's next one waits behind it).
+        self.unnoted: dict[int, State] = {}
 
     async def put(self, item: object) -> None:
         if isinstance(item, Update):
@@ -63,6 +67,9 @@ class Inbox(asyncio.Queue[object]):
             user = update.effective_user
             rows.append((update.update_id, user.id if user is not None else 0,
                          json.dumps(update.to_dict(), ensure_ascii=False)))
+        for update_id, state in list(self.unnoted.items()):
+            with contextlib.suppress(Exception):  # still down: the receive below says so
+                await self.finish(update_id, state)
         now = self.now()
         try:
             mine = await self.store.receive(rows, self.owner, now, now + self.claim)
@@ -120,10 +127,11 @@ class Inbox(asyncio.Queue[object]):
             await send(replies)
             await self.finish(update_id, State.SENT)
         except Exception:
-            try:
-                await self.finish(update_id, State.FAILED)
-            except Exception:  # the store is down: the claim runs out, it is tried again
-                log.warning("inbox: could not mark an update as failed")
+            if update_id not in self.unnoted:  # (else it was sent; noting that failed)
+                try:
+                    await self.finish(update_id, State.FAILED)
+                except Exception:
+                    log.warning("inbox: could not mark an update as failed")
             raise
         finally:
             HANDLING.reset(token)
@@ -134,7 +142,12 @@ class Inbox(asyncio.Queue[object]):
         """Finish the row; queue the sender's next update if it waited for this one."""
         assert self.store is not None
         now = self.now()
-        after = await self.store.finish(update_id, state, now, self.owner, now + self.claim)
+        try:
+            after = await self.store.finish(update_id, state, now, self.owner, now + self.claim)
+        except Exception:
+            self.unnoted[update_id] = state
+            raise
+        self.unnoted.pop(update_id, None)
         if after is not None:
             self.mine[after.update_id] = after
             super().put_nowait(Update.de_json(json.loads(after.body), self.bot))
