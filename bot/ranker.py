@@ -34,7 +34,7 @@ THIRD_PARTY = 0.05  # a card speaks of others' data when this share of its quest
 _KIN = ("老婆|老公|妻子|丈夫|太太|爱人|配偶|儿子|女儿|前夫|前妻|租客|房东|员工|亲戚|男朋友|女朋友|"
         "男友|女友|未婚妻|未婚夫|合伙人|别人|他人|其他人|外人|债务人|邻居|朋友|家人|家属|同学|"
         "哥哥|姐姐|弟弟|妹妹|爸爸|妈妈|父亲|母亲|阿爸|阿妈|个仔|个女|孩子|老细|老板|亲人|"
-        "秘书|助理|保姆|室友|[他她](?:爸|妈|哥|姐|弟|妹|爷爷|奶奶|外公|外婆|公公|婆婆|老人|仔|女|家)")
+        "秘书|助理|保姆|室友|雇主|[他她](?:爸|妈|哥|姐|弟|妹|爷爷|奶奶|外公|外婆|公公|婆婆|老人|仔|女|家)")
 _REL = ("wife|husband|son|daughter|mum|mom|mother|dad|father|brother|bro|sister|sis|friend|gf|"
         "bf|girlfriend|boyfriend|tenant|landlord|employee|employees|staff|neighbour|neighbor|ex|"
         "partner|cousin|uncle|aunt|grandma|grandpa|boss|relative|parent|parents|"

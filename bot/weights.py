@@ -5,8 +5,8 @@ from __future__ import annotations
 # fitted on 50 cards (knowledge) and bench/dev, hard and out-of-scope questions
 # mode -> (weights by feature name, bias, confident threshold, plausible threshold)
 FITTED: dict[str, tuple[dict[str, float], float, float, float]] = {
-    "words": ({"coverage": 0.0015, "phrase": 6.2073, "matched": 3.3034, "unknown": -0.0708, "length": 0.7583, "lead": 5.1179, "relative": 5.3604},
-        -10.9404, 0.48, 0.2),
-    "use-m3": ({"coverage": -0.9995, "phrase": 3.2096, "matched": 3.5100, "unknown": -0.7458, "length": -0.4038, "lead": 3.5374, "relative": 3.9570, "near": 3.8356, "klass": 0.7884, "near_lead": 4.0275, "klass_lead": 5.4249},
-        -9.5929, 0.38, 0.19),
+    "words": ({"coverage": 0.2605, "phrase": 6.7473, "matched": 2.8748, "unknown": 0.0175, "length": 0.9119, "lead": 4.6746, "relative": 5.8563, "others": 6.2189},
+        -11.4377, 0.45, 0.2),
+    "use-m3": ({"coverage": -1.0159, "phrase": 3.7760, "matched": 3.0802, "unknown": -0.8277, "length": -0.5193, "lead": 2.9505, "relative": 4.0332, "others": 5.3915, "near": 4.3968, "klass": 0.4286, "near_lead": 4.4817, "klass_lead": 6.7159},
+        -9.5576, 0.46, 0.2),
 }
