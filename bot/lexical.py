@@ -19,6 +19,7 @@ from functools import lru_cache
 
 import numpy as np
 from rapidfuzz import fuzz, process
+from rapidfuzz.distance import OSA
 
 from bot.terms import SHORTHAND, bm25, column_sums, index_terms, prepare, tokens
 
@@ -95,6 +96,9 @@ class Lexical:
                 return tuple(full)  # [] for a stop word ("doin")
         found = process.extract(word, self.spellings, scorer=fuzz.ratio, score_cutoff=80,
                                 limit=None)
+        # a typo is one slip in a short word, two in a long one: "audit" is not "admit"
+        slips = 1 if len(word) <= 6 else 2
+        found = [f for f in found if OSA.distance(word, f[0], score_cutoff=slips) <= slips]
         if not found:
             return (word,)
         # equally close: the word more cards use, then the first in order; never the

@@ -34,13 +34,15 @@ THIRD_PARTY = 0.05  # a card speaks of others' data when this share of its quest
 _KIN = ("老婆|老公|妻子|丈夫|太太|爱人|配偶|儿子|女儿|前夫|前妻|租客|房东|员工|亲戚|男朋友|女朋友|"
         "男友|女友|未婚妻|未婚夫|合伙人|别人|他人|其他人|外人|债务人|邻居|朋友|家人|家属|同学|"
         "哥哥|姐姐|弟弟|妹妹|爸爸|妈妈|父亲|母亲|阿爸|阿妈|个仔|个女|孩子|老细|老板|亲人|"
-        "秘书|助理|保姆|室友|雇主|[他她](?:爸|妈|哥|姐|弟|妹|爷爷|奶奶|外公|外婆|公公|婆婆|老人|仔|女|家)")
+        "秘书|助理|保姆|室友|雇主|姐夫|妹夫|嫂子|弟媳|小姨子|小舅子|女婿|儿媳|媳妇|岳父|岳母|"
+        "老丈人|丈母娘|舅舅|叔叔|姑姑|姨妈|侄子|侄女|外甥|表哥|表姐|表弟|表妹|堂哥|"
+        "堂姐|阿哥|阿姐|阿弟|阿妹|阿爷|阿嫲|老豆|老窦|[他她](?:爸|妈|哥|姐|弟|妹|爷爷|奶奶|外公|外婆|公公|婆婆|老人|仔|女|家)")
 _REL = ("wife|husband|son|daughter|mum|mom|mother|dad|father|brother|bro|sister|sis|friend|gf|"
         "bf|girlfriend|boyfriend|tenant|landlord|employee|employees|staff|neighbour|neighbor|ex|"
         "partner|cousin|uncle|aunt|grandma|grandpa|boss|relative|parent|parents|"
         "child|kid|kids|fiance|fiancee|someone else|somebody else|another person|other person|"
         "other people|others|someone|somebody")
-_DATA = ("流水|余额|账户|账号|户口|明细|交易|存款|贷款|信用卡|卡|工资|粮|钱|对账单|记录|"
+_DATA = ("流水|余额|账户|账号|户口|明细|存折|存单|结单|纪录|交易|存款|贷款|信用卡|卡|工资|粮|钱|对账单|记录|"
          "statements?|balances?|accounts?|acct|a/c|transactions?|txns?|cards?|loans?|salary|"
          "deposits?|history|details|records|money|funds|payments|stmts?|bal")
 _ASCII = "(?<![a-z]){}(?![a-z])"
