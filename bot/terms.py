@@ -105,6 +105,10 @@ _ZH_FILLER_RE = re.compile("|".join(map(re.escape, ZH_FILLER)))
 # led by a character class runs far faster than one alternative per shorthand.
 _RUN_RE = re.compile(r"[a-z0-9/&]+(?: u(?![a-z0-9/&]))?")
 _DIALECT_RE = re.compile("|".join(map(re.escape, sorted(DIALECT, key=len, reverse=True))))
+# Cantonese 點 + a verb is "how to" (點同佢講, 應該點問); not after what makes 点 a dot, a
+# place or "a bit" in Mandarin (网点, 重点, 快点回来, 一点)
+_HOW_RE = re.compile("(?<![网重地钟景特观优缺焦热亮终起盲节据站单餐要一有几差快慢多少早晚好些大小高低"
+                     "强弱远近轻看试])点(?=[同问教讲搞帮劝计补回搭改做写填答应说])")
 
 
 @lru_cache(maxsize=65536)  # bounded: queries bring new words forever
@@ -145,7 +149,7 @@ def _unfold(m: re.Match[str]) -> str:
 
 def _fold(text: str) -> str:
     """Dialect and shorthand of normalised text folded to the words the cards use."""
-    text = _DIALECT_RE.sub(lambda m: DIALECT[m.group(0)], text)
+    text = _HOW_RE.sub("怎么", _DIALECT_RE.sub(lambda m: DIALECT[m.group(0)], text))
     return _RUN_RE.sub(_unfold, text.replace("'s ", " "))
 
 

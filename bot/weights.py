@@ -5,8 +5,8 @@ from __future__ import annotations
 # fitted on 50 cards (knowledge) and bench/dev, hard and out-of-scope questions
 # mode -> (weights by feature name, bias, confident threshold, plausible threshold)
 FITTED: dict[str, tuple[dict[str, float], float, float, float]] = {
-    "words": ({"coverage": 0.1956, "phrase": 6.6148, "matched": 2.9685, "unknown": 0.0076, "length": 0.7597, "lead": 4.5661, "relative": 5.8265, "others": 6.4126},
-        -11.3294, 0.46, 0.2),
-    "use-m3": ({"coverage": -0.9088, "phrase": 3.4917, "matched": 3.2049, "unknown": -0.5040, "length": -0.7599, "lead": 3.0407, "relative": 3.9245, "others": 5.6433, "near": 4.6624, "klass": 0.3193, "near_lead": 4.6027, "klass_lead": 6.2743},
-        -9.6072, 0.47, 0.2),
+    "words": ({"coverage": 0.2518, "phrase": 6.5213, "matched": 2.9462, "unknown": 0.0238, "length": 0.7530, "lead": 4.4563, "relative": 5.9109, "others": 6.4035},
+        -11.3912, 0.46, 0.2),
+    "use-m3": ({"coverage": -0.8301, "phrase": 3.3222, "matched": 3.1660, "unknown": -0.5117, "length": -0.7795, "lead": 2.9501, "relative": 3.9799, "others": 5.6464, "near": 4.7432, "klass": 0.4138, "near_lead": 4.6671, "klass_lead": 6.2735},
+        -9.6806, 0.47, 0.2),
 }

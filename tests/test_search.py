@@ -152,6 +152,8 @@ def test_hong_kong_forms_fold_to_the_cards_words() -> None:
     assert prepare("佢個網銀俾人登入咗") == "他个网银被人登录了"
     assert prepare("佢係客人，唔係職員") == "他是客户,不是职员"
     assert prepare("一个客户带了户口本") == "一个客户带了户口本"  # the hukou stays
+    assert prepare("我應該點同佢講") == "我应该怎么同他讲"  # 點 + a verb: how to
+    assert prepare("网点回访，快点回来") == "网点回访,快点回来"  # Mandarin 点 stays
 
 
 @pytest.mark.parametrize(("question", "expected"), [
