@@ -148,7 +148,8 @@ class Index:
     def _embed(self, query: str) -> np.ndarray | None:
         if self.semantic is None or self.embedder is None or not query.strip():
             return None
-        vectors = self.embedder.embed([prepare(query[:500])], query=True,
+        # typos mended first: the model's word pieces do not forgive them as BM25 does
+        vectors = self.embedder.embed([self.lexical.mend(prepare(query[:500]))], query=True,
                                       wait=not self.embedder.background)
         return None if vectors is None else vectors[0]
 

@@ -89,6 +89,12 @@ SHORTHAND = {
     "pmt": "payment", "rcvd": "received", "recvd": "received", "lmt": "limit",
     "chg": "charge", "chgs": "charges", "chrg": "charge", "mins": "minutes", "hrs": "hours",
     "gotta": "have to", "lemme": "let me", "tho": "though", "chq": "cheque",
+    "shd": "should", "smn": "someone", "appt": "appointment", "btw": "between",
+    "askd": "asked", "keyd": "keyed", "thn": "than", "calc": "calculate",
+    "calcd": "calculated", "aprovd": "approved", "approvd": "approved", "discnt": "discount",
+    "sumthin": "something", "somethin": "something", "evrythin": "everything",
+    "nothin": "nothing", "supposd": "supposed", "hav": "have", "std": "standard", "lol": "",
+    "yu": "you", "bday": "birthday", "cny": "chinese new year", "wmp": "wealth management product",
 }
 EN_STOP = frozenset(
     ["a", "an", "the", "i", "me", "my", "we", "our", "you", "your", "he", "she", "it", "its", "they", "them", "his", "her", "is", "are", "was", "were", "be", "been", "am", "do", "does", "did", "doing", "how", "what", "which", "who", "whom", "when", "where", "why", "can", "could", "should", "would", "will", "shall", "may", "might", "must", "to", "of", "in", "on", "at", "for", "from", "by", "with", "and", "or", "but", "if", "so", "as", "than", "then", "there", "this", "that", "these", "those", "please", "help", "tell", "about", "any", "some", "just", "now", "also", "very", "really", "need", "get", "got", "have", "has", "had", "want", "wants", "ok", "okay", "hi", "hello", "one", "thing", "things", "say", "says", "said"]

@@ -5,8 +5,8 @@ from __future__ import annotations
 # fitted on 50 cards (knowledge) and bench/dev, hard and out-of-scope questions
 # mode -> (weights by feature name, bias, confident threshold, plausible threshold)
 FITTED: dict[str, tuple[dict[str, float], float, float, float]] = {
-    "words": ({"coverage": 0.6651, "phrase": 6.3022, "matched": 2.9984, "unknown": 0.2920, "length": 0.7000, "lead": 4.4108, "relative": 5.8481, "others": 5.9618},
-        -11.5737, 0.46, 0.2),
-    "use-m3": ({"coverage": -0.4367, "phrase": 3.2400, "matched": 3.2603, "unknown": -0.4070, "length": -0.7374, "lead": 2.9725, "relative": 3.8264, "others": 5.3523, "near": 4.6587, "klass": 0.4183, "near_lead": 4.6693, "klass_lead": 6.0882},
-        -9.8174, 0.48, 0.2),
+    "words": ({"coverage": 0.8405, "phrase": 6.2931, "matched": 2.8668, "unknown": 0.0801, "length": 1.0228, "lead": 4.4099, "relative": 5.8586, "others": 5.9872},
+        -11.8038, 0.46, 0.2),
+    "use-m3": ({"coverage": -0.3118, "phrase": 3.1112, "matched": 3.1366, "unknown": -0.7304, "length": -0.4368, "lead": 3.0483, "relative": 3.7729, "others": 5.4086, "near": 4.9989, "klass": 0.4346, "near_lead": 5.1343, "klass_lead": 5.7604},
+        -10.1021, 0.44, 0.2),
 }

@@ -146,6 +146,14 @@ def test_typos_of_synonyms_and_dropped_g_read_as_the_word(real_library: Library)
     assert index.query_terms("pasword") == index.query_terms("password")  # one slip: read
 
 
+def test_the_model_reads_a_question_with_its_typos_mended(real_library: Library) -> None:
+    lexical = real_library.index.lexical
+    assert lexical.mend(prepare("cust sez app balnce diffrent from atm")) == \
+        "customer says app balance different from atm"
+    assert lexical.mend(prepare("jornalist askin")) == "reporter asking"  # via the synonym
+    assert lexical.mend(prepare("qwzxy 客户")) == "qwzxy 客户"  # nothing close: kept
+
+
 def test_hong_kong_forms_fold_to_the_cards_words() -> None:
     assert prepare("個客過錯數俾陌生人，想追返") == "客户转错账给陌生人,想追回"
     assert prepare("老細話啲糧未入戶口") == "老板话些工资未入账户"
