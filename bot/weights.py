@@ -5,8 +5,8 @@ from __future__ import annotations
 # fitted on 50 cards (knowledge) and bench/dev, hard and out-of-scope questions
 # mode -> (weights by feature name, bias, confident threshold, plausible threshold)
 FITTED: dict[str, tuple[dict[str, float], float, float, float]] = {
-    "words": ({"coverage": 0.0015, "phrase": 6.2073, "matched": 3.3034, "unknown": -0.0708, "length": 0.7583, "lead": 5.1179, "relative": 5.3604},
-        -10.9404, 0.48, 0.2),
-    "use-m3": ({"coverage": -0.9995, "phrase": 3.2096, "matched": 3.5100, "unknown": -0.7458, "length": -0.4038, "lead": 3.5374, "relative": 3.9570, "near": 3.8356, "klass": 0.7884, "near_lead": 4.0275, "klass_lead": 5.4249},
-        -9.5929, 0.38, 0.19),
+    "words": ({"coverage": 0.7258, "phrase": 6.3086, "matched": 2.7594, "unknown": -0.0258, "length": 1.2174, "lead": 4.8256, "relative": 5.9156, "others": 5.6716},
+        -11.9243, 0.43, 0.2),
+    "use-m3": ({"coverage": -0.4693, "phrase": 3.0166, "matched": 2.9961, "unknown": -0.8845, "length": -0.1810, "lead": 3.4262, "relative": 3.8037, "others": 5.1513, "near": 5.0959, "klass": 0.3241, "near_lead": 4.8230, "klass_lead": 5.9013},
+        -10.2225, 0.41, 0.2),
 }
