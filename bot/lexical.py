@@ -14,15 +14,19 @@
 from __future__ import annotations
 
 import math
+import re
+from collections import Counter
 from dataclasses import dataclass
 from functools import lru_cache
 
 import numpy as np
 from rapidfuzz import fuzz, process
+from rapidfuzz.distance import OSA
 
 from bot.terms import SHORTHAND, bm25, column_sums, index_terms, prepare, tokens
 
 FIELDS = ("title", "questions", "summary", "body")
+_SURFACE = re.compile(r"[a-z]{4,}")
 FIELD_WEIGHTS = (3, 2, 1, 1)  # in BM25; titles and questions are also phrases
 K1, B = 1.2, 0.75
 
@@ -82,6 +86,14 @@ class Lexical:
                                              and k.isalpha() and k not in vocab)
         # bounded: every new word users type would otherwise stay
         self._correct = lru_cache(maxsize=4096)(self._fix)
+        # the cards' English words as written (not stemmed), by use: the embedding model
+        # reads a question with its typos mended to these ("balnce" -> balance)
+        used = Counter(w for t in texts for w in _SURFACE.findall(t))
+        self.used = frozenset(used)
+        # then the synonyms and shorthand, folded as usual ("jornalist" -> reporter)
+        self.surface = sorted(used, key=lambda w: (-used[w], w)) + sorted(
+            k for k in SHORTHAND if len(k) >= 4 and k.isalpha() and k not in used)
+        self._mend = lru_cache(maxsize=4096)(self._mend_word)
 
     def _fix(self, word: str) -> tuple[str, ...]:
         """Index terms for an unknown English word (typo tolerance): "yellin" read
@@ -95,12 +107,32 @@ class Lexical:
                 return tuple(full)  # [] for a stop word ("doin")
         found = process.extract(word, self.spellings, scorer=fuzz.ratio, score_cutoff=80,
                                 limit=None)
+        # a typo is one slip in a short word, two in a long one: "audit" is not "admit"
+        slips = 1 if len(word) <= 6 else 2
+        found = [f for f in found if OSA.distance(word, f[0], score_cutoff=slips) <= slips]
         if not found:
             return (word,)
         # equally close: the word more cards use, then the first in order; never the
         # index's build order, so the answer does not change with how it was built
         best = min(found, key=lambda f: (-f[1], -self._df(f[0]), f[0]))[0]
         return tuple(tokens(prepare(best))) if best in SHORTHAND else (best,)
+
+    def mend(self, prepared: str) -> str:
+        """`prepare`d text with English words the cards never use replaced by the nearest
+        word they do (one slip in a short word, two in a long one)."""
+        return _SURFACE.sub(lambda m: self._mend(m.group(0)), prepared)
+
+    def _mend_word(self, word: str) -> str:
+        if word in self.used:
+            return word
+        if word.endswith("in") and word + "g" in self.used:  # askin, starin
+            return word + "g"
+        # OSA distance: a slip is one character added, dropped, changed or two swapped
+        found = process.extractOne(word, self.surface, scorer=OSA.distance,
+                                   score_cutoff=1 if len(word) <= 6 else 2)
+        if found is None:
+            return word
+        return SHORTHAND.get(found[0], found[0])  # the most used of the closest
 
     def _df(self, term: str) -> int:
         tid = self.vocab.get(term)

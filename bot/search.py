@@ -132,11 +132,14 @@ class Index:
         cards = candidates(words, klass)
         if not len(cards):
             return Ranked(cards, np.zeros(0), {}, False)
+        other = about_other_person(query)
+        if other:  # the cards that speak of others' data are always weighed
+            cards = np.union1d(cards, np.flatnonzero(self.third >= THIRD_PARTY))
         meaning: Meaning | None = None
         if mode != WORDS and self.semantic is not None and vector is not None:
             meaning = self.semantic.scores(vector, cards)
-        other = about_other_person(query)
-        feats = features(cards, words, meaning)
+        # a question about someone else's data leans to the cards that speak of it
+        feats = features(cards, words, meaning, self.third[cards] if other else None)
         scores = probabilities(_model(mode), feats, len(cards))
         order = np.argsort(-scores, kind="stable")
         return Ranked(cards[order], scores[order], {k: v[order] for k, v in feats.items()},
@@ -145,7 +148,8 @@ class Index:
     def _embed(self, query: str) -> np.ndarray | None:
         if self.semantic is None or self.embedder is None or not query.strip():
             return None
-        vectors = self.embedder.embed([prepare(query[:500])], query=True,
+        # typos mended first: the model's word pieces do not forgive them as BM25 does
+        vectors = self.embedder.embed([self.lexical.mend(prepare(query[:500]))], query=True,
                                       wait=not self.embedder.background)
         return None if vectors is None else vectors[0]
 

@@ -27,6 +27,24 @@ DIALECT = {
     "边条": "哪条", "咁样": "这样", "几多": "多少", "乜": "什么", "揾": "找", "后生仔": "年轻人", "上堂": "上课", "开唔到": "打不开",
     "冇钱": "没钱", "畀人": "被人", "俾人": "被人", "点解": "为什么", "系咪": "是不是",
     "啦": "", "喇": "", "㗎": "", "嘞": "", "囉": "", "喎": "",
+    # more Hong Kong forms met in use (blind set 2, half a): money moves, people, devices
+    "过数": "转账", "过错数": "转错账", "转错数": "转错账", "追返": "追回", "拎返": "拿回",
+    "攞返": "拿回", "拿返": "拿回", "退返": "退回", "揾返": "找回", "返嚟": "回来",
+    "返来": "回来", "屋企": "家", "啱啱": "刚刚", "老细": "老板", "出粮": "发工资",
+    "粮": "工资", "碌卡": "刷卡", "碌": "刷", "揿钱": "取钱", "揿": "按", "𠮶": "那",
+    "呢个": "这个", "呢排": "最近", "呢度": "这里", "呢张": "这张", "呢只": "这只",
+    "呢种": "这种", "呢笔": "这笔", "呢位": "这位", "呢间": "这间", "差佬": "警察",
+    "呃": "骗", "晕低": "晕倒", "返工": "上班", "几时": "什么时候", "边间": "哪间",
+    "散纸": "零钱", "港纸": "港币", "假银纸": "假钞", "银纸": "钞票", "即刻": "马上",
+    "加埋": "加上", "唔见": "丢失", "话俾": "告诉", "帮手": "帮忙", "几钱": "多少钱",
+    "登入": "登录", "户口": "账户", "户口本": "户口本", "户口簿": "户口簿", "短讯": "短信",
+    "电邮": "邮件", "咭": "卡", "谂": "想", "点知": "怎么知道", "点办": "怎么办",
+    "点做": "怎么做", "点处理": "怎么处理", "我哋": "我们", "你哋": "你们", "哋": "们",
+    "系唔系": "是不是", "仲有": "还有", "仲要": "还要", "仲未": "还没", "嬲": "生气",
+    "闹人": "骂人", "排长龙": "排长队", "供楼": "还房贷", "按揭": "房贷",
+    # 個客 is "the customer"; 係 is 系 after OpenCC, "是" only in these spots
+    "个客户": "个客户", "个客人": "个客户", "个客": "客户", "佢系": "他是", "我系": "我是",
+    "唔系": "不是", "都系": "都是", "就系": "就是", "真系": "真是",
 }
 # English shorthand and typos common in chat -> words the cards use.
 SHORTHAND = {
@@ -66,6 +84,17 @@ SHORTHAND = {
     "fraudsters": "scam", "hacked": "stolen", "journalist": "reporter",
     "journalists": "reporter", "complain": "complaint", "complains": "complaint",
     "complained": "complaint", "complaining": "complaint",
+    "txns": "transactions", "trxs": "transactions", "accts": "accounts", "accs": "accounts",
+    "thru": "through", "sth": "something", "smth": "something", "pymt": "payment",
+    "pmt": "payment", "rcvd": "received", "recvd": "received", "lmt": "limit",
+    "chg": "charge", "chgs": "charges", "chrg": "charge", "mins": "minutes", "hrs": "hours",
+    "gotta": "have to", "lemme": "let me", "tho": "though", "chq": "cheque",
+    "shd": "should", "smn": "someone", "appt": "appointment", "btw": "between",
+    "askd": "asked", "keyd": "keyed", "thn": "than", "calc": "calculate",
+    "calcd": "calculated", "aprovd": "approved", "approvd": "approved", "discnt": "discount",
+    "sumthin": "something", "somethin": "something", "evrythin": "everything",
+    "nothin": "nothing", "supposd": "supposed", "hav": "have", "std": "standard", "lol": "",
+    "yu": "you", "bday": "birthday", "cny": "chinese new year", "wmp": "wealth management product",
 }
 EN_STOP = frozenset(
     ["a", "an", "the", "i", "me", "my", "we", "our", "you", "your", "he", "she", "it", "its", "they", "them", "his", "her", "is", "are", "was", "were", "be", "been", "am", "do", "does", "did", "doing", "how", "what", "which", "who", "whom", "when", "where", "why", "can", "could", "should", "would", "will", "shall", "may", "might", "must", "to", "of", "in", "on", "at", "for", "from", "by", "with", "and", "or", "but", "if", "so", "as", "than", "then", "there", "this", "that", "these", "those", "please", "help", "tell", "about", "any", "some", "just", "now", "also", "very", "really", "need", "get", "got", "have", "has", "had", "want", "wants", "ok", "okay", "hi", "hello", "one", "thing", "things", "say", "says", "said"]
@@ -82,6 +111,10 @@ _ZH_FILLER_RE = re.compile("|".join(map(re.escape, ZH_FILLER)))
 # led by a character class runs far faster than one alternative per shorthand.
 _RUN_RE = re.compile(r"[a-z0-9/&]+(?: u(?![a-z0-9/&]))?")
 _DIALECT_RE = re.compile("|".join(map(re.escape, sorted(DIALECT, key=len, reverse=True))))
+# Cantonese 點 + a verb is "how to" (點同佢講, 應該點問); not after what makes 点 a dot, a
+# place or "a bit" in Mandarin (网点, 重点, 快点回来, 一点)
+_HOW_RE = re.compile("(?<![网重地钟景特观优缺焦热亮终起盲节据站单餐要一有几差快慢多少早晚好些大小高低"
+                     "强弱远近轻看试])点(?=[同问教讲搞帮劝计补回搭改做写填答应说])")
 
 
 @lru_cache(maxsize=65536)  # bounded: queries bring new words forever
@@ -122,7 +155,7 @@ def _unfold(m: re.Match[str]) -> str:
 
 def _fold(text: str) -> str:
     """Dialect and shorthand of normalised text folded to the words the cards use."""
-    text = _DIALECT_RE.sub(lambda m: DIALECT[m.group(0)], text)
+    text = _HOW_RE.sub("怎么", _DIALECT_RE.sub(lambda m: DIALECT[m.group(0)], text))
     return _RUN_RE.sub(_unfold, text.replace("'s ", " "))
 
 

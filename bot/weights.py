@@ -5,8 +5,8 @@ from __future__ import annotations
 # fitted on 50 cards (knowledge) and bench/dev, hard and out-of-scope questions
 # mode -> (weights by feature name, bias, confident threshold, plausible threshold)
 FITTED: dict[str, tuple[dict[str, float], float, float, float]] = {
-    "words": ({"coverage": 0.0015, "phrase": 6.2073, "matched": 3.3034, "unknown": -0.0708, "length": 0.7583, "lead": 5.1179, "relative": 5.3604},
-        -10.9404, 0.48, 0.2),
-    "use-m3": ({"coverage": -0.9995, "phrase": 3.2096, "matched": 3.5100, "unknown": -0.7458, "length": -0.4038, "lead": 3.5374, "relative": 3.9570, "near": 3.8356, "klass": 0.7884, "near_lead": 4.0275, "klass_lead": 5.4249},
-        -9.5929, 0.38, 0.19),
+    "words": ({"coverage": 0.7050, "phrase": 6.2989, "matched": 2.7493, "unknown": -0.0498, "length": 1.2302, "lead": 4.8919, "relative": 5.8475, "others": 5.8665},
+        -11.8485, 0.43, 0.2),
+    "use-m3": ({"coverage": -0.5350, "phrase": 2.9682, "matched": 3.0052, "unknown": -0.9433, "length": -0.1949, "lead": 3.4762, "relative": 3.6485, "others": 5.3864, "near": 5.1313, "klass": 0.3090, "near_lead": 4.7696, "klass_lead": 6.0148},
+        -10.0322, 0.42, 0.2),
 }

@@ -49,7 +49,7 @@ async def test_help_typed_without_the_slash_shows_help(admin: Chat) -> None:
 
 async def test_did_you_mean_always_has_options(admin: Chat) -> None:
     await admin.say("/lang en")
-    for text in ("the printer ate my stamp", "interest", "ok thanks and", "hmm", "fee?"):
+    for text in ("my stamp got stuck in the printer", "interest", "ok thanks and", "hmm", "fee?"):
         for reply in await admin.say(text):
             if reply.text == "Which of these topics do you mean?":
                 assert reply.buttons, text
@@ -92,11 +92,11 @@ async def test_none_of_these_keeps_the_gap(admin: Chat, assistant: Assistant) ->
 async def test_did_you_mean_pick_becomes_a_suggestion(admin: Chat, assistant: Assistant) -> None:
     await admin.say("/lang en")
     for _ in range(2):  # asked twice, picked twice: one suggestion counted twice
-        replies = await admin.say("the printer ate my stamp")
+        replies = await admin.say("my stamp got stuck in the printer")
         assert replies[-1].text == "Which of these topics do you mean?"
         await admin.tap(replies[-1].buttons[0][0].payload)
     [s] = await assistant.store.pending()
-    assert (s.question, s.card_id, s.count) == ("the printer ate my stamp", "device.guide", 2)
+    assert (s.question, s.card_id, s.count) == ("my stamp got stuck in the printer", "device.guide", 2)
 
 
 async def test_accepted_suggestion_matches_at_once_everywhere_and_after_restart(

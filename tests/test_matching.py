@@ -61,6 +61,14 @@ def test_small_talk_matches_no_card(real_library: Library) -> None:
     ("cust wants a copy of her husband's statement", True), ("有人拿别人的存折来问余额", True),
     ("客户说他的余额不对", False), ("客户要打印流水", False), ("cust says balance is wrong", False),
     ("app的余额和atm不一样", False), ("someone stole my card", False),
+    # new phrasings: zh-Hans, Cantonese, English, mixed; and one's own data
+    ("小姨子拿着姐夫的卡来问里面还有多少钱", True), ("保姆拿着雇主的存折要查余额", True),
+    ("個客想睇下佢阿哥個戶口最近有冇錢入", True), ("佢個女婿拎住佢張存摺嚟查餘額", True),
+    ("cust's nephew wants a printout of his uncle's transactions", True),
+    ("guy wants his gf's bank statement 4 the visa", True),
+    ("客户拿着他老丈人的 card 要查 balance", True), ("客户帮她 bf 查 acct 余额，bf 没来", True),
+    ("一位阿姨说女儿帮她装了手机银行，想给孙子转零花钱", False),
+    ("個客話佢張卡唔見咗", False), ("cust wants her own statement printed", False),
 ])
 def test_questions_about_another_persons_data_are_recognised(text: str, other: bool) -> None:
     assert about_other_person(text) is other
@@ -84,6 +92,22 @@ def test_on_the_real_cards_no_confident_how_to_for_someone_elses_data(
         result = index.search(question)
         top = index.cards.index(result.matches[0].card)
         assert not result.confident or index.third[top] >= THIRD_PARTY, question
+
+
+@pytest.mark.parametrize("question", [
+    "小姨子拿着姐夫的卡来问里面还有多少钱", "表哥拿着表妹的存折要打明细",
+    "個客拎住佢老豆張卡，想印埋佢老豆嘅交易紀錄", "佢個女婿拎住佢張存摺嚟查餘額",
+    "tenant asks me to show him his landlord's account details",
+    "guy wants his gf's bank statement 4 the visa",
+    "客户拿着他老丈人的 card 要查 balance", "客户帮她 bf 查 acct 余额，bf 没来",
+])
+def test_another_persons_data_leans_to_the_privacy_card_never_a_how_to(
+        real_library: Library, question: str) -> None:
+    index = real_library.index
+    result = index.search(question)
+    top = index.cards.index(result.matches[0].card)
+    assert not result.confident or index.third[top] >= THIRD_PARTY
+    assert "counter.privacy" in [m.card.id for m in result.matches]
 
 
 def test_extra_ways_of_asking_count_without_touching_the_cards(tmp_path: Path) -> None:

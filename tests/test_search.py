@@ -141,3 +141,34 @@ def test_typos_of_synonyms_and_dropped_g_read_as_the_word(real_library: Library)
     assert index.query_terms("askin") == index.query_terms("asking")
     assert index.query_terms("doin") == []  # "doing" is a stop word
     assert index.query_terms("qwzx") == ["qwzx"]  # nothing close: kept, counted as unknown
+    # a typo is one slip in a short word: "audit" is not read as "admit" (two slips)
+    assert "admit" in index.lexical.words and "admit" not in index.query_terms("audit")
+    assert index.query_terms("pasword") == index.query_terms("password")  # one slip: read
+
+
+def test_the_model_reads_a_question_with_its_typos_mended(real_library: Library) -> None:
+    lexical = real_library.index.lexical
+    assert lexical.mend(prepare("cust sez app balnce diffrent from atm")) == \
+        "customer says app balance different from atm"
+    assert lexical.mend(prepare("jornalist askin")) == "reporter asking"  # via the synonym
+    assert lexical.mend(prepare("qwzxy 客户")) == "qwzxy 客户"  # nothing close: kept
+
+
+def test_hong_kong_forms_fold_to_the_cards_words() -> None:
+    assert prepare("個客過錯數俾陌生人，想追返") == "客户转错账给陌生人,想追回"
+    assert prepare("老細話啲糧未入戶口") == "老板话些工资未入账户"
+    assert prepare("佢個網銀俾人登入咗") == "他个网银被人登录了"
+    assert prepare("佢係客人，唔係職員") == "他是客户,不是职员"
+    assert prepare("一个客户带了户口本") == "一个客户带了户口本"  # the hukou stays
+    assert prepare("我應該點同佢講") == "我应该怎么同他讲"  # 點 + a verb: how to
+    assert prepare("网点回访，快点回来") == "网点回访,快点回来"  # Mandarin 点 stays
+
+
+@pytest.mark.parametrize(("question", "expected"), [
+    ("個客用App過錯數俾第二個人，想追返", "transfer.wrong_account"),
+    ("客人張信用咭唔見咗，點算", "card.loss_report"),
+    ("呢排好多客人話收到積分到期嘅短訊", "ebanking.safety.phishing"),
+])
+def test_hong_kong_situations_find_the_card(real_library: Library, question: str,
+                                            expected: str) -> None:
+    assert real_library.index.search(question).matches[0].card.id == expected
