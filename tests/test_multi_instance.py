@@ -119,13 +119,14 @@ async def test_drill_answers_stored_once_in_order_across_instances(cluster: Clus
         # the first tap of each pair is the one stored: handled before the second
         assert [(r["position"], r["update_id"]) for r in rows if r["user_id"] == user_id] == [
             (0, taps[0]), (1, taps[2]), (2, taps[4])]
-    # every press answered, once
-    answered = Counter(c.params["callback_query_id"] for c in api.calls("answerCallbackQuery"))
-    assert len(answered) == 6 * len(PEOPLE) and set(answered.values()) == {1}
+    # every press answered (an answer that timed out may be sent again: it is idempotent)
+    answered = {c.params["callback_query_id"] for c in api.calls("answerCallbackQuery")}
+    assert len(answered) == 6 * len(PEOPLE)
 
     async def all_finished() -> bool:  # a row is finished just after its replies are out
-        left = await store.rows("SELECT state, COUNT(*) FROM inbox GROUP BY state")
-        return {r[0]: r[1] for r in left} == {"sent": 8 * len(PEOPLE)}
+        left = await store.rows("SELECT state, attempts, COUNT(*) FROM inbox"
+                                " GROUP BY state, attempts")
+        return [tuple(r) for r in left] == [("sent", 1, 8 * len(PEOPLE))]  # each claimed once
 
     await until(all_finished, "every update's inbox row finished", timeout=30)
 
