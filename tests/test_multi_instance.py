@@ -81,10 +81,20 @@ def options(message: dict[str, Any]) -> list[str]:
             if b["callback_data"].startswith("a:")]
 
 
-async def drill(api: FakeBotApi, user_id: int) -> None:
+def story(cluster: Cluster, user_id: int) -> str:
+    """A person's updates (id, the instance's port, what) and the messages they got."""
+    posted = [(u["update_id"], cluster.hooks.taken.get(u["update_id"]),
+               u["callback_query"]["data"] if "callback_query" in u else u["message"]["text"])
+              for u in cluster.hooks.posted.get(user_id, [])]
+    got = [m["params"]["text"][:14] for m in cluster.api.inbox[user_id]]
+    return f"updates {posted}; messages {got}"
+
+
+async def drill(cluster: Cluster, user_id: int) -> None:
     """/start, /drill, then each question's options tapped twice in quick succession (the
     second tap posted before the first is answered, to another instance); the person's
     messages come in the order of the taps."""
+    api = cluster.api
     await api.send_text(user_id, "/start")
     await api.next_message(user_id, 0)
     await api.send_text(user_id, "/drill")
@@ -98,15 +108,15 @@ async def drill(api: FakeBotApi, user_id: int) -> None:
         after, again = [await api.next_message(user_id, seen + k) for k in range(2)]
         seen += 2
         # the first tap's reply (the next question, or the score) before the second's
-        assert (n < 3) == bool(options(after)), after["params"]["text"]
-        assert not options(again) and "/3" not in again["params"]["text"], [
-            m["params"]["text"][:12] for m in api.inbox[user_id]]
+        assert (n < 3) == bool(options(after)), story(cluster, user_id)
+        assert not options(again) and "/3" not in again["params"]["text"], story(
+            cluster, user_id)
         question = after
 
 
 async def test_drill_answers_stored_once_in_order_across_instances(cluster: Cluster) -> None:
     api, store = cluster.api, cluster.store
-    await asyncio.gather(*(drill(api, user_id) for user_id in PEOPLE))
+    await asyncio.gather(*(drill(cluster, user_id) for user_id in PEOPLE))
 
     rows = await store.rows("SELECT user_id, position, update_id FROM answers"
                             " ORDER BY user_id, position")
@@ -118,7 +128,7 @@ async def test_drill_answers_stored_once_in_order_across_instances(cluster: Clus
         assert all(a != b for a, b in zip(instances, instances[1:], strict=False))
         # the first tap of each pair is the one stored: handled before the second
         assert [(r["position"], r["update_id"]) for r in rows if r["user_id"] == user_id] == [
-            (0, taps[0]), (1, taps[2]), (2, taps[4])]
+            (0, taps[0]), (1, taps[2]), (2, taps[4])], story(cluster, user_id)
     # every press answered (an answer that timed out may be sent again: it is idempotent)
     answered = {c.params["callback_query_id"] for c in api.calls("answerCallbackQuery")}
     assert len(answered) == 6 * len(PEOPLE)
