@@ -62,7 +62,7 @@ def draw(s: TeamSummary, lang: Lang, font: Path | None) -> tuple[Any, Lang]:
     from matplotlib import pyplot as plt
     from matplotlib.ft2font import FT2Font
 
-    if lang is Lang.ZH and font is None:
+    if lang is not Lang.EN and font is None:  # no CJK font: English labels
         lang = Lang.EN
     props = None
     if font is not None:

@@ -240,8 +240,8 @@ COLUMNS: dict[str, tuple[str, str]] = {
     "correct": ("答对", "Right"), "top_wrong": ("最常选的错误选项", "Most chosen wrong option"),
     "top_wrong_n": ("该选项次数", "Times chosen"), "flag": ("提示", "Flag"),
 }
-WEEKDAYS = {Lang.ZH: ["周一", "周二", "周三", "周四", "周五", "周六", "周日"],
-            Lang.EN: ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]}
+WEEKDAYS = list(zip(["周一", "周二", "周三", "周四", "周五", "周六", "周日"],
+                    ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"], strict=True))
 
 SECTION_NAMES = {
     "basics": ("基础服务要求", "Basic service requirements"),
@@ -262,11 +262,11 @@ def t(key: str, lang: Lang, **values: object) -> str:
 
 def columns(keys: Sequence[str], lang: Lang) -> list[str]:
     """CSV headers in the reader's language."""
-    return [COLUMNS[k][0 if lang is Lang.ZH else 1] for k in keys]
+    return [lang.pick(*COLUMNS[k]) for k in keys]
 
 
 def weekday(day: date, lang: Lang) -> str:
-    return WEEKDAYS[lang][day.weekday()]
+    return lang.pick(*WEEKDAYS[day.weekday()])
 
 
 def section_name(section: str, lang: Lang) -> str:

@@ -23,7 +23,7 @@ VERBS = {v: f"{ADL}/verbs/{v}" for v in ("answered", "completed", "passed")}
 ITEM_TYPE = f"{ADL}/activities/cmi.interaction"
 DRILL_TYPE = f"{ADL}/activities/assessment"
 CARD_TYPE = f"{ADL}/activities/lesson"
-LANGUAGES = {Lang.ZH: "zh-CN", Lang.EN: "en"}
+LANGUAGES = {Lang.ZH: "zh-CN", Lang.HANT: "zh-HK", Lang.TW: "zh-TW", Lang.EN: "en"}
 PLATFORM = "Counter Coach"
 
 

@@ -293,6 +293,11 @@ async def test_pause_on_a_sunday_counts_working_days_and_names_the_end(
     await admin.say("/pause 2")
     assert admin.last == [Reply("Reminders paused for 2 working day(s): until 2026-10-08 (Thu) "
                                 "inclusive; back on 2026-10-09 (Fri).")]
+    for lang, text in (("zh-Hant", "已暫停提醒 2 個工作日，至 2026-10-08（週四，含）；2026-10-09（週五）起恢復。"),
+                       ("zh-TW", "已暫停提醒 2 個工作日，至 2026-10-08（週四，含）；2026-10-09（週五）起恢復。")):
+        await admin.say(f"/lang {lang}")  # weekday names in the traditional scripts too
+        await admin.say("/pause 2")
+        assert admin.last == [Reply(text)]
 
 
 # --- the chart --------------------------------------------------------------------------------------

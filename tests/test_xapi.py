@@ -186,6 +186,14 @@ def test_passed_only_when_the_card_is_passed_anew() -> None:
     assert body["context"]["language"] == "en"
 
 
+@pytest.mark.parametrize(("lang", "tag"), [(Lang.ZH, "zh-CN"), (Lang.HANT, "zh-HK"),
+                                           (Lang.TW, "zh-TW"), (Lang.EN, "en")])
+def test_every_language_a_person_reads_in_has_its_tag(lang: Lang, tag: str) -> None:
+    build = Statements(HOME + "/", lambda card_id: 90, new_id=lambda: "x")
+    answered = replace(facts(datetime(2026, 11, 30, 1, tzinfo=UTC), None), lang=lang)
+    assert json.loads(build(answered)[0].body)["context"]["language"] == tag
+
+
 # --- retention and erasure ---------------------------------------------------------------
 
 
