@@ -56,7 +56,7 @@ class Answers:
     async def answer(self, who: Who, text: str, now: datetime) -> list[Reply]:
         """Match a question to a card: answer, offer "did you mean", or record a gap.
         Small talk ("thanks", "好的", "唔該") is no question: a short reply, no gap."""
-        friendly = smalltalk_reply(text)
+        friendly = smalltalk_reply(text, who.person.lang)
         if friendly is not None:
             return [Reply(friendly)]
         masked = mask(text)[:MAX_QUESTION]  # masked before the cut: no half number is left

@@ -37,9 +37,12 @@ STRINGS: dict[str, tuple[str, str]] = {
                    "/move USER_ID TEAM\n/remove USER_ID\n/reload re-read the knowledge base\n"
                    "/learn review suggested ways of asking"),
     "did_you_mean": ("您想问的是以下哪一项？", "Which of these topics do you mean?"),
-    "no_match": ("抱歉，知识库里暂时没有这个问题的答案，已记录下来交给内容负责人补充。可以换个说法再问，或输入 /help、/topics 浏览。",
+    "no_match": ("抱歉，知识库里暂时没有这个问题的答案，已记录下来交给内容负责人补充。可以换个说法再问，或输入 /help、/topics 浏览。\n"
+                 "客户在柜台前而您拿不准时：先暂停办理，请主管或大堂经理确认。",
                  "Sorry, the knowledge base has no answer for that yet; I've noted it for the "
-                 "content owners. Try other words, or see /help and /topics."),
+                 "content owners. Try other words, or see /help and /topics.\n"
+                 "Customer at the counter and you're unsure: pause the transaction and ask "
+                 "your supervisor or lobby manager."),
     "empty": ("请输入文字问题，例如“客户说利息算少了”。", "Please type a question, e.g. \"customer says the interest is too low\"."),
     "text_only": ("我只能读文字消息，请用文字输入问题。", "I can only read text messages - please type your question."),
     "feedback_up": ("谢谢反馈！", "Thanks for the feedback!"),

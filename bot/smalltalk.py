@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 
+from bot.models import Lang
 from bot.text import has_cjk, is_traditional, normalise
 
 # kind -> phrases, after `normalise` (simplified, lower case); longest are tried first
@@ -88,7 +89,17 @@ def language(text: str) -> str:
     return "zh-Hant" if is_traditional(text) else "zh-Hans"
 
 
-def reply(text: str) -> str | None:
-    """A short friendly answer to small talk, in the person's language; None if it is not."""
+def reply(text: str, chosen: Lang | None = None) -> str | None:
+    """A short friendly answer to small talk, in the language the person chose (`/lang`)
+    or else the one they wrote in; None if it is not small talk."""
     kind = smalltalk(text)
-    return REPLIES[kind][language(text)] if kind else None
+    if not kind:
+        return None
+    written = language(text)
+    if chosen is Lang.EN:
+        written = "en"
+    elif chosen is Lang.ZH:
+        written = "zh-Hans"
+    elif chosen is not None and written not in ("zh-Hant", "yue"):
+        written = "zh-Hant"
+    return REPLIES[kind][written]

@@ -37,6 +37,13 @@ async def test_small_talk_gets_a_friendly_reply_and_is_no_gap(admin: Chat,
     assert (await admin.say("多謝晒"))[0].text == "唔使客氣，有嘢隨時問我。"
     assert (await admin.say("多謝"))[0].text == "不客氣，有問題隨時問我。"
     assert (await admin.say("thx"))[0].text == "You're welcome! Ask me any time."
+    await admin.say("/lang zh-TW")  # a language chosen: small talk answered in it too
+    assert (await admin.say("thanks"))[0].text == "不客氣，有問題隨時問我。"
+    assert (await admin.say("唔该"))[0].text == "唔使客氣，有嘢隨時問我。"
+    await admin.say("/lang en")
+    assert (await admin.say("谢谢"))[0].text == "You're welcome! Ask me any time."
+    await admin.say("/lang zh")
+    assert (await admin.say("多謝"))[0].text == "不客气，有问题随时问我。"
     assert await count(assistant.store, "SELECT COUNT(*) FROM questions") == 0
     assert await assistant.store.gaps(assistant.now().replace(year=2000)) == []
 

@@ -370,6 +370,7 @@ def test_secrets_and_documents_after_keywords(text: str, gone: str) -> None:
     ("户名张三丰要改", "户名张**要改"),
     ("客户姓名：王芳，卡丢了", "客户姓名:王*,卡丢了"),
     ("客户名叫李建国", "客户名叫李**"),
+    ("客户叫王建国，卡丢了", "客户叫王**,卡丢了"),
     ("name is John Smith", "name is J*** *****"),
     ("Mr. Wong wants cash", "Mr. W*** wants cash"),
     ("customer named Peter wants a refund", "customer named P**** wants a refund"),
@@ -388,6 +389,7 @@ BENIGN = [
     "一二三", "第一二三号窗口", "2026-11-28 至 2026-12-05", "利率 3.45%", "10万元以上",
     "2026-11-28 2026-12-05", "护照过期了怎么办",
     "客户名字写错了", "名字叫什么", "the name is wrong on the card", "户名不一致",
+    "客户叫我帮他填单", "老人叫保安过来",
 ]
 
 
