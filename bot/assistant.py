@@ -12,7 +12,7 @@ import re
 import secrets
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from bot.answers import Answers, Library
 from bot.config import Settings
@@ -138,6 +138,8 @@ class Assistant:
         which the adapter's sender drains)."""
         if await self.learning.follow():  # another instance reloaded the cards
             await self.training.sync_versions(now)
+        if not await self.store.claim_tick(now.astimezone(UTC).strftime("%Y-%m-%dT%H:%M"), now):
+            return []  # another instance runs this minute's jobs
         pushes = await self.training.invitations(now)
         pushes += await self.staff.weekly(now)
         day = now.astimezone(self.settings.timezone).date().isoformat()

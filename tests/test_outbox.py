@@ -126,6 +126,10 @@ async def test_two_instances_ticking_together_queue_each_push_once(
     assert await table(one, "SELECT COUNT(*) FROM audit WHERE action = 'report.weekly'") == [(2,)]
     assert await table(one, "SELECT COUNT(*) FROM pushes WHERE kind = 'purge'") == [(1,)]
     assert await table(one, "SELECT COUNT(*) FROM questions") == [(0,)]  # purged, once
+    # each minute's jobs (a scan of everyone) ran on one instance only
+    assert await table(one, "SELECT day FROM pushes WHERE kind = 'tick' ORDER BY day") == [
+        ("2026-11-30T01:00",), ("2026-11-30T01:01",)]
+    assert not await two.claim_tick("2026-11-30T01:01", now)
 
 
 async def test_claims_race_on_one_database(stores: tuple[Store, Store], clock: FakeClock) -> None:

@@ -85,6 +85,13 @@ class OutboxStore(StoreBase):
                                 (kind, day))
         return {r["user_id"] for r in found}
 
+    async def claim_tick(self, minute: str, now: datetime) -> bool:
+        """The scheduled jobs of `minute` for this instance; False when another instance
+        took them (one scan of everyone a minute, however many instances)."""
+        return await self.changed_one(
+            "INSERT INTO pushes VALUES (0, 'tick', ?, ?) ON CONFLICT DO NOTHING",
+            (minute, _ts(now)))
+
     async def purge_once(self, day: str, before: datetime, now: datetime) -> int | None:
         """The daily clean-up, claimed for `day` in its own transaction: strangers of past
         days, and every log older than `before` (retention). Rows deleted; None when it
@@ -105,7 +112,10 @@ class OutboxStore(StoreBase):
                              (old,))
                     + tx.run("DELETE FROM outbox WHERE queued_at < ?", (_us(before),))
                     + tx.run("DELETE FROM inbox WHERE received_at < ?", (old,))
-                    + tx.run("DELETE FROM pushes WHERE sent_at < ?", (old,)))
+                    + tx.run("DELETE FROM pushes WHERE sent_at < ?", (old,))
+                    # minute claims are needed for a minute; keep a day of them
+                    + tx.run("DELETE FROM pushes WHERE kind = 'tick' AND sent_at < ?",
+                             (_ts(now - timedelta(days=1)),)))
 
         return await self.transaction(work)
 
