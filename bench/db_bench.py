@@ -32,7 +32,7 @@ from load_bench import TOKEN, staff, timed  # noqa: E402
 from bot.config import load_settings  # noqa: E402
 from bot.store import Store  # noqa: E402
 from tests.botrun import running_bot  # noqa: E402
-from tests.pg_server import ThrowawayPostgres, find_bin  # noqa: E402
+from tests.pg_server import ThrowawayPostgres, bench_server  # noqa: E402
 
 TICK = os.sysconf("SC_CLK_TCK")
 
@@ -95,10 +95,7 @@ async def main() -> None:
     parser.add_argument("--latency", type=float, default=20.0, help="ms per Bot API call")
     parser.add_argument("--rounds", type=int, default=3, help="runs of each; the median counts")
     args = parser.parse_args()
-    bin_dir = find_bin()
-    if bin_dir is None:
-        sys.exit("PostgreSQL's server binaries are not installed (apt-get install postgresql)")
-    server = ThrowawayPostgres(bin_dir, fsync=True).start()
+    server = bench_server()
     rounds: dict[str, list[dict[str, Any]]] = defaultdict(list)
     try:
         for n in range(args.rounds):  # interleaved, so a slow spell of the machine hits both

@@ -40,7 +40,7 @@ from outbox_bench import NOW, fill  # noqa: E402
 
 from bot.store import Store  # noqa: E402
 from tests.botrun import Webhooks  # noqa: E402
-from tests.pg_server import ThrowawayPostgres, find_bin, free_port  # noqa: E402
+from tests.pg_server import ThrowawayPostgres, bench_server, free_port  # noqa: E402
 
 
 def instance() -> int:
@@ -261,10 +261,7 @@ async def main() -> None:
                         help="run the load part")
     parser.add_argument("--instance", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
-    bin_dir = find_bin()
-    if bin_dir is None:
-        sys.exit("PostgreSQL's server binaries are not installed (apt-get install postgresql)")
-    server = ThrowawayPostgres(bin_dir, fsync=True).start()
+    server = bench_server()
     try:
         if args.load:
             await load(args, server)

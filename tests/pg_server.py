@@ -128,3 +128,13 @@ class ThrowawayPostgres:
                       "immediate", "stop")
         finally:
             shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def bench_server() -> ThrowawayPostgres:
+    """A started throwaway server with fsync on, as a production server runs (benches);
+    exits with one line when PostgreSQL is not installed."""
+    bin_dir = find_bin()
+    if bin_dir is None:
+        raise SystemExit("PostgreSQL's server binaries are not installed "
+                         "(apt-get install postgresql)")
+    return ThrowawayPostgres(bin_dir, fsync=True).start()
