@@ -64,15 +64,15 @@ async def run(db: Path | str, people: int, rate: int) -> dict[str, Any]:
         async def count(chat: int, reply: Reply) -> None:
             calls[0] += 1
 
-        senders = [PushSender(s, count, f"i{n}", rate, timedelta(seconds=60),
-                              lambda: clock[0]) for n, s in enumerate(stores)]
+        senders = [PushSender(store, count, f"i{n}", rate, timedelta(seconds=60),
+                              lambda: clock[0]) for n, store in enumerate(stores)]
         t0 = time.perf_counter()
         while calls[0] < min(DRAIN, queued):
             clock[0] += timedelta(seconds=1)  # every held slot is due: the database's pace
-            for s in senders:
-                await s.step()
-            for s in senders:
-                await s.settle()
+            for sender in senders:
+                await sender.step()
+            for sender in senders:
+                await sender.settle()
         sent = calls[0]
         drain = time.perf_counter() - t0
         return {"queued": queued, "again": again, "tick": tick, "tick_after": tick_after,
