@@ -85,6 +85,9 @@ STRINGS: dict[str, tuple[str, str]] = {
     "drill_score": ("本次小测完成：{score}", "Drill done: {score}"),
     "drill_next_due": ("接下来要复训：{titles}", "Next due: {titles}"),
     "drill_all_current": ("目前没有到期的复训内容，继续保持！", "Nothing is due for refresher training - well done!"),
+    "drill_new_left": ("目前没有到期的复训内容；还有 {new} 个主题尚未学习，下次小测会继续。",
+                       "Nothing is due for refresher training; {new} topics not drilled yet - "
+                       "the next drill goes on with them."),
     "drill_ended": ("这次小测已经结束，输入 /drill 开始新的小测。", "That drill has ended - send /drill to start a new one."),
     "drill_already": ("这题已经记录过了。", "That answer is already recorded."),
     "drill_empty": ("知识库里还没有小测题目。", "The knowledge base has no drill questions yet."),

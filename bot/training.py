@@ -142,11 +142,15 @@ class Training:
     async def finish(self, who: Who, drill: Drill, now: datetime) -> Reply:
         lang = who.lang
         score = f"{drill.correct}/{len(drill.items)}"
-        due = await self.due_list(who.person.user_id, now)
+        statuses = await self.statuses(who.person.user_id, now)
+        due = await self.due_list(who.person.user_id, now, statuses)
         cards = self.kb().cards
+        new = sum(s.status is Status.NEW for s in statuses.values())
         if due:
             titles = "、".join if lang.base is Lang.ZH else ", ".join
             nxt = t("drill_next_due", lang, titles=titles(cards[s.card.id].title.get(lang) for s in due[:3]))
+        elif new:  # "nothing due" alone would read as "all learned"
+            nxt = t("drill_new_left", lang, new=new)
         else:
             nxt = t("drill_all_current", lang)
         return Reply(f"{t('drill_score', lang, score=score)}\n{nxt}")

@@ -225,7 +225,8 @@ async def test_complete_drill_in_english_all_right(admin: Chat, assistant: Assis
         if position < 2:
             assert after.title == f"Drill {position + 2}/3"
     assert admin.last[-1].text == (
-        "Drill done: 3/3\nNothing is due for refresher training - well done!")
+        f"Drill done: 3/3\nNothing is due for refresher training; {CARDS - 3} topics not "
+        "drilled yet - the next drill goes on with them.")
     assert await scalar(assistant, "SELECT SUM(is_correct) FROM answers") == 3
 
 
