@@ -83,6 +83,26 @@ async def run(people: int, latency: float, db: Path | str,
     return result
 
 
+def print_rounds(rounds: dict[str, list[dict[str, Any]]], people: int, label: str,
+                 keys: tuple[str, str, str]) -> None:
+    """One line per layout: its median round by updates/s, the rounds' spread, and the drill
+    answers stored. `keys` name the round's bot CPU, server CPU and use-case counts."""
+    bot_cpu, db_cpu, calls = keys
+    width = max(len(label), *(len(name) for name in rounds)) + 2
+    print(f"{label:<{width}} {'updates':>7} {'updates/s':>9} {'reply ms':>13} {'bot cpu':>8} "
+          f"{'db cpu':>7} {'store':>6} {'trips':>6}")
+    for name, rs in rounds.items():
+        r = sorted(rs, key=lambda x: x["updates"] / x["elapsed"])[len(rs) // 2]
+        u = r["updates"]
+        spread = "/".join(f"{x['updates'] / x['elapsed']:.0f}" for x in rs)
+        trips = f"{r['round_trips'] / u:.1f}" if r["round_trips"] else "-"
+        print(f"{name:<{width}} {u:>7} {u / r['elapsed']:>9.1f} "
+              f"{r['wait_p50']:>5.0f} / {r['wait_p99']:<5.0f} {1000 * r[bot_cpu] / u:>8.2f} "
+              f"{1000 * r[db_cpu] / u:>7.2f} {r[calls] / u:>6.2f} {trips:>6}  ({spread})")
+        print(f"  drill answers stored (all, distinct) per round: "
+              f"{sorted({str(x['answers']) for x in rs})}; expected {3 * people}")
+
+
 async def fresh_pg(server: ThrowawayPostgres) -> str:
     url = server.create_database()
     await (await Store.open(url, migrate=True)).close()
@@ -112,20 +132,7 @@ async def main() -> None:
     print("reply = sent -> reply arrived, as the person sees it (median / p99 ms); cpu = ms "
           "per update: bot process + database server; store = use cases (calls of the "
           "engine) per update; trips = network round trips per update")
-    print(f"{'engine':<11} {'updates':>7} {'updates/s':>9} {'reply ms':>12} {'bot cpu':>8} "
-          f"{'db cpu':>7} {'store':>6} {'trips':>6}")
-    for name, rs in rounds.items():
-        r = sorted(rs, key=lambda x: x["updates"] / x["elapsed"])[len(rs) // 2]
-        u = r["updates"]
-        spread = "/".join(f"{x['updates'] / x['elapsed']:.0f}" for x in rs)
-        trips = f"{r['round_trips'] / u:.1f}" if r["round_trips"] else "-"
-        print(f"{name:<11} {u:>7} {u / r['elapsed']:>9.1f} "
-              f"{r['wait_p50']:>5.0f} / {r['wait_p99']:<4.0f} {1000 * r['cpu'] / u:>8.2f} "
-              f"{1000 * r['pg_cpu'] / u:>7.2f} {r['store_calls'] / u:>6.2f} {trips:>6}"
-              f"  ({spread})")
-        answers = {x["answers"] for x in rs}
-        print(f"  drill answers stored (all, distinct) per round: {answers}; expected "
-              f"{3 * args.people}")
+    print_rounds(rounds, args.people, "engine", ("cpu", "pg_cpu", "store_calls"))
 
 
 if __name__ == "__main__":

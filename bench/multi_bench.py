@@ -34,7 +34,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from db_bench import fresh_pg, server_cpu, tree_cpu  # noqa: E402
+from db_bench import fresh_pg, print_rounds, server_cpu, tree_cpu  # noqa: E402
 from load_bench import TOKEN, staff  # noqa: E402
 from outbox_bench import NOW, fill  # noqa: E402
 
@@ -146,18 +146,7 @@ async def load(args: argparse.Namespace, server: ThrowawayPostgres) -> None:
     print("reply = sent -> reply arrived, as the person sees it (median / p99 ms); cpu = ms "
           "per update: all bot processes, database server; store = use cases per update; "
           "trips = PostgreSQL round trips per update")
-    print(f"{'layout':<15} {'updates':>7} {'updates/s':>9} {'reply ms':>13} {'bot cpu':>8} "
-          f"{'db cpu':>7} {'store':>6} {'trips':>6}")
-    for name, rs in rounds.items():
-        r = sorted(rs, key=lambda x: x["updates"] / x["elapsed"])[len(rs) // 2]
-        u = r["updates"]
-        spread = "/".join(f"{x['updates'] / x['elapsed']:.0f}" for x in rs)
-        trips = f"{r['round_trips'] / u:.1f}" if r["round_trips"] else "-"
-        print(f"{name:<15} {u:>7} {u / r['elapsed']:>9.1f} "
-              f"{r['wait_p50']:>5.0f} / {r['wait_p99']:<5.0f} {1000 * r['bot_cpu'] / u:>8.2f} "
-              f"{1000 * r['db_cpu'] / u:>7.2f} {r['calls'] / u:>6.2f} {trips:>6}  ({spread})")
-        print(f"  drill answers stored (all, distinct) per round: "
-              f"{sorted({x['answers'] for x in rs})}; expected {3 * args.people}")
+    print_rounds(rounds, args.people, "layout", ("bot_cpu", "db_cpu", "calls"))
 
 
 class Clock:
